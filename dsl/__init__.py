@@ -1,0 +1,1 @@
+"""The tariff language: grammar, parser, AST, checker."""

@@ -1,0 +1,1157 @@
+"""Static checks of a parsed tariff, before any evaluation.
+
+:func:`check` returns every diagnostic of a file (errors and warnings), in file
+order. A tariff with errors is never evaluated. What is checked:
+
+* names: undefined, duplicated, unused, clashing with the customer fields;
+* units: money + inhabitants, money × money, a charge that is not money;
+* bands: gaps, overlaps and unreachable bands, naming the exact value;
+* tables: missing or unknown rows and columns, rows of the wrong width;
+* exceptions that can fire together with different results and no priority;
+* pending amounts used in a calculation;
+* conditions that compare things of different kinds;
+* examples that give unknown inputs, miss inputs, or expect unknown charges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+
+from takst.dsl import ast
+from takst.dsl.errors import Diagnostic, Span, diagnostic
+from takst.dsl.numbers import group, literal, plain
+from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, BUILTINS, Symbols, input_unit, value_kind
+from takst.dsl.units import MONEY, MONEY_UNIT, PLAIN, Unit, singular
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def check(tariff: ast.Tariff) -> list[Diagnostic]:
+    """Every problem of ``tariff``, errors and warnings, sorted by position."""
+    checker = _Checker(tariff)
+    checker.run()
+    return sorted(
+        checker.diags,
+        key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0),
+    )
+
+
+def errors_of(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diags if d.is_error]
+
+
+# ------------------------------------------------------------------ band analysis
+
+
+@attrs.frozen
+class Interval:
+    """A band as an interval of the subject's values. ``None`` is unbounded."""
+
+    band: ast.Band
+    lo: Decimal | None
+    lo_incl: bool
+    hi: Decimal | None
+    hi_incl: bool
+
+
+def band_interval(band: ast.Band, floor: Decimal | None) -> Interval:
+    """The interval a band covers; a missing lower bound starts at the domain's floor."""
+    if band.lower is not None:
+        lo: Decimal | None = band.lower.value
+        lo_incl = band.lower.inclusive
+    else:
+        lo, lo_incl = floor, True
+    hi = band.upper.value if band.upper else None
+    hi_incl = band.upper.inclusive if band.upper else False
+    return Interval(band, lo, lo_incl, hi, hi_incl)
+
+
+def _int_range(iv: Interval) -> tuple[Decimal | None, Decimal | None]:
+    """Whole-number bounds (inclusive) of an interval over whole numbers."""
+    lo = None if iv.lo is None else (iv.lo if iv.lo_incl else iv.lo + 1)
+    hi = None if iv.hi is None else (iv.hi if iv.hi_incl else iv.hi - 1)
+    return lo, hi
+
+
+def _values(lo: Decimal, hi: Decimal | None, unit: str) -> tuple[str, str]:
+    """Words for a run of whole values, and the verb agreeing with it."""
+    if hi is None:
+        return f"{unit}{group(lo)} and above", "fall"
+    if lo == hi:
+        return f"{unit}{group(lo)}", "falls"
+    return f"{unit}{group(lo)} to {group(hi)}", "fall"
+
+
+def analyse_bands(decl: ast.BandsDecl, whole: bool, floor: Decimal | None) -> list[Diagnostic]:
+    """Gaps, overlaps and unreachable bands of one ``bands`` declaration."""
+    out: list[Diagnostic] = []
+    name = decl.name
+    ivs = [band_interval(b, floor) for b in decl.bands]
+    if whole:
+        ranges = []
+        for iv in ivs:
+            lo, hi = _int_range(iv)
+            if lo is None:
+                lo = floor if floor is not None else Decimal("-1e30")
+            if hi is not None and lo > hi:
+                out.append(
+                    diagnostic(
+                        f"band {iv.band.name} of {name} is unreachable: "
+                        "no whole number is inside its bounds",
+                        iv.band.span,
+                        hint="check the band's from/to numbers; the lower must not pass the upper",
+                    )
+                )
+                continue
+            ranges.append((lo, hi, iv.band))
+        ranges.sort(key=lambda r: (r[0], r[1] if r[1] is not None else Decimal("1e30")))
+        reach: Decimal | None = (floor - 1) if floor is not None else None  # last value covered
+        reach_band: ast.Band | None = None
+        open_band: ast.Band | None = None  # a band with no upper bound, once seen
+        for lo, hi, band in ranges:
+            if open_band is not None:
+                assert reach is not None
+                if hi is not None:
+                    out.append(
+                        diagnostic(
+                            f"band {band.name} of {name} is unreachable: every value in it "
+                            f"({_values(lo, hi, '')[0]}) is already in band {open_band.name}",
+                            band.span,
+                            hint="remove the band, or fix the bounds so each value is in one band",
+                            related=[(f"band {open_band.name} is here", open_band.span)],
+                        )
+                    )
+                else:
+                    out.append(
+                        diagnostic(
+                            f"{group(lo)} and above are in two bands of {name}: "
+                            f"{open_band.name} and {band.name}",
+                            band.span,
+                            hint="only the last band may be open upwards",
+                            related=[(f"band {open_band.name} is here", open_band.span)],
+                        )
+                    )
+                continue
+            if reach is not None and lo > reach + 1:
+                words, verb = _values(reach + 1, lo - 1, "")
+                out.append(
+                    diagnostic(
+                        f"{words} {verb} in no band of {name}",
+                        band.span,
+                        hint=_gap_hint(reach_band, band, reach + 1, lo - 1, whole=True),
+                    )
+                )
+            elif reach is not None and reach_band is not None and lo <= reach:
+                if hi is not None and hi <= reach:
+                    out.append(
+                        diagnostic(
+                            f"band {band.name} of {name} is unreachable: every value in it "
+                            f"({_values(lo, hi, '')[0]}) is already in band {reach_band.name}",
+                            band.span,
+                            hint="remove the band, or fix the bounds so each value is in one band",
+                            related=[(f"band {reach_band.name} is here", reach_band.span)],
+                        )
+                    )
+                else:
+                    words, _verb = _values(lo, reach, "")
+                    verb = "is" if lo == reach else "are"
+                    out.append(
+                        diagnostic(
+                            f"{words} {verb} in two bands of {name}: "
+                            f"{reach_band.name} and {band.name}",
+                            band.span,
+                            hint=f"decide which band {words} belongs to: end {reach_band.name} "
+                            f"with `below {literal(lo)}`, or start {band.name} with "
+                            f"`above {literal(reach)}`",
+                            related=[(f"band {reach_band.name} is here", reach_band.span)],
+                        )
+                    )
+            if hi is None:
+                open_band = band
+                if reach is None or lo > reach:
+                    reach = lo
+                continue
+            if reach is None or hi > reach:
+                reach, reach_band = hi, band
+        if open_band is None and reach is not None and ranges:
+            words, verb = _values(reach + 1, None, "")
+            last = ranges[-1][2]
+            out.append(
+                diagnostic(
+                    f"{words} {verb} in no band of {name}",
+                    last.span,
+                    hint=f"let the last band run upwards: e.g. `from {literal(reach + 1)}`",
+                )
+            )
+        return out
+    return _analyse_real(decl, ivs, floor)
+
+
+def _gap_hint(
+    before: ast.Band | None, after: ast.Band, lo: Decimal, hi: Decimal, *, whole: bool
+) -> str:
+    if before is None:
+        return f"start band {after.name} lower, e.g. `from {literal(lo)}`, or add a band for them"
+    if whole and lo == hi:
+        return (
+            f"decide which band {group(lo)} belongs to: end {before.name} with "
+            f"`to {literal(lo)}`, or start {after.name} with `from {literal(lo)}`"
+        )
+    return f"make the bands meet: start {after.name} with `above` the end of {before.name}"
+
+
+def _analyse_real(
+    decl: ast.BandsDecl, ivs: list[Interval], floor: Decimal | None
+) -> list[Diagnostic]:
+    """Band analysis over decimal values (money, plain numbers)."""
+    out: list[Diagnostic] = []
+    name = decl.name
+    neg = Decimal("-1e30")
+    ivs = sorted(ivs, key=lambda iv: (iv.lo if iv.lo is not None else neg, not iv.lo_incl))
+    prev: Interval | None = None
+    for iv in ivs:
+        if iv.lo is not None and iv.hi is not None and (
+            iv.lo > iv.hi or (iv.lo == iv.hi and not (iv.lo_incl and iv.hi_incl))
+        ):
+            out.append(
+                diagnostic(
+                    f"band {iv.band.name} of {name} is unreachable: no value is inside its bounds",
+                    iv.band.span,
+                    hint="the lower bound must be below the upper bound",
+                )
+            )
+            continue
+        if prev is None:
+            if floor is not None and iv.lo is not None and (
+                iv.lo > floor or (iv.lo == floor and not iv.lo_incl)
+            ):
+                out.append(
+                    diagnostic(
+                        f"values from {group(floor)} up to {group(iv.lo)} fall in no band of {name}",
+                        iv.band.span,
+                        hint=f"start band {iv.band.name} at `from {literal(floor)}`",
+                    )
+                )
+            prev = iv
+            continue
+        if prev.hi is None:
+            out.append(
+                diagnostic(
+                    f"band {iv.band.name} of {name} is unreachable: its values are already "
+                    f"in band {prev.band.name}, which has no upper bound",
+                    iv.band.span,
+                    hint="only the last band may be open upwards",
+                    related=[(f"band {prev.band.name} is here", prev.band.span)],
+                )
+            )
+            continue
+        lo = iv.lo if iv.lo is not None else neg
+        if lo > prev.hi:
+            mid = (prev.hi + lo) / 2
+            out.append(
+                diagnostic(
+                    f"values between {group(prev.hi)} and {group(lo)} (e.g. {group(mid)}) "
+                    f"fall in no band of {name}",
+                    iv.band.span,
+                    hint=f"{name} is measured in decimals: end {prev.band.name} with "
+                    f"`below {literal(lo)}` and start {iv.band.name} with `from {literal(lo)}`",
+                )
+            )
+        elif lo == prev.hi:
+            if not prev.hi_incl and not iv.lo_incl:
+                out.append(
+                    diagnostic(
+                        f"{group(lo)} falls in no band of {name}",
+                        iv.band.span,
+                        hint=f"use `from {literal(lo)}` in {iv.band.name} or `to {literal(lo)}` "
+                        f"in {prev.band.name}",
+                    )
+                )
+            elif prev.hi_incl and iv.lo_incl:
+                out.append(
+                    diagnostic(
+                        f"{group(lo)} is in two bands of {name}: {prev.band.name} and "
+                        f"{iv.band.name}",
+                        iv.band.span,
+                        hint=f"use `above {literal(lo)}` in {iv.band.name} or `below {literal(lo)}` "
+                        f"in {prev.band.name}",
+                        related=[(f"band {prev.band.name} is here", prev.band.span)],
+                    )
+                )
+        else:
+            out.append(
+                diagnostic(
+                    f"values from {group(lo)} to {group(prev.hi)} are in two bands of {name}: "
+                    f"{prev.band.name} and {iv.band.name}",
+                    iv.band.span,
+                    hint="make each band start where the one before it ends",
+                    related=[(f"band {prev.band.name} is here", prev.band.span)],
+                )
+            )
+        if iv.hi is None or prev.hi is None or iv.hi >= prev.hi:
+            prev = iv
+    if prev is not None and prev.hi is not None:
+        out.append(
+            diagnostic(
+                f"values above {group(prev.hi)} fall in no band of {name}",
+                prev.band.span,
+                hint=f"let the last band run upwards: e.g. `above {literal(prev.hi)}`",
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------ the checker
+
+#: What a condition operand turns out to be.
+Kind = str  # "number", "date", "text", "yes/no", "list", "bands", "year", "bandkey", "unknown"
+
+
+class _Checker:
+    def __init__(self, tariff: ast.Tariff) -> None:
+        self.t = tariff
+        self.sym = Symbols(tariff)
+        self.diags: list[Diagnostic] = []
+        self.used: set[str] = set()
+        self.currency = tariff.currency
+        self._param_units: dict[str, Unit | None] = {}
+        self._param_stack: list[str] = []
+
+    def err(self, message: str, span: Span | None, hint: str | None = None, **kw: object) -> None:
+        self.diags.append(diagnostic(message, span, hint=hint, **kw))  # type: ignore[arg-type]
+
+    def warn(self, message: str, span: Span | None, hint: str | None = None) -> None:
+        self.diags.append(diagnostic(message, span, hint=hint, severity="warning"))
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> None:
+        self.check_header()
+        self.check_names()
+        for decl in self.t.inputs:
+            self.check_input(decl)
+        for lst in self.t.lists:
+            self.check_list(lst)
+        for bands in self.t.bands:
+            self.check_bands(bands)
+        for param in self.t.params:
+            self.param_unit(param.name)
+        for charge in self.t.charges:
+            self.check_charge(charge)
+        for example in self.t.examples:
+            self.check_example(example)
+        self.check_unused()
+
+    # ------------------------------------------------------------------ header
+    def check_header(self) -> None:
+        h = self.t.header
+        if h is None:
+            self.err(
+                "this file has no tariff header",
+                Span(self.t.file, 1, 1, 1, 1),
+                hint='start the file with:  tariff my_tariff "Title"  and a currency line',
+            )
+            return
+        for extra in self.t.extra_headers:
+            self.err(
+                "a file holds one tariff; this is a second tariff header",
+                extra.span,
+                hint="split the file in two, one tariff per file",
+                related=[("the first header is here", h.span)],
+            )
+        if h.currency is None:
+            self.err(
+                f"tariff {h.name} has no currency",
+                h.span,
+                hint="add a line under the header:  currency DKK  (or NOK, SEK, EUR)",
+            )
+        elif not _CURRENCY.match(h.currency.name):
+            self.err(
+                f"{h.currency.name} is not a currency code",
+                h.currency.span,
+                hint="use a three-letter ISO code in capitals, e.g. DKK or NOK",
+            )
+        if not h.sources:
+            self.warn(
+                f"tariff {h.name} cites no source",
+                h.span,
+                hint='add  source "the document the prices come from"  so every number can be traced',
+            )
+
+    # ------------------------------------------------------------------ names
+    def check_names(self) -> None:
+        for first, again in self.sym.duplicates:
+            assert again.decl is not None
+            if first.kind == "builtin":
+                self.err(
+                    f"{again.name} is a customer field every register has; it cannot be declared",
+                    again.decl.span,
+                    hint=f"use {again.name} directly, or choose another name",
+                )
+            else:
+                assert first.decl is not None
+                self.err(
+                    f"{again.name} is already declared (as {_article(first.kind)})",
+                    again.decl.span,
+                    hint="give each input, list, bands, param and charge its own name",
+                    related=[(f"{again.name} is first declared here", first.decl.span)],
+                )
+
+    def ref(self, name: str, span: Span, what: str) -> str | None:
+        """Resolve a name used as ``what``; report it when undefined. Returns its kind."""
+        sym = self.sym.get(name)
+        if sym is None:
+            close = _close_names(name, self.sym.table)
+            hint = f"did you mean {close}?" if close else {
+                "list": f'declare the list, e.g.  list {name} = "Ballerup", "Brøndby"',
+                "value": f"declare it, e.g.  input {name}: inhabitants",
+            }.get(what, f"declare {name} before using it")
+            self.err(f"{name} is not defined", span, hint=hint)
+            return None
+        self.used.add(name)
+        return sym.kind
+
+    def check_unused(self) -> None:
+        for decl in (*self.t.inputs, *self.t.lists, *self.t.bands, *self.t.params):
+            if decl.name not in self.used and self.sym.get(decl.name) is not None:
+                sym = self.sym.get(decl.name)
+                if sym is not None and sym.decl is decl:
+                    kind = {ast.InputDecl: "input", ast.ListDecl: "list",
+                            ast.BandsDecl: "bands", ast.ParamDecl: "param"}[type(decl)]
+                    self.warn(
+                        f"{kind} {decl.name} is declared but never used",
+                        decl.span,
+                        hint="use it in a charge, or remove it",
+                    )
+
+    # ------------------------------------------------------------------ inputs and lists
+    def check_input(self, decl: ast.InputDecl) -> None:
+        if decl.type.kind == "count" and decl.type.counted in ("inhabitant", "inhabitants"):
+            self.warn(
+                f"input {decl.name}: write the type as `inhabitants`",
+                decl.type.span,
+                hint="`inhabitants` is the built-in type for a number of inhabitants",
+            )
+
+    def check_list(self, lst: ast.ListDecl) -> None:
+        seen: dict[str, ast.TextItem] = {}
+        for item in lst.items:
+            if item.value in seen:
+                self.warn(
+                    f'"{item.value}" is twice in list {lst.name}',
+                    item.span,
+                    hint="remove the second one",
+                )
+            seen[item.value] = item
+            if item.value != item.value.strip():
+                self.warn(
+                    f'"{item.value}" in list {lst.name} has spaces at its start or end',
+                    item.span,
+                    hint="names are matched exactly; remove the spaces",
+                )
+
+    # ------------------------------------------------------------------ bands
+    def check_bands(self, decl: ast.BandsDecl) -> None:
+        kind = self.ref(decl.subject.name, decl.subject.span, "value")
+        seen: dict[str, ast.Band] = {}
+        for band in decl.bands:
+            if band.name in seen:
+                self.err(
+                    f"band {band.name} is twice in bands {decl.name}",
+                    band.span,
+                    hint="give each band its own name",
+                    related=[("the first is here", seen[band.name].span)],
+                )
+            seen[band.name] = band
+            if band.lower is None and band.upper is None:  # pragma: no cover - grammar
+                self.err(f"band {band.name} has no bounds", band.span)
+        if kind is None:
+            return
+        inp = self.sym.input(decl.subject.name)
+        if inp is None or input_unit(inp) is None:
+            self.err(
+                f"bands {decl.name} are by {decl.subject.name}, which is not a number",
+                decl.subject.span,
+                hint="bands go by a numeric input: inhabitants, number, money or count of ...",
+            )
+            return
+        unit = input_unit(inp)
+        whole = inp.type.kind in ("inhabitants", "count")
+        floor = Decimal(0) if inp.type.kind in ("inhabitants", "count") else None
+        if whole:
+            for band in decl.bands:
+                for bound in (band.lower, band.upper):
+                    if bound is not None and bound.value != bound.value.to_integral_value():
+                        self.err(
+                            f"{decl.subject.name} is a whole number of "
+                            f"{_things(inp)}; {plain(bound.value)} cannot be a bound",
+                            bound.span,
+                            hint="use whole numbers for the bounds, e.g. `to 25_000`, "
+                            "`from 25_001`",
+                        )
+                        return
+        del unit
+        self.diags.extend(analyse_bands(decl, whole, floor))
+
+    # ------------------------------------------------------------------ params and expressions
+    def param_unit(self, name: str) -> Unit | None:
+        if name in self._param_units:
+            return self._param_units[name]
+        decl = self.sym.param(name)
+        assert decl is not None
+        if name in self._param_stack:
+            cycle = " -> ".join([*self._param_stack[self._param_stack.index(name) :], name])
+            self.err(
+                f"param {name} is defined in terms of itself ({cycle})",
+                decl.span,
+                hint="give one of them a value that does not use the others",
+            )
+            return None
+        self._param_stack.append(name)
+        unit = self.expr_unit(decl.value)
+        self._param_stack.pop()
+        self._param_units[name] = unit
+        return unit
+
+    def expr_unit(self, expr: ast.Expr) -> Unit | None:
+        """The unit of an expression, reporting unit errors. None when unknown."""
+        if isinstance(expr, ast.Number):
+            if expr.percent:
+                return PLAIN
+            if expr.currency is None:
+                return PLAIN
+            if expr.currency != self.currency:
+                if _CURRENCY.match(expr.currency):
+                    self.err(
+                        f"this tariff is in {self.currency}, but this amount is in {expr.currency}",
+                        expr.span,
+                        hint=f"write the amount in {self.currency}",
+                    )
+                else:
+                    self.err(
+                        f"{expr.currency} is not a currency; after a number comes the "
+                        f"currency ({self.currency})",
+                        expr.span,
+                        hint=f"e.g. {plain(expr.value)} {self.currency} or "
+                        f"{plain(expr.value)} {self.currency} per inhabitant",
+                    )
+                return None
+            if expr.per is not None:
+                return MONEY_UNIT * Unit.of(**{singular(expr.per): -1})
+            return MONEY_UNIT
+        if isinstance(expr, ast.Ref):
+            kind = self.ref(expr.name, expr.span, "value")
+            if kind is None:
+                return None
+            if kind == "param":
+                return self.param_unit(expr.name)
+            if kind == "input":
+                inp = self.sym.input(expr.name)
+                assert inp is not None
+                unit = input_unit(inp)
+                if unit is None:
+                    self.err(
+                        f"{expr.name} is {_article(inp.type.kind)} and cannot be used in a "
+                        "calculation",
+                        expr.span,
+                        hint="use it in a condition instead (when ..., except ...)",
+                    )
+                return unit
+            if kind == "charge":
+                charge = self.sym.get(expr.name)
+                assert charge is not None and isinstance(charge.decl, ast.ChargeDecl)
+                if charge.decl.pending:
+                    self.err(
+                        f"{expr.name} is pending (its amount is not known yet) and cannot be "
+                        "used in a calculation",
+                        expr.span,
+                        hint="leave it out until the amount is decided; a pending amount is "
+                        "never counted as zero",
+                    )
+                else:
+                    self.err(
+                        f"{expr.name} is a charge; charges cannot be used inside other amounts",
+                        expr.span,
+                        hint="put the shared part in a param and use it in both charges",
+                    )
+                return None
+            if kind == "builtin" and expr.name == BILLING_YEAR:
+                return PLAIN
+            self.err(
+                f"{expr.name} is {_article(kind)} and cannot be used in a calculation",
+                expr.span,
+                hint="only numbers, amounts, rates and numeric inputs can be calculated with",
+            )
+            return None
+        if isinstance(expr, ast.BinOp):
+            left = self.expr_unit(expr.left)
+            right = self.expr_unit(expr.right)
+            if left is None or right is None:
+                return None
+            if expr.op == "*":
+                result = left * right
+                if result.exponent(MONEY) > 1:
+                    self.err(
+                        f"multiplying two amounts of money ({left.describe(self.currency)} × "
+                        f"{right.describe(self.currency)}) has no meaning",
+                        expr.span,
+                        hint=f"one side should be a rate ({self.currency} per inhabitant) or a "
+                        "count or plain number",
+                    )
+                    return None
+                return result
+            if left != right:
+                if _is_zero(expr.left) or _is_zero(expr.right):
+                    return right if _is_zero(expr.left) else left
+                verb = "add" if expr.op == "+" else "subtract"
+                self.err(
+                    f"cannot {verb} {left.describe(self.currency)} and "
+                    f"{right.describe(self.currency)}",
+                    expr.span,
+                    hint="both sides of + and - must be in the same unit; "
+                    f"multiply a count by a rate (e.g. 1.50 {self.currency} per inhabitant "
+                    "* population) to get money",
+                )
+                return None
+            return left
+        raise AssertionError(f"unknown expression {expr!r}")  # pragma: no cover
+
+    def money_expr(self, expr: ast.Expr, what: str) -> None:
+        unit = self.expr_unit(expr)
+        if unit is None or unit.is_money:
+            return
+        if unit.is_plain and _is_zero(expr):
+            return
+        if unit.is_plain and isinstance(expr, ast.Number):
+            self.err(
+                f"{plain(expr.value)} has no currency; {what} must be an amount in {self.currency}",
+                expr.span,
+                hint=f"write {plain(expr.value)} {self.currency}",
+            )
+            return
+        self.err(
+            f"{what} is {unit.describe(self.currency)}, not an amount in {self.currency}",
+            expr.span,
+            hint=f"multiply by a price, e.g. 1.50 {self.currency} per inhabitant * population",
+        )
+
+    # ------------------------------------------------------------------ conditions
+    def operand_kind(
+        self, op: ast.Operand, ctx_bands: str | None = None, what: str = "value"
+    ) -> Kind:
+        if op.kind != "name":
+            return "number" if op.kind == "number" else op.kind
+        name = str(op.value)
+        if ctx_bands is not None:
+            keys = self.sym.dimension_keys(ctx_bands) or ()
+            if name in keys:
+                return "bandkey"
+        kind = self.ref(name, op.span, what)
+        if kind is None:
+            return "unknown"
+        if kind == "input":
+            inp = self.sym.input(name)
+            assert inp is not None
+            return value_kind(inp)
+        if kind == "builtin":
+            return "year" if name == BILLING_YEAR else "text"
+        if kind == "param":
+            self.param_unit(name)
+            return "number"
+        if kind == "charge":
+            self.err(
+                f"{name} is a charge and cannot be used in a condition",
+                op.span,
+                hint="conditions test inputs, lists, bands and the billing year",
+            )
+            return "unknown"
+        return kind  # list, bands
+
+    def check_cond(self, cond: ast.Cond) -> None:
+        if isinstance(cond, ast.BoolOp):
+            self.check_cond(cond.left)
+            self.check_cond(cond.right)
+        elif isinstance(cond, ast.Not):
+            self.check_cond(cond.operand)
+        elif isinstance(cond, ast.Truthy):
+            kind = self.operand_kind(cond.operand)
+            if kind not in ("yes/no", "unknown"):
+                self.err(
+                    f"{_operand_text(cond.operand)} is {_article(kind)}, not yes/no; "
+                    "a condition needs a test",
+                    cond.span,
+                    hint="compare it, e.g. `population >= 10_000`, or test a list with `in`",
+                )
+        elif isinstance(cond, ast.In):
+            item = self.operand_kind(cond.item)
+            box = self.operand_kind(cond.container, what="list")
+            if "unknown" in (item, box):
+                return
+            if box == "list":
+                if item != "text":
+                    self.err(
+                        f"only text can be looked up in list {cond.container.value}; "
+                        f"{_operand_text(cond.item)} is {_article(item)}",
+                        cond.item.span,
+                        hint="test a text such as name, id or customer_type against a list",
+                    )
+            elif box in ("number", "year"):
+                if item != "date":
+                    self.err(
+                        f"`in {_operand_text(cond.container)}` tests a date's year, but "
+                        f"{_operand_text(cond.item)} is {_article(item)}",
+                        cond.span,
+                        hint="write e.g. `joined in 2023`, where joined is a date",
+                    )
+                elif cond.container.kind == "number":
+                    year = cond.container.value
+                    assert isinstance(year, Decimal)
+                    if year != year.to_integral_value() or not 1900 <= year <= 2200:
+                        self.err(
+                            f"{plain(year)} is not a year",
+                            cond.container.span,
+                            hint="write a year such as 2023",
+                        )
+            else:
+                self.err(
+                    f"{_operand_text(cond.container)} is {_article(box)}; "
+                    "`in` needs a list or a year",
+                    cond.container.span,
+                    hint="e.g. `name in crowdfunding_2022` or `joined in 2023`",
+                )
+        elif isinstance(cond, ast.Compare):
+            self.check_compare(cond)
+        else:  # pragma: no cover
+            raise AssertionError(cond)
+
+    def check_compare(self, cond: ast.Compare) -> None:
+        left_bands = _name_of(cond.left) if self.sym.kind(_name_of(cond.left) or "") == "bands" \
+            else None
+        left = self.operand_kind(cond.left)
+        right = self.operand_kind(cond.right, ctx_bands=left_bands)
+        if "unknown" in (left, right):
+            return
+        if left == "bands":
+            if right != "bandkey":
+                keys = ", ".join(self.sym.dimension_keys(left_bands or "") or ())
+                self.err(
+                    f"{_operand_text(cond.right)} is not a band of {left_bands}",
+                    cond.right.span,
+                    hint=f"the bands of {left_bands} are: {keys}",
+                )
+            elif cond.op not in ("=", "!="):
+                self.err(
+                    "bands are compared with = or !=",
+                    cond.span,
+                    hint=f"e.g. `{left_bands} = {cond.right.value}`",
+                )
+            return
+        numeric = {"number", "year"}
+        if left in numeric and right in numeric:
+            self.check_compare_units(cond)
+            return
+        if left == right and left in ("date", "text", "yes/no"):
+            if left in ("text", "yes/no") and cond.op not in ("=", "!="):
+                self.err(f"{_article(left)} is compared with = or !=", cond.span)
+            return
+        self.err(
+            f"cannot compare {_operand_text(cond.left)} ({_article(left)}) with "
+            f"{_operand_text(cond.right)} ({_article(right)})",
+            cond.span,
+            hint="compare like with like: a number with a number, a date with a date",
+        )
+
+    def check_compare_units(self, cond: ast.Compare) -> None:
+        units = []
+        for op in (cond.left, cond.right):
+            if op.kind == "number":
+                units.append(None)  # a literal adapts to the other side
+            elif op.kind == "name":
+                name = str(op.value)
+                inp = self.sym.input(name)
+                if inp is not None:
+                    units.append(input_unit(inp))
+                elif self.sym.param(name) is not None:
+                    units.append(self.param_unit(name))
+                else:
+                    units.append(PLAIN)
+        a, b = units
+        if a is not None and b is not None and a != b:
+            self.err(
+                f"cannot compare {a.describe(self.currency)} with {b.describe(self.currency)}",
+                cond.span,
+                hint="compare values of the same unit",
+            )
+
+    # ------------------------------------------------------------------ charges
+    def check_charge(self, charge: ast.ChargeDecl) -> None:
+        self.check_frequency(charge)
+        if charge.pending:
+            return
+        if not charge.bodies:
+            self.err(
+                f"charge {charge.name} has no amount",
+                charge.span,
+                hint="add a line `table by ...` or `amount ...`, or declare it "
+                f"`pending {charge.name}` if the amount is not known yet",
+            )
+        for extra in charge.bodies[1:]:
+            self.err(
+                f"charge {charge.name} has more than one amount",
+                extra.span,
+                hint="a charge has one `table` or one `amount`; split it into two charges",
+            )
+        for extra_r in charge.roundings[1:]:
+            self.err(
+                f"charge {charge.name} is rounded twice",
+                extra_r.span,
+                hint="keep one `round to ...` line",
+            )
+        if isinstance(charge.body, ast.Table):
+            self.check_table(charge.body)
+        elif isinstance(charge.body, ast.Expr):
+            self.money_expr(charge.body, f"the amount of {charge.name}")
+        for pr in charge.prorations:
+            self.check_prorate(pr, charge)
+        for ex in charge.exceptions:
+            self.check_cond(ex.condition)
+            self.money_expr(ex.result, f"the result of this exception to {charge.name}")
+        self.check_conflicts(charge)
+
+    def check_frequency(self, charge: ast.ChargeDecl) -> None:
+        anchor = charge.frequency.anchor
+        if anchor is None:
+            return
+        kind = self.ref(anchor.name, anchor.span, "value")
+        if kind is None:
+            return
+        inp = self.sym.input(anchor.name)
+        if inp is None or inp.type.kind != "date":
+            self.err(
+                f"{anchor.name} is not a date input, so it cannot say when "
+                f"{charge.name} is charged",
+                anchor.span,
+                hint=f"declare it as a date, e.g.  input {anchor.name}: date",
+            )
+
+    def check_prorate(self, pr: ast.Prorate, charge: ast.ChargeDecl) -> None:
+        if pr.denominator == 0:
+            self.err("a fraction cannot divide by zero", pr.span, hint="e.g. prorate 1/4 when ...")
+        else:
+            frac = Fraction(pr.numerator) / Fraction(pr.denominator)
+            if not 0 <= frac <= 1:
+                self.err(
+                    f"prorating by {plain(pr.numerator)}/{plain(pr.denominator)} is not a "
+                    "part of the year's amount",
+                    pr.span,
+                    hint="a proration is a fraction from 0 to 1, e.g. 1/4 or 25 %",
+                )
+        self.check_cond(pr.condition)
+        if len(charge.prorations) > 1:
+            pass  # several prorations multiply; shown step by step in the trace
+
+    def check_table(self, table: ast.Table) -> None:
+        dims_keys: list[tuple[str, ...]] = []
+        for dim in table.dims:
+            kind = self.ref(dim.name, dim.span, "value")
+            if kind is None:
+                return
+            keys = self.sym.dimension_keys(dim.name)
+            if keys is None:
+                self.err(
+                    f"a table cannot go by {dim.name}: it is neither bands nor a yes/no input",
+                    dim.span,
+                    hint="declare bands by the input (bands size by population) and use "
+                    "`table by size`",
+                )
+                return
+            dims_keys.append(keys)
+        row_dim = table.dims[0].name
+        col_keys = dims_keys[1] if len(dims_keys) == 2 else None
+        width = len(table.columns) if col_keys is not None else 1
+        if col_keys is not None:
+            col_dim = table.dims[1].name
+            seen_cols: set[str] = set()
+            for col in table.columns:
+                if col.name not in col_keys:
+                    self.err(
+                        f"{col.name} is not a value of {col_dim}",
+                        col.span,
+                        hint=f"the columns of this table are the values of {col_dim}: "
+                        + ", ".join(col_keys),
+                    )
+                elif col.name in seen_cols:
+                    self.err(f"column {col.name} is twice in this table", col.span)
+                seen_cols.add(col.name)
+            for key in col_keys:
+                if key not in seen_cols:
+                    self.err(
+                        f"this table has no column for {col_dim} = {key}",
+                        table.span,
+                        hint=f"add {key} to the column line and an amount for it in every row",
+                    )
+        seen_rows: dict[str, ast.TableRow] = {}
+        for row in table.rows:
+            if row.key.name not in dims_keys[0]:
+                self.err(
+                    f"{row.key.name} is not a value of {row_dim}",
+                    row.key.span,
+                    hint=f"the rows of this table are: {', '.join(dims_keys[0])}",
+                )
+            elif row.key.name in seen_rows:
+                self.err(
+                    f"row {row.key.name} is twice in this table",
+                    row.key.span,
+                    hint="keep one row per value",
+                    related=[("the first is here", seen_rows[row.key.name].span)],
+                )
+            seen_rows[row.key.name] = row
+            if len(row.cells) != width:
+                cols = f" ({', '.join(c.name for c in table.columns)})" if col_keys else ""
+                self.err(
+                    f"row {row.key.name} has {len(row.cells)} amount"
+                    f"{'s' if len(row.cells) != 1 else ''}, but the table has {width} "
+                    f"column{'s' if width != 1 else ''}{cols}",
+                    row.span,
+                    hint="give one amount per column; a cell cannot be left empty",
+                )
+        for key in dims_keys[0]:
+            if key not in seen_rows:
+                self.err(
+                    f"this table has no row for {row_dim} = {key}",
+                    table.span,
+                    hint=f"add a row:  {key}  " + "  ".join(["<amount>"] * width),
+                )
+
+    def check_conflicts(self, charge: ast.ChargeDecl) -> None:
+        exs = charge.exceptions
+        for i, a in enumerate(exs):
+            for b in exs[i + 1 :]:
+                if a.priority is not None and b.priority is not None and a.priority != b.priority:
+                    continue
+                if _same_result(a.result, b.result):
+                    continue
+                if _disjoint(a.condition, b.condition, self.sym):
+                    continue
+                self.err(
+                    f"these two exceptions to {charge.name} can apply to the same customer "
+                    "with different results",
+                    b.span,
+                    hint="make the conditions exclusive (add `and not ...`), give both the same "
+                    "result, or say which wins with `priority N` on each (higher wins)",
+                    related=[("the other exception is here", a.span)],
+                )
+
+    # ------------------------------------------------------------------ examples
+    def check_example(self, ex: ast.Example) -> None:
+        inputs = self.sym.inputs()
+        given: dict[str, ast.Given] = {}
+        for g in ex.given:
+            if g.name in given:
+                self.err(f"{g.name} is given twice in this example", g.span)
+            given[g.name] = g
+            if g.name in BUILTIN_TEXT:
+                if g.kind != "text":
+                    self.err(f'{g.name} is text; write it in double quotes ("...")', g.span)
+                continue
+            inp = inputs.get(g.name)
+            if inp is None:
+                close = _close_names(g.name, inputs)
+                self.err(
+                    f"{g.name} is not an input of this tariff",
+                    g.span,
+                    hint=f"did you mean {close}?" if close else
+                    "the inputs are: " + ", ".join(inputs),
+                )
+                continue
+            want = value_kind(inp)
+            if want != g.kind:
+                self.err(
+                    f"{g.name} is {_article(want)}, but the example gives {_article(g.kind)}",
+                    g.span,
+                    hint=_value_hint(inp),
+                )
+            elif inp.type.kind in ("inhabitants", "count"):
+                assert isinstance(g.value, Decimal)
+                if g.value != g.value.to_integral_value() or g.value < 0:
+                    self.err(
+                        f"{g.name} is a whole number of {_things(inp)}, not {plain(g.value)}",
+                        g.span,
+                    )
+        missing = [n for n in inputs if n not in given]
+        if missing:
+            self.err(
+                f"example \"{ex.title}\" does not give "
+                + ", ".join(missing),
+                ex.span,
+                hint="add them to the given line, e.g. " + ", ".join(
+                    f"{n} {_sample_value(inputs[n])}" for n in missing
+                ),
+            )
+        charges = {c.name for c in self.t.charges}
+        seen: set[str | None] = set()
+        for e in ex.expects:
+            if e.charge in seen:
+                self.err(f"{e.charge or 'total'} is expected twice in this example", e.span)
+            seen.add(e.charge)
+            if e.charge is not None and e.charge not in charges:
+                close = _close_names(e.charge, {c: None for c in charges})
+                self.err(
+                    f"{e.charge} is not a charge of this tariff",
+                    e.span,
+                    hint=f"did you mean {close}?" if close else
+                    "the charges are: " + ", ".join(sorted(charges)),
+                )
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _article(kind: str) -> str:
+    return {
+        "input": "an input",
+        "list": "a list",
+        "bands": "bands",
+        "param": "a param",
+        "charge": "a charge",
+        "builtin": "a customer field",
+        "number": "a number",
+        "date": "a date",
+        "text": "text",
+        "yes/no": "yes/no",
+        "year": "a year",
+        "bandkey": "a band",
+        "inhabitants": "a number of inhabitants",
+        "count": "a count",
+        "money": "an amount",
+    }.get(kind, kind)
+
+
+def _things(inp: ast.InputDecl) -> str:
+    return "inhabitants" if inp.type.kind == "inhabitants" else (inp.type.counted or "things")
+
+
+def _value_hint(inp: ast.InputDecl) -> str:
+    return f"e.g. {inp.name} {_sample_value(inp)}"
+
+
+def _sample_value(inp: ast.InputDecl) -> str:
+    return {
+        "inhabitants": "41_000",
+        "yes/no": "yes",
+        "date": "2024-01-01",
+        "text": '"text"',
+        "number": "1",
+        "money": "1_000",
+        "count": "100",
+    }[inp.type.kind]
+
+
+def _operand_text(op: ast.Operand) -> str:
+    if op.kind == "text":
+        return f'"{op.value}"'
+    if op.kind == "yes/no":
+        return "yes" if op.value else "no"
+    if op.kind == "number":
+        assert isinstance(op.value, Decimal)
+        return plain(op.value)
+    return str(op.value)
+
+
+def _name_of(op: ast.Operand) -> str | None:
+    return str(op.value) if op.kind == "name" else None
+
+
+def _is_zero(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.Number) and expr.value == 0 and not expr.per
+
+
+def _same_result(a: ast.Expr, b: ast.Expr) -> bool:
+    if _is_zero(a) and _is_zero(b):
+        return True
+    return a == b  # spans are not part of equality
+
+
+def _close_names(name: str, table: dict[str, object] | object) -> str | None:
+    import difflib
+
+    names = list(table) if isinstance(table, dict) else []
+    match = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+# ------------------------------------------------------------------ exclusivity of conditions
+
+
+def _atoms(cond: ast.Cond) -> Iterator[ast.Cond] | None:
+    """The conjuncts of an ``and`` chain, or None when the condition has an ``or``."""
+    if isinstance(cond, ast.BoolOp):
+        if cond.op == "or":
+            return None
+        left = _atoms(cond.left)
+        right = _atoms(cond.right)
+        if left is None or right is None:
+            return None
+        return iter([*left, *right])
+    return iter([cond])
+
+
+def _disjoint(a: ast.Cond, b: ast.Cond, sym: Symbols) -> bool:
+    """True when no customer can meet both conditions (a safe approximation:
+    False means 'may overlap')."""
+    atoms_a = _atoms(a)
+    atoms_b = _atoms(b)
+    if atoms_a is None or atoms_b is None:
+        return False
+    la, lb = list(atoms_a), list(atoms_b)
+    return any(_atoms_exclusive(x, y, sym) for x in la for y in lb)
+
+
+def _literal(cond: ast.Cond) -> tuple[str, str, object] | None:
+    """Normalise an atom to (subject, relation, value) for exclusivity tests."""
+    negated = False
+    while isinstance(cond, ast.Not):
+        negated = not negated
+        cond = cond.operand
+    if isinstance(cond, ast.Truthy) and cond.operand.kind == "name":
+        return (str(cond.operand.value), "is", not negated)
+    if isinstance(cond, ast.In) and cond.item.kind == "name":
+        neg = cond.negated != negated
+        c = cond.container
+        if c.kind == "number":
+            return (str(cond.item.value), "notyear" if neg else "year", c.value)
+        if c.kind == "name":
+            return (str(cond.item.value), "notin" if neg else "in", str(c.value))
+    if isinstance(cond, ast.Compare) and cond.left.kind == "name" and cond.op in ("=", "!="):
+        eq = (cond.op == "=") != negated
+        return (str(cond.left.value), "eq" if eq else "ne", (cond.right.kind, cond.right.value))
+    return None
+
+
+def _atoms_exclusive(x: ast.Cond, y: ast.Cond, sym: Symbols) -> bool:
+    a, b = _literal(x), _literal(y)
+    if a is None or b is None or a[0] != b[0]:
+        return False
+    (_, ra, va), (_, rb, vb) = a, b
+    if ra == "is" and rb == "is":
+        return va != vb
+    if {ra, rb} == {"in", "notin"}:
+        return va == vb
+    if ra == "in" and rb == "in":
+        la, lb = sym.list_(str(va)), sym.list_(str(vb))
+        if la is None or lb is None:
+            return False
+        return not ({i.value for i in la.items} & {i.value for i in lb.items})
+    if ra == "year" and rb == "year":
+        return va != vb
+    if {ra, rb} == {"year", "notyear"}:
+        return va == vb
+    if ra == "eq" and rb == "eq":
+        return va != vb
+    if {ra, rb} == {"eq", "ne"}:
+        return va == vb
+    return False

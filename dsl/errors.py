@@ -1,0 +1,175 @@
+"""One error family for everything a user can get wrong.
+
+Every problem a user can cause is a :class:`Diagnostic`: a position (a
+:class:`Span` in a tariff file, or a register row and column), a plain-words
+message and a hint that says how to fix it. Diagnostics are raised in bulk as a
+:class:`TariffError` subclass, so a caller reports *all* problems of a file,
+not just the first. :func:`render` is the one place that gives them their shape::
+
+    rules/x.tariff:12:5: error: 25 000 falls in no band of size
+       12 |   medium "Mellem" from 25_001 to 60_000
+          |   ^^^^^^
+      hint: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import attrs
+
+Severity = Literal["error", "warning"]
+
+
+@attrs.frozen
+class Span:
+    """Where a construct stands in a source file (1-based lines and columns)."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@attrs.frozen
+class Diagnostic:
+    """One problem found in a tariff, a register or a command line."""
+
+    severity: Severity
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    #: For register problems: "row 12, column population" instead of a span.
+    where: str | None = None
+    #: Other places that take part in the problem (e.g. the other band of an overlap).
+    related: tuple[tuple[str, Span], ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class TariffError(Exception):
+    """Base of every error takst reports to a user. Carries one or more diagnostics."""
+
+    kind = "error"
+
+    def __init__(self, diagnostics: Diagnostic | Iterable[Diagnostic]) -> None:
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        first = self.diagnostics[0] if self.diagnostics else None
+        super().__init__(first.message if first else self.kind)
+
+
+class TariffSyntaxError(TariffError):
+    """The text of a tariff does not follow the language's grammar."""
+
+    kind = "syntax error"
+
+
+class CheckError(TariffError):
+    """The tariff parses but is inconsistent (names, units, bands, tables...)."""
+
+    kind = "check error"
+
+
+class RegisterError(TariffError):
+    """A register (CSV of customers) has a missing column or a bad value."""
+
+    kind = "register error"
+
+
+class EvaluationError(TariffError):
+    """A value could not be computed for a customer (e.g. an inexact division)."""
+
+    kind = "evaluation error"
+
+
+class UsageError(TariffError):
+    """The command line asks for something impossible (bad option, unknown customer)."""
+
+    kind = "usage error"
+
+
+def diagnostic(
+    message: str,
+    span: Span | None = None,
+    *,
+    hint: str | None = None,
+    severity: Severity = "error",
+    where: str | None = None,
+    related: Sequence[tuple[str, Span]] = (),
+) -> Diagnostic:
+    """Build a diagnostic. The one helper every stage uses, so their shape never drifts."""
+    return Diagnostic(
+        severity=severity,
+        message=message,
+        span=span,
+        hint=hint,
+        where=where,
+        related=tuple(related),
+    )
+
+
+class SourceCache:
+    """Source texts by file name, so a diagnostic can show the offending line."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, list[str]] = {}
+
+    def add(self, file: str, text: str) -> None:
+        self._texts[file] = text.splitlines()
+
+    def line(self, file: str, line: int) -> str | None:
+        lines = self._texts.get(file)
+        if lines is None or not 1 <= line <= len(lines):
+            return None
+        return lines[line - 1]
+
+
+#: Sources of every file parsed in this process (filled by the parser).
+SOURCES = SourceCache()
+
+
+def _excerpt(span: Span, sources: SourceCache) -> list[str]:
+    text = sources.line(span.file, span.line)
+    if text is None:
+        return []
+    text = text.expandtabs(1)
+    gutter = f"{span.line:>5} | "
+    start = max(span.column - 1, 0)
+    if span.end_line == span.line and span.end_column > span.column:
+        width = span.end_column - span.column
+    else:
+        width = max(len(text.rstrip()) - start, 1)
+    width = max(1, min(width, max(len(text) - start, 1)))
+    return [gutter + text.rstrip(), " " * (len(gutter) - 2) + "| " + " " * start + "^" * width]
+
+
+def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
+    """Render a diagnostic as ``file:line:col: severity: message``, the line, a caret, a hint."""
+    if diag.span is not None:
+        head = f"{diag.span}: {diag.severity}: {diag.message}"
+    elif diag.where is not None:
+        head = f"{diag.where}: {diag.severity}: {diag.message}"
+    else:
+        head = f"takst: {diag.severity}: {diag.message}"
+    out = [head]
+    if diag.span is not None:
+        out.extend(_excerpt(diag.span, sources))
+    for label, span in diag.related:
+        out.append(f"{span}: note: {label}")
+        out.extend(_excerpt(span, sources))
+    if diag.hint:
+        out.append(f"  hint: {diag.hint}")
+    return "\n".join(out)
+
+
+def render_all(diags: Iterable[Diagnostic], sources: SourceCache = SOURCES) -> str:
+    return "\n\n".join(render(d, sources) for d in diags)

@@ -1,0 +1,54 @@
+"""Exact numbers as people read them. No float anywhere."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def group(value: Decimal | int, sep: str = " ") -> str:
+    """``25000`` -> ``25 000``; ``-1234.5`` -> ``-1 234.5``. Exact: digits are never dropped."""
+    d = Decimal(value)
+    sign = "-" if d < 0 else ""
+    text = format(abs(d), "f")
+    whole, _, frac = text.partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    out = sign + sep.join(groups)
+    return out + ("." + frac if frac else "")
+
+
+def money_text(value: Decimal) -> str:
+    """An amount as a plain decimal string with at least two decimals: ``34880.00``.
+
+    More decimals are kept when the exact value has them (takst never rounds
+    unless the tariff says so): ``597705.345`` stays ``597705.345``.
+    """
+    d = Decimal(value)
+    if d == d.quantize(Decimal("0.01")):
+        d = d.quantize(Decimal("0.01"))
+    text = format(d, "f")
+    return "0.00" if text in ("-0.00", "-0") else text
+
+
+def money_group(value: Decimal) -> str:
+    """An amount for people: ``34 880.00``."""
+    return group(Decimal(money_text(value)))
+
+
+def plain(value: Decimal) -> str:
+    """A number as written by an author, without exponent or trailing zeros: ``1.5``, ``25000``."""
+    d = Decimal(value)
+    if d == d.to_integral_value():
+        return format(d.quantize(Decimal(1)), "f")
+    return format(d.normalize(), "f")
+
+
+def literal(value: Decimal) -> str:
+    """A number as an author writes it in a tariff: ``25_000``, ``1.50`` -> ``1.5``."""
+    text = plain(value)
+    sign = "-" if text.startswith("-") else ""
+    whole, dot, frac = text.lstrip("-").partition(".")
+    return sign + group(Decimal(whole), "_") + dot + frac

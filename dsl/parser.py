@@ -1,0 +1,751 @@
+"""Text -> AST. Lark parses the grammar in ``tariff.lark``; :class:`_Builder` maps
+each rule to a frozen AST node with its span. Lark's exceptions never leave this
+module: they become :class:`TariffSyntaxError` with plain-words messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
+
+from takst.dsl import ast
+from takst.dsl.errors import SOURCES, Diagnostic, Span, TariffSyntaxError, diagnostic
+
+#: Words for the grammar's named terminals (never show a terminal name to an author).
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": 'a text in double quotes ("...")',
+    "DATE": "a date (YYYY-MM-DD)",
+    "_NL": "the end of the line",
+    "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
+    "YES": "yes",
+    "NO": "no",
+    "$END": "the end of the file",
+}
+
+#: Words that start a top-level declaration (used for error recovery and hints).
+TOP_LEVEL = ("tariff", "input", "list", "bands", "param", "charge", "pending", "example")
+
+_DANISH_THOUSANDS = re.compile(r"^\d{1,3}(\.000)+$")
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = resources.files("takst.dsl").joinpath("tariff.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    for term in _lark().terminals:
+        if term.name == name:
+            pattern = term.pattern
+            if isinstance(pattern, lark.lexer.PatternStr):
+                return f'"{pattern.value}"'
+            break
+    return name.lower()
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    if token.type == "_NL":
+        return "the end of the line"
+    if token.type == "NAME":
+        return f'the word "{token.value}"'
+    if token.type == "NUMBER":
+        return f"the number {token.value}"
+    if token.type == "DATE":
+        return f"the date {token.value}"
+    if token.type == "STRING":
+        return f"the text {token.value}"
+    return f'"{token.value}"'
+
+
+def _expected_words(expected: set[str]) -> str:
+    words = sorted({_describe_terminal(e) for e in expected if not e.startswith("__IGNORE")})
+    if len(words) > 8:
+        words = [*words[:8], "..."]
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _hint_for(token_value: str, expected: set[str], line_text: str) -> str | None:
+    first = line_text.strip().split(" ", 1)[0] if line_text.strip() else ""
+    if "INHABITANTS" in expected:
+        return "an input's type is one of: inhabitants, yes/no, date, text, number, money, " \
+            "count of THINGS"
+    if "EVERY" in expected and "ONCE" in expected:
+        return "say how often the charge is made: every year, every year from joined, " \
+            "or once when joined"
+    if token_value and _DANISH_THOUSANDS.match(token_value):
+        return f"write thousands with an underscore ({token_value.replace('.', '_')}) or not at all"
+    if "_NL" in expected and len(expected) <= 3:
+        return "this line has something extra at its end; one clause goes on each line"
+    if first and first not in TOP_LEVEL and line_text[:1] not in (" ", "\t") and "_NL" in expected:
+        return "a declaration starts with one of: " + ", ".join(TOP_LEVEL)
+    if expected == {"STRING"}:
+        return 'put text in double quotes, e.g. "Lille"'
+    if "NUMBER" in expected and token_value.replace(".", "").replace(",", "").isdigit():
+        return "write numbers with a decimal point and underscores only, e.g. 25_000 or 1.50"
+    return None
+
+
+def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
+    line = getattr(err, "line", 1) or 1
+    column = getattr(err, "column", 1) or 1
+    lines = text.splitlines()
+    line_text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if isinstance(err, UnexpectedCharacters):
+        char = line_text[column - 1] if 0 < column <= len(line_text) else "\n"
+        span = Span(file, line, column, line, column + 1)
+        if char == '"':
+            return diagnostic(
+                "this text has no closing double quote",
+                span,
+                hint='end the text on the same line with "',
+            )
+        if char in ",;" and re.match(r"\d", line_text[column : column + 1]):
+            return diagnostic(
+                f"{char!r} inside a number is not understood",
+                span,
+                hint="write decimals with a point and thousands with an underscore: 1.50, 25_000",
+            )
+        return diagnostic(
+            f"the character {char!r} is not part of the tariff language here",
+            span,
+            hint="remove it, or put it inside a text in double quotes",
+        )
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        expected = set(err.expected)
+        if token.type == "$END":
+            last = len(lines) or 1
+            span = Span(file, last, 1, last, 1)
+            return diagnostic(
+                f"the file ends too early; expected {_expected_words(expected)}",
+                span,
+                hint="finish the last declaration",
+            )
+        width = max(len(str(token.value).split("\n")[0]), 1)
+        span = Span(file, line, column, line, column + width)
+        if token.type == "_NL":
+            message = f"the line ends too early; expected {_expected_words(expected)}"
+        else:
+            message = f"unexpected {_describe_token(token)}; expected {_expected_words(expected)}"
+        return diagnostic(message, span, hint=_hint_for(str(token.value), expected, line_text))
+    if isinstance(err, UnexpectedEOF):
+        last = len(lines) or 1
+        return diagnostic("the file ends too early", Span(file, last, 1, last, 1))
+    return diagnostic(str(err).splitlines()[0], Span(file, line, column, line, column + 1))
+
+
+def _blank_block(text: str, line: int) -> str:
+    """Blank out the top-level declaration that contains ``line`` (1-based), keep line numbers."""
+    lines = text.split("\n")
+    start = line - 1
+    while start > 0 and not _is_top_level(lines[start]):
+        start -= 1
+    end = line
+    while end < len(lines) and not _is_top_level(lines[end]):
+        end += 1
+    for i in range(start, min(end, len(lines))):
+        lines[i] = ""
+    return "\n".join(lines)
+
+
+def _is_top_level(line: str) -> bool:
+    if not line or line[0] in " \t#":
+        return False
+    return line.split(" ", 1)[0] in TOP_LEVEL
+
+
+def parse(text: str, file: str = "<text>") -> ast.Tariff:
+    """Parse a tariff text. Raises :class:`TariffSyntaxError` with every syntax error found."""
+    SOURCES.add(file, text)
+    if not text.endswith("\n"):
+        text += "\n"
+    diags: list[Diagnostic] = []
+    attempt = text
+    tree = None
+    for _ in range(50):  # one syntax error per declaration, at most 50
+        try:
+            tree = _lark().parse(attempt)
+            break
+        except UnexpectedInput as err:
+            diag = _syntax_diagnostic(err, file, text)
+            if diags and diag.span is not None and diags[-1].span == diag.span:
+                break
+            diags.append(diag)
+            line = diag.span.line if diag.span else 1
+            blanked = _blank_block(attempt, line)
+            if blanked == attempt:
+                break
+            attempt = blanked
+    if diags:
+        raise TariffSyntaxError(diags)
+    assert tree is not None
+    builder = _Builder(file)
+    tariff = builder.transform(tree)
+    if builder.problems:
+        raise TariffSyntaxError(builder.problems)
+    assert isinstance(tariff, ast.Tariff)
+    return tariff
+
+
+def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
+    """Read and parse a ``.tariff`` file. ``display`` is the name shown in diagnostics."""
+    path = Path(path)
+    name = display if display is not None else str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TariffSyntaxError(
+            diagnostic(f"no tariff file {name}", hint="check the path and the file name")
+        ) from None
+    except IsADirectoryError:
+        raise TariffSyntaxError(
+            diagnostic(f"{name} is a folder, not a tariff file", hint="name a .tariff file")
+        ) from None
+    except OSError as err:
+        raise TariffSyntaxError(
+            diagnostic(f"cannot read {name}: {err.strerror}", hint="check the file's permissions")
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise TariffSyntaxError(
+            diagnostic(
+                "this file is not UTF-8 text",
+                Span(name, line, 1, line, 1),
+                hint="save the file as UTF-8 (most editors offer it under 'Save as')",
+            )
+        ) from None
+    return parse(text, name)
+
+
+# --------------------------------------------------------------------------- builder
+
+Children = list[Any]
+
+
+def _text(token: Token) -> str:
+    return str(token)[1:-1]
+
+
+@v_args(meta=True)
+class _Builder(Transformer[Token, Any]):
+    """Maps each grammar rule to an AST node. Structure only, no evaluation."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+        self.problems: list[Diagnostic] = []
+
+    # ----------------------------------------------------------------- helpers
+    def _span(self, meta: Meta) -> Span:
+        if meta.empty:
+            return Span(self.file, 1, 1, 1, 1)
+        end_line, end_column = meta.end_line, meta.end_column
+        if end_column == 1 and end_line > meta.line:  # ends on the newline: stop at the line end
+            end_line -= 1
+            end_column = 10_000
+        return Span(self.file, meta.line, meta.column, end_line, end_column)
+
+    def _tspan(self, token: Token) -> Span:
+        line = token.line or 1
+        col = token.column or 1
+        return Span(self.file, line, col, token.end_line or line, token.end_column or col + 1)
+
+    def _number(self, token: Token) -> Decimal:
+        raw = str(token)
+        if _DANISH_THOUSANDS.match(raw):
+            self.problems.append(
+                diagnostic(
+                    f"{raw} reads as the decimal number {raw.split('.')[0]}, "
+                    "but looks like a thousands separator",
+                    self._tspan(token),
+                    hint=f"write {raw.replace('.', '_')} for {raw.replace('.', ' ')}, "
+                    f"or {raw.split('.')[0]} if that is meant",
+                )
+            )
+        if raw.endswith("_") or "__" in raw or "_." in raw or "._" in raw:
+            self.problems.append(
+                diagnostic(
+                    f"{raw} has an underscore in a strange place",
+                    self._tspan(token),
+                    hint="underscores only group digits, e.g. 25_000",
+                )
+            )
+        try:
+            return Decimal(raw.replace("_", ""))
+        except InvalidOperation:  # pragma: no cover - the grammar only lets digits through
+            self.problems.append(diagnostic(f"{raw} is not a number", self._tspan(token)))
+            return Decimal(0)
+
+    def _date(self, token: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(token))
+        except ValueError:
+            self.problems.append(
+                diagnostic(
+                    f"{token} is not a date in the calendar",
+                    self._tspan(token),
+                    hint="write a real date as YYYY-MM-DD, e.g. 2023-11-01",
+                )
+            )
+            return dt.date(1, 1, 1)
+
+    def _name(self, token: Token) -> ast.Name:
+        return ast.Name(str(token), span=self._tspan(token))
+
+    # ----------------------------------------------------------------- file
+    def start(self, meta: Meta, children: Children) -> ast.Tariff:
+        headers = [c for c in children if isinstance(c, ast.Header)]
+        return ast.Tariff(
+            file=self.file,
+            header=headers[0] if headers else None,
+            inputs=tuple(c for c in children if isinstance(c, ast.InputDecl)),
+            lists=tuple(c for c in children if isinstance(c, ast.ListDecl)),
+            bands=tuple(c for c in children if isinstance(c, ast.BandsDecl)),
+            params=tuple(c for c in children if isinstance(c, ast.ParamDecl)),
+            charges=tuple(c for c in children if isinstance(c, ast.ChargeDecl)),
+            examples=tuple(c for c in children if isinstance(c, ast.Example)),
+            extra_headers=tuple(headers[1:]),
+            span=Span(self.file, 1, 1, 1, 1),
+        )
+
+    def tariff(self, meta: Meta, children: Children) -> ast.Header:
+        name, title, *items = children
+        currencies = [i for i in items if isinstance(i, ast.Name)]
+        for extra in currencies[1:]:
+            self.problems.append(
+                diagnostic(
+                    "a tariff has one currency",
+                    extra.span,
+                    hint="remove this currency line",
+                )
+            )
+        return ast.Header(
+            name=str(name),
+            title=_text(title) if title else None,
+            currency=currencies[0] if currencies else None,
+            sources=tuple(i for i in items if isinstance(i, ast.Source)),
+            span=self._tspan(name),
+        )
+
+    def currency(self, meta: Meta, children: Children) -> ast.Name:
+        return self._name(children[0])
+
+    def source(self, meta: Meta, children: Children) -> ast.Source:
+        return ast.Source(_text(children[0]), span=self._span(meta))
+
+    # ----------------------------------------------------------------- inputs
+    def input(self, meta: Meta, children: Children) -> ast.InputDecl:
+        name, label, typ = children
+        return ast.InputDecl(
+            name=str(name), label=_text(label) if label else None, type=typ, span=self._tspan(name)
+        )
+
+    def type_inhabitants(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("inhabitants", span=self._span(meta))
+
+    def type_yes_no(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("yes/no", span=self._span(meta))
+
+    def type_date(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("date", span=self._span(meta))
+
+    def type_text(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("text", span=self._span(meta))
+
+    def type_number(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("number", span=self._span(meta))
+
+    def type_money(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("money", span=self._span(meta))
+
+    def type_count(self, meta: Meta, children: Children) -> ast.InputType:
+        return ast.InputType("count", counted=str(children[0]), span=self._span(meta))
+
+    # ----------------------------------------------------------------- lists
+    def list(self, meta: Meta, children: Children) -> ast.ListDecl:
+        name, label, *items = children
+        return ast.ListDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            items=tuple(ast.TextItem(_text(t), span=self._tspan(t)) for t in items),
+            span=self._tspan(name),
+        )
+
+    # ----------------------------------------------------------------- bands
+    def bands(self, meta: Meta, children: Children) -> ast.BandsDecl:
+        name, label, subject, *bands = children
+        return ast.BandsDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            subject=self._name(subject),
+            bands=tuple(bands),
+            span=self._tspan(name),
+        )
+
+    def band(self, meta: Meta, children: Children) -> ast.Band:
+        name, label, *bounds = children
+        lower = next((b for kind, b in bounds if kind == "lower"), None)
+        upper = next((b for kind, b in bounds if kind == "upper"), None)
+        return ast.Band(
+            name=str(name),
+            label=_text(label) if label else None,
+            lower=lower,
+            upper=upper,
+            span=self._tspan(name),
+        )
+
+    def from_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "lower", ast.Bound(self._number(children[0]), True, span=self._span(meta))
+
+    def above_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "lower", ast.Bound(self._number(children[0]), False, span=self._span(meta))
+
+    def to_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "upper", ast.Bound(self._number(children[0]), True, span=self._span(meta))
+
+    def below_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "upper", ast.Bound(self._number(children[0]), False, span=self._span(meta))
+
+    # ----------------------------------------------------------------- params
+    def param(self, meta: Meta, children: Children) -> ast.ParamDecl:
+        name, label, value = children
+        return ast.ParamDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            value=value,
+            span=self._tspan(name),
+        )
+
+    # ----------------------------------------------------------------- charges
+    def charge(self, meta: Meta, children: Children) -> ast.ChargeDecl:
+        name, label, frequency, *clauses = children
+        bodies = tuple(c for c in clauses if isinstance(c, ast.Table | ast.Expr))
+        roundings = tuple(c for c in clauses if isinstance(c, ast.Rounding))
+        return ast.ChargeDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            frequency=frequency,
+            body=bodies[0] if bodies else None,
+            prorations=tuple(c for c in clauses if isinstance(c, ast.Prorate)),
+            exceptions=tuple(c for c in clauses if isinstance(c, ast.ExceptionRule)),
+            rounding=roundings[0] if roundings else None,
+            notes=tuple(c for c in clauses if isinstance(c, ast.Note)),
+            bodies=bodies,
+            roundings=roundings,
+            span=self._tspan(name),
+        )
+
+    def pending(self, meta: Meta, children: Children) -> ast.ChargeDecl:
+        name, label, frequency, *notes = children
+        return ast.ChargeDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            frequency=frequency,
+            body=None,
+            notes=tuple(notes),
+            pending=True,
+            span=self._tspan(name),
+        )
+
+    def every_year(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("every_year", None, span=self._span(meta))
+
+    def every_year_from(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("every_year", self._name(children[0]), span=self._span(meta))
+
+    def once_when(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("once", self._name(children[0]), span=self._span(meta))
+
+    def amount(self, meta: Meta, children: Children) -> ast.Expr:
+        expr: ast.Expr = children[0]
+        return expr
+
+    def table(self, meta: Meta, children: Children) -> ast.Table:
+        first, second, *lines = children
+        dims = (self._name(first),) + ((self._name(second),) if second is not None else ())
+        columns: tuple[ast.Name, ...] = ()
+        if len(dims) == 2 and lines:
+            header = lines[0]
+            lines = lines[1:]
+            for tok in header:
+                if tok.type in ("NUMBER", "DATE"):
+                    self.problems.append(
+                        diagnostic(
+                            f"the first line of a table by {dims[0].name}, {dims[1].name} "
+                            f"names its columns, but {tok} is a number",
+                            self._tspan(tok),
+                            hint=f"start the table with a line of the values of {dims[1].name}, "
+                            "e.g.  yes  no",
+                        )
+                    )
+            columns = tuple(
+                ast.Name(_text(t) if t.type == "STRING" else str(t), span=self._tspan(t))
+                for t in header
+            )
+        rows = []
+        for line in lines:
+            key, *cells = line
+            if key.type in ("NUMBER", "DATE"):
+                self.problems.append(
+                    diagnostic(
+                        f"a table row starts with the value of {dims[0].name} it is for, not {key}",
+                        self._tspan(key),
+                        hint="write the row as: name  amount ...",
+                    )
+                )
+                continue
+            bad = [c for c in cells if c.type != "NUMBER"]
+            for c in bad:
+                self.problems.append(
+                    diagnostic(
+                        f"a table cell must be a number, not {c}",
+                        self._tspan(c),
+                        hint="each row is its key followed by one number per column",
+                    )
+                )
+            keyname = _text(key) if key.type == "STRING" else str(key)
+            rows.append(
+                ast.TableRow(
+                    key=ast.Name(keyname, span=self._tspan(key)),
+                    cells=tuple(
+                        ast.Cell(self._number(c), span=self._tspan(c))
+                        for c in cells
+                        if c.type == "NUMBER"
+                    ),
+                    span=self._tspan(key),
+                )
+            )
+        return ast.Table(dims=dims, columns=columns, rows=tuple(rows), span=self._span(meta))
+
+    def table_line(self, meta: Meta, children: Children) -> list[Token]:
+        return list(children)
+
+    def prorate(self, meta: Meta, children: Children) -> ast.Prorate:
+        (num, den), cond, reason = children
+        return ast.Prorate(
+            num, den, self._cond(cond), _text(reason) if reason else None, span=self._span(meta)
+        )
+
+    def ratio(self, meta: Meta, children: Children) -> tuple[Decimal, Decimal]:
+        return self._number(children[0]), self._number(children[1])
+
+    def percent_fraction(self, meta: Meta, children: Children) -> tuple[Decimal, Decimal]:
+        return self._number(children[0]), Decimal(100)
+
+    def exception(self, meta: Meta, children: Children) -> ast.ExceptionRule:
+        cond, result, reason, priority = children
+        return ast.ExceptionRule(
+            self._cond(cond),
+            result,
+            _text(reason) if reason else None,
+            priority,
+            span=self._span(meta),
+        )
+
+    def priority(self, meta: Meta, children: Children) -> int:
+        value = self._number(children[0])
+        if value != value.to_integral_value():
+            self.problems.append(
+                diagnostic("a priority is a whole number", self._tspan(children[0]))
+            )
+        return int(value)
+
+    def rounding(self, meta: Meta, children: Children) -> ast.Rounding:
+        (step, step_text), mode = children
+        return ast.Rounding(step, step_text, mode, span=self._span(meta))
+
+    _STEP_WORDS = {"øre": Decimal("0.01"), "ore": Decimal("0.01"), "krone": Decimal(1),
+                   "kroner": Decimal(1), "whole": Decimal(1)}
+
+    def step(self, meta: Meta, children: Children) -> tuple[Decimal, str]:
+        tok = children[0]
+        if tok.type == "NUMBER":
+            value = self._number(tok)
+            if value <= 0:
+                self.problems.append(
+                    diagnostic("a rounding step must be above zero", self._tspan(tok),
+                               hint="e.g. round to 0.01 half up")
+                )
+                value = Decimal(1)
+            return value, str(tok)
+        word = str(tok)
+        if word.lower() not in self._STEP_WORDS:
+            self.problems.append(
+                diagnostic(
+                    f"cannot round to {word!r}",
+                    self._tspan(tok),
+                    hint="round to øre, to kroner, or to a step such as 0.01 or 100",
+                )
+            )
+            return Decimal(1), word
+        return self._STEP_WORDS[word.lower()], word
+
+    def half_up(self, meta: Meta, children: Children) -> str:
+        return "half up"
+
+    def half_even(self, meta: Meta, children: Children) -> str:
+        return "half even"
+
+    def round_up(self, meta: Meta, children: Children) -> str:
+        return "up"
+
+    def round_down(self, meta: Meta, children: Children) -> str:
+        return "down"
+
+    def note(self, meta: Meta, children: Children) -> ast.Note:
+        return ast.Note(_text(children[0]), span=self._span(meta))
+
+    # ----------------------------------------------------------------- expressions
+    def add(self, meta: Meta, children: Children) -> ast.BinOp:
+        return ast.BinOp("+", children[0], children[1], span=self._span(meta))
+
+    def sub(self, meta: Meta, children: Children) -> ast.BinOp:
+        return ast.BinOp("-", children[0], children[1], span=self._span(meta))
+
+    def mul(self, meta: Meta, children: Children) -> ast.BinOp:
+        return ast.BinOp("*", children[0], children[1], span=self._span(meta))
+
+    def ref(self, meta: Meta, children: Children) -> ast.Ref:
+        return ast.Ref(str(children[0]), span=self._tspan(children[0]))
+
+    def plain_number(self, meta: Meta, children: Children) -> ast.Number:
+        return ast.Number(self._number(children[0]), span=self._span(meta))
+
+    def percent(self, meta: Meta, children: Children) -> ast.Number:
+        return ast.Number(self._number(children[0]), percent=True, span=self._span(meta))
+
+    def money(self, meta: Meta, children: Children) -> ast.Number:
+        return ast.Number(self._number(children[0]), currency=str(children[1]), span=self._span(meta))
+
+    def rate(self, meta: Meta, children: Children) -> ast.Number:
+        num, cur, per = children
+        return ast.Number(self._number(num), currency=str(cur), per=str(per), span=self._span(meta))
+
+    # ----------------------------------------------------------------- conditions
+    def or_(self, meta: Meta, children: Children) -> ast.BoolOp:
+        return ast.BoolOp(
+            "or", self._cond(children[0]), self._cond(children[1]), span=self._span(meta)
+        )
+
+    def and_(self, meta: Meta, children: Children) -> ast.BoolOp:
+        return ast.BoolOp(
+            "and", self._cond(children[0]), self._cond(children[1]), span=self._span(meta)
+        )
+
+    def not_(self, meta: Meta, children: Children) -> ast.Not:
+        return ast.Not(self._cond(children[0]), span=self._span(meta))
+
+    def _cond(self, node: Any) -> ast.Cond:
+        if isinstance(node, ast.Operand):
+            return ast.Truthy(node, span=node.span)
+        assert isinstance(node, ast.Cond)
+        return node
+
+    def in_(self, meta: Meta, children: Children) -> ast.In:
+        return ast.In(children[0], children[1], span=self._span(meta))
+
+    def not_in(self, meta: Meta, children: Children) -> ast.In:
+        return ast.In(children[0], children[1], negated=True, span=self._span(meta))
+
+    def compare(self, meta: Meta, children: Children) -> ast.Compare:
+        left, op, right = children
+        return ast.Compare(str(op), left, right, span=self._span(meta))  # type: ignore[arg-type]
+
+    def name_operand(self, meta: Meta, children: Children) -> ast.Operand:
+        return ast.Operand("name", str(children[0]), span=self._tspan(children[0]))
+
+    def number_operand(self, meta: Meta, children: Children) -> ast.Operand:
+        return ast.Operand("number", self._number(children[0]), span=self._tspan(children[0]))
+
+    def date_operand(self, meta: Meta, children: Children) -> ast.Operand:
+        return ast.Operand("date", self._date(children[0]), span=self._tspan(children[0]))
+
+    def string_operand(self, meta: Meta, children: Children) -> ast.Operand:
+        return ast.Operand("text", _text(children[0]), span=self._tspan(children[0]))
+
+    def yes_operand(self, meta: Meta, children: Children) -> ast.Operand:
+        return ast.Operand("yes/no", True, span=self._tspan(children[0]))
+
+    def no_operand(self, meta: Meta, children: Children) -> ast.Operand:
+        return ast.Operand("yes/no", False, span=self._tspan(children[0]))
+
+    # ----------------------------------------------------------------- examples
+    def example(self, meta: Meta, children: Children) -> ast.Example:
+        title, given, (year, year_span), expects = children
+        return ast.Example(
+            title=_text(title),
+            given=tuple(given),
+            year=year,
+            year_span=year_span,
+            expects=tuple(expects),
+            span=self._tspan(title),
+        )
+
+    def given(self, meta: Meta, children: Children) -> list[ast.Given]:
+        return list(children)
+
+    def given_item(self, meta: Meta, children: Children) -> ast.Given:
+        name, (kind, value) = children
+        return ast.Given(str(name), kind, value, span=self._span(meta))
+
+    def number_value(self, meta: Meta, children: Children) -> tuple[str, Decimal]:
+        return "number", self._number(children[0])
+
+    def date_value(self, meta: Meta, children: Children) -> tuple[str, dt.date]:
+        return "date", self._date(children[0])
+
+    def string_value(self, meta: Meta, children: Children) -> tuple[str, str]:
+        return "text", _text(children[0])
+
+    def yes_value(self, meta: Meta, children: Children) -> tuple[str, bool]:
+        return "yes/no", True
+
+    def no_value(self, meta: Meta, children: Children) -> tuple[str, bool]:
+        return "yes/no", False
+
+    def billing_year(self, meta: Meta, children: Children) -> tuple[int, Span]:
+        tok = children[0]
+        value = self._number(tok)
+        if value != value.to_integral_value() or not 1900 <= value <= 2200:
+            self.problems.append(
+                diagnostic(
+                    f"{tok} is not a billing year",
+                    self._tspan(tok),
+                    hint="write a year such as 2024",
+                )
+            )
+            return 2000, self._tspan(tok)
+        return int(value), self._tspan(tok)
+
+    def expect(self, meta: Meta, children: Children) -> list[ast.Expect]:
+        return list(children)
+
+    def expect_amount(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(str(children[0]), self._number(children[1]), span=self._span(meta))
+
+    def expect_pending(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(str(children[0]), None, span=self._span(meta))
+
+    def expect_total(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(None, self._number(children[0]), span=self._span(meta))

@@ -1,0 +1,1 @@
+"""Evaluation of checked tariffs, with a trace for every amount."""

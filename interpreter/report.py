@@ -1,0 +1,150 @@
+"""Batch reports: a register's results as a table, JSON or CSV.
+
+Output is deterministic: customers in register order, charges in tariff order,
+amounts as exact decimal strings, no timestamps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from takst.dsl import ast
+from takst.dsl.numbers import money_group, money_text
+from takst.interpreter.trace import CustomerResult, customer_json
+
+
+def _frequency_words(charge: ast.ChargeDecl) -> str:
+    f = charge.frequency
+    if f.kind == "once":
+        return f"once, in the year of {f.anchor.name if f.anchor else '?'}"
+    if f.anchor is not None:
+        return f"every year from {f.anchor.name}"
+    return "every year"
+
+
+def to_json(
+    tariff: ast.Tariff, year: int, results: Sequence[CustomerResult], *, with_trace: bool = False
+) -> str:
+    doc: dict[str, Any] = {
+        "tariff": tariff.name,
+        "title": tariff.title,
+        "file": tariff.file,
+        "year": year,
+        "currency": tariff.currency,
+        "charges": [
+            {
+                "charge": c.name,
+                "label": c.label or c.name,
+                "frequency": _frequency_words(c),
+                "pending": c.pending,
+            }
+            for c in tariff.charges
+        ],
+        "customers": [customer_json(r, with_trace=with_trace) for r in results],
+        "totals": _totals(tariff, results),
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _totals(tariff: ast.Tariff, results: Sequence[CustomerResult]) -> dict[str, Any]:
+    per_charge: dict[str, str | None] = {}
+    for c in tariff.charges:
+        amounts = [r.line(c.name).amount for r in results]
+        if any(a is None for a in amounts):
+            known = sum((a for a in amounts if a is not None), Decimal(0))
+            per_charge[c.name] = money_text(known) if known else None
+        else:
+            per_charge[c.name] = money_text(sum((a for a in amounts if a), Decimal(0)))
+    return {
+        "customers": len(results),
+        "by_charge": per_charge,
+        "total": money_text(sum((r.total for r in results), Decimal(0))),
+    }
+
+
+def to_csv(tariff: ast.Tariff, results: Sequence[CustomerResult]) -> str:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending"])
+    for r in results:
+        cells = []
+        for line in r.lines:
+            cells.append("pending" if line.amount is None else money_text(line.amount))
+        w.writerow([r.id, r.name, *cells, money_text(r.total), ";".join(r.pending)])
+    return buf.getvalue()
+
+
+def to_table(tariff: ast.Tariff, year: int, results: Sequence[CustomerResult]) -> str:
+    """A plain-text table for people: one row per customer, one column per charge."""
+    charges = tariff.charges
+    heads = ["id", "name", *(c.name for c in charges), "total"]
+    rows: list[list[str]] = []
+    for r in results:
+        cells = [r.id, r.name]
+        for line in r.lines:
+            if line.amount is None:
+                cells.append("pending")
+            elif not line.charged:
+                cells.append("-")
+            else:
+                cells.append(money_group(line.amount))
+        cells.append(money_group(r.total) + (" +" if r.pending else ""))
+        rows.append(cells)
+    grand = sum((r.total for r in results), Decimal(0))
+    foot = ["", f"{len(results)} customers"]
+    for c in charges:
+        amounts = [r.line(c.name).amount for r in results]
+        if c.pending:
+            foot.append("pending" if any(a is None for a in amounts) else money_group(Decimal(0)))
+        else:
+            foot.append(money_group(sum((a for a in amounts if a is not None), Decimal(0))))
+    foot.append(money_group(grand) + (" +" if any(r.pending for r in results) else ""))
+    widths = [max(len(x) for x in col) for col in zip(heads, *rows, foot, strict=True)]
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for i, (cell, w) in enumerate(zip(cells, widths, strict=True)):
+            out.append(cell.ljust(w) if i < 2 else cell.rjust(w))
+        return "  ".join(out).rstrip()
+
+    lines = [f"{tariff.title} — billing year {year} — amounts in {tariff.currency}", ""]
+    for c in charges:
+        lines.append(f"  {c.name}: {c.label or c.name} ({_frequency_words(c)})")
+    lines.append("")
+    lines.append(fmt(heads))
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend(fmt(r) for r in rows)
+    lines.append("  ".join("-" * w for w in widths))
+    lines.append(fmt(foot))
+    lines.append("")
+    lines.append("- not charged this year (once-only charge outside its year, or not yet joined)")
+    if any(r.pending for r in results):
+        lines.append("+ the total does not include pending amounts (not decided yet)")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,5 @@
+import sys
+
+from takst.cli import main
+
+sys.exit(main())

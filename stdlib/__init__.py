@@ -1,0 +1,1 @@
+"""takst standard library: reusable .tariff modules (package data)."""
