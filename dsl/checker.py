@@ -1080,7 +1080,7 @@ def _close_names(name: str, table: dict[str, object] | object) -> str | None:
     import difflib
 
     names = list(table) if isinstance(table, dict) else []
-    match = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    match = difflib.get_close_matches(name, names, n=1, cutoff=0.75)  # float-ok: name likeness
     return match[0] if match else None
 
 

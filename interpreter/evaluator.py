@@ -315,7 +315,7 @@ class _Run:
                     steps.append(
                         Step(
                             "exception",
-                            f"exception applies: {why} → {money_group(value)}{reason}",
+                            f"exception applies{reason}: {why} → {money_group(value)}",
                             ex.span,
                             value=str(value),
                             applied=True,
@@ -323,7 +323,7 @@ class _Run:
                     )
             elif steps is not None:
                 steps.append(
-                    Step("exception", f"exception does not apply: {why}{reason}", ex.span,
+                    Step("exception", f"exception does not apply{reason}: {why}", ex.span,
                          applied=False)
                 )
         if not fired:
@@ -345,8 +345,8 @@ class _Run:
                     steps.append(
                         Step(
                             "prorate",
-                            f"prorated {frac_text}: {why}; "
-                            f"{money_group(_dec(before))} × {frac_text} = {shown}{reason}",
+                            f"prorated {frac_text}{reason}: {why}; "
+                            f"{money_group(_dec(before))} × {frac_text} = {shown}",
                             pr.span,
                             value=str(after) if after is not None else None,
                             detail=(
@@ -361,7 +361,7 @@ class _Run:
                     )
             elif steps is not None:
                 steps.append(
-                    Step("prorate", f"not prorated {frac_text}: {why}{reason}", pr.span,
+                    Step("prorate", f"not prorated {frac_text}{reason}: {why}", pr.span,
                          applied=False)
                 )
         return amount
@@ -533,9 +533,10 @@ class _Run:
         bands = self.ev.sym.bands(str(c.left.value)) if c.left.kind == "name" else None
         right = str(c.right.value) if bands is not None else self.operand(c.right)
         result = _compare(c.op, left, right)
+        years = BILLING_YEAR in (c.left.value, c.right.value)
         parts.append(
-            f"{self.operand_text(c.left, left)} {c.op} {self.operand_text(c.right, right)}: "
-            + ("yes" if result else "no")
+            f"{self.operand_text(c.left, left, years)} {c.op} "
+            f"{self.operand_text(c.right, right, years)}: " + ("yes" if result else "no")
         )
         return result
 
@@ -555,11 +556,15 @@ class _Run:
             return self.ref(ast.Ref(name, span=op.span), None)
         return self.c.values[name]
 
-    def operand_text(self, op: ast.Operand, value: Value) -> str:
-        if op.kind == "name":
-            return f"{op.value} {value_text(value)}" if not isinstance(value, str) or \
-                str(op.value) in BUILTIN_TEXT else f"{op.value} {value}"
-        return value_text(value) if not isinstance(value, str) else f'"{value}"'
+    def operand_text(self, op: ast.Operand, value: Value, year: bool = False) -> str:
+        """``joined 2023-11-01``, ``name "Kolding"``, ``size large``, ``billing_year 2024``."""
+        if year and isinstance(value, Decimal):
+            shown = plain(value)
+        elif isinstance(value, str) and op.kind == "name" and str(op.value) not in BUILTIN_TEXT:
+            shown = value  # a band name
+        else:
+            shown = value_text(value)
+        return f"{op.value} {shown}" if op.kind == "name" else shown
 
 
 def _compare(op: str, left: Value, right: Value) -> bool:

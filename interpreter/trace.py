@@ -10,6 +10,7 @@ arithmetic (``tests/test_properties.py`` does).
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -137,8 +138,12 @@ def render_text(
     out: list[str] = []
     out.append(f"{title}  —  billing year {year}  —  amounts in {currency}")
     out.append(f"Tariff: {tariff_file}")
-    ident = f"{result.id} {result.name}".strip() if result.id != result.name else result.name
-    out.append(f"Customer: {ident}  ({result.origin})")
+    if result.origin == "command line":
+        ident = result.name if result.name != "command line" else "(values given on the command line)"
+        out.append(f"Customer: {ident}")
+    else:
+        ident = f"{result.id} {result.name}".strip() if result.id != result.name else result.name
+        out.append(f"Customer: {ident}  ({result.origin})")
     out.append("")
     if result.inputs:
         out.append("Inputs")
@@ -152,9 +157,12 @@ def render_text(
         out.append(head + " " + "." * max(width - len(head) - len(amount) - 2, 3) + " " + amount)
         for step in line.steps:
             where = _where(step.span, tariff_file)
-            text = step.text
-            pad = max(width - 5 - len(text) - len(where), 2)
-            out.append(f"     {text}{' ' * pad}{where}" if where else f"     {text}")
+            room = width - 5 - (len(where) + 2 if where else 0)
+            chunks = textwrap.wrap(step.text, room, subsequent_indent="  ") or [""]
+            first = chunks[0]
+            pad = max(width - 5 - len(first) - len(where), 2)
+            out.append(f"     {first}{' ' * pad}{where}" if where else f"     {first}")
+            out.extend(f"     {c}" for c in chunks[1:])
         out.append("")
     total = money_group(result.total)
     label = "Total"
