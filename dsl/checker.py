@@ -258,7 +258,7 @@ def _analyse_real(
                     f"values between {group(prev.hi)} and {group(lo)} (e.g. {group(mid)}) "
                     f"fall in no band of {name}",
                     iv.band.span,
-                    hint=f"{name} is measured in decimals: end {prev.band.name} with "
+                    hint=f"{decl.subject.name} is measured in decimals: end {prev.band.name} with "
                     f"`below {literal(lo)}` and start {iv.band.name} with `from {literal(lo)}`",
                 )
             )
@@ -339,7 +339,9 @@ class _Checker:
         for bands in self.t.bands:
             self.check_bands(bands)
         for param in self.t.params:
-            self.param_unit(param.name)
+            sym = self.sym.get(param.name)
+            if sym is not None and sym.decl is param:  # a duplicate is reported by check_names
+                self.param_unit(param.name)
         for charge in self.t.charges:
             self.check_charge(charge)
         for example in self.t.examples:

@@ -137,19 +137,31 @@ class SourceCache:
 SOURCES = SourceCache()
 
 
+#: Source lines longer than this are shown as a window around the caret.
+EXCERPT_WIDTH = 100
+
+
 def _excerpt(span: Span, sources: SourceCache) -> list[str]:
     text = sources.line(span.file, span.line)
     if text is None:
         return []
-    text = text.expandtabs(1)
+    text = text.expandtabs(1).rstrip()
     gutter = f"{span.line:>5} | "
     start = max(span.column - 1, 0)
     if span.end_line == span.line and span.end_column > span.column:
         width = span.end_column - span.column
     else:
-        width = max(len(text.rstrip()) - start, 1)
+        width = max(len(text) - start, 1)
     width = max(1, min(width, max(len(text) - start, 1)))
-    return [gutter + text.rstrip(), " " * (len(gutter) - 2) + "| " + " " * start + "^" * width]
+    if len(text) > EXCERPT_WIDTH:  # show a window around the caret
+        left = max(0, min(start - 20, len(text) - EXCERPT_WIDTH))
+        window = text[left : left + EXCERPT_WIDTH]
+        prefix = "…" if left > 0 else ""
+        suffix = "…" if left + EXCERPT_WIDTH < len(text) else ""
+        start = start - left + len(prefix)
+        width = max(1, min(width, EXCERPT_WIDTH - (start - len(prefix))))
+        text = prefix + window + suffix
+    return [gutter + text, " " * (len(gutter) - 2) + "| " + " " * start + "^" * width]
 
 
 def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:

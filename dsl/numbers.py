@@ -24,13 +24,16 @@ def money_text(value: Decimal) -> str:
     """An amount as a plain decimal string with at least two decimals: ``34880.00``.
 
     More decimals are kept when the exact value has them (takst never rounds
-    unless the tariff says so): ``597705.345`` stays ``597705.345``.
+    unless the tariff says so): ``597705.345`` stays ``597705.345``. Works on
+    strings, so no decimal context can round it.
     """
-    d = Decimal(value)
-    if d == d.quantize(Decimal("0.01")):
-        d = d.quantize(Decimal("0.01"))
-    text = format(d, "f")
-    return "0.00" if text in ("-0.00", "-0") else text
+    text = format(Decimal(value), "f")
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0")
+    frac = frac + "0" * (2 - len(frac)) if len(frac) < 2 else frac
+    if whole in ("-0", "") and set(frac) <= {"0"}:
+        whole = "0"
+    return f"{whole}.{frac}"
 
 
 def money_group(value: Decimal) -> str:
@@ -40,10 +43,10 @@ def money_group(value: Decimal) -> str:
 
 def plain(value: Decimal) -> str:
     """A number as written by an author, without exponent or trailing zeros: ``1.5``, ``25000``."""
-    d = Decimal(value)
-    if d == d.to_integral_value():
-        return format(d.quantize(Decimal(1)), "f")
-    return format(d.normalize(), "f")
+    text = format(Decimal(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def literal(value: Decimal) -> str:

@@ -34,6 +34,11 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
+#: How deep expressions and conditions may nest (keeps every later stage's recursion bounded).
+MAX_DEPTH = 100
+#: How many digits a number literal may have.
+MAX_DIGITS = 30
+
 #: Words that start a top-level declaration (used for error recovery and hints).
 TOP_LEVEL = ("tariff", "input", "list", "bands", "param", "charge", "pending", "example")
 
@@ -64,13 +69,13 @@ def _describe_token(token: Token) -> str:
     if token.type == "_NL":
         return "the end of the line"
     if token.type == "NAME":
-        return f'the word "{token.value}"'
+        return f'word "{token.value}"'
     if token.type == "NUMBER":
-        return f"the number {token.value}"
+        return f"number {token.value}"
     if token.type == "DATE":
-        return f"the date {token.value}"
+        return f"date {token.value}"
     if token.type == "STRING":
-        return f"the text {token.value}"
+        return f"text {token.value}"
     return f'"{token.value}"'
 
 
@@ -175,6 +180,7 @@ def _is_top_level(line: str) -> bool:
 
 def parse(text: str, file: str = "<text>") -> ast.Tariff:
     """Parse a tariff text. Raises :class:`TariffSyntaxError` with every syntax error found."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     SOURCES.add(file, text)
     if not text.endswith("\n"):
         text += "\n"
@@ -198,12 +204,32 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     if diags:
         raise TariffSyntaxError(diags)
     assert tree is not None
+    _check_depth(tree, file)
     builder = _Builder(file)
     tariff = builder.transform(tree)
     if builder.problems:
         raise TariffSyntaxError(builder.problems)
     assert isinstance(tariff, ast.Tariff)
     return tariff
+
+
+def _check_depth(tree: lark.Tree[Token], file: str) -> None:
+    """Refuse absurdly nested expressions before any recursive stage sees them."""
+    stack: list[tuple[lark.Tree[Token], int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line = getattr(meta, "line", 1)
+            col = getattr(meta, "column", 1)
+            raise TariffSyntaxError(
+                diagnostic(
+                    f"this is nested more than {MAX_DEPTH} levels deep",
+                    Span(file, line, col, line, col + 1),
+                    hint="split the calculation or condition into named params",
+                )
+            )
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
 
 
 def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
@@ -273,6 +299,17 @@ class _Builder(Transformer[Token, Any]):
 
     def _number(self, token: Token) -> Decimal:
         raw = str(token)
+        digits = sum(ch.isdigit() for ch in raw)
+        if digits > MAX_DIGITS:
+            self.problems.append(
+                diagnostic(
+                    f"this number has {digits} digits; takst reads numbers of at most "
+                    f"{MAX_DIGITS} digits",
+                    self._tspan(token),
+                    hint="check the number; no price or count is that long",
+                )
+            )
+            return Decimal(0)
         if _DANISH_THOUSANDS.match(raw):
             self.problems.append(
                 diagnostic(

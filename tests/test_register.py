@@ -1,0 +1,110 @@
+"""Registers: reading customers from CSV, and every problem reported by row and column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from paths import DATA
+
+from takst.dsl import ast
+from takst.dsl.errors import RegisterError, render
+from takst.interpreter.register import load_register, parse_register
+
+HEADER = "id,name,customer_type,population,os2_member,joined\n"
+
+
+def inputs(os2: ast.Tariff) -> dict[str, ast.InputDecl]:
+    return {i.name: i for i in os2.inputs}
+
+
+def test_bundled_demo_register_reads_98_customers(os2: ast.Tariff) -> None:
+    """The demo register has the 98 Danish municipalities with typed values."""
+    customers = load_register(DATA / "os2valghalla_demo_2024.csv", inputs(os2))
+    assert len(customers) == 98
+    first = customers[0]
+    assert (first.id, first.name, first.customer_type) == ("0101", "København", "KOMMUNE")
+    assert first.values["population"] == Decimal(653_664)
+    assert isinstance(first.values["os2_member"], bool)
+    assert isinstance(first.values["joined"], dt.date)
+    assert sum(c.values["population"] for c in customers) == 5_932_561  # type: ignore[misc]
+
+
+def test_bom_crlf_blank_lines_and_extra_columns(os2: ast.Tariff) -> None:
+    """A BOM, Windows line ends, blank lines and unknown columns do not disturb reading."""
+    text = (
+        "\ufeffid,name,customer_type,population,os2_member,joined,remark\r\n"
+        "0101,København,KOMMUNE,653664,true,2024-01-01,x\r\n"
+        "\r\n"
+        "0825,Læsø,KOMMUNE,1789,FALSE,2023-10-05,\r\n"
+    )
+    customers = parse_register(text.lstrip("\ufeff"), inputs(os2), "r.csv")
+    assert [c.id for c in customers] == ["0101", "0825"]
+    assert customers[1].values["os2_member"] is False
+
+
+def test_ids_keep_leading_zeros(os2: ast.Tariff) -> None:
+    """Ids are text: 0301 stays 0301."""
+    customers = parse_register(HEADER + "0301,Oslo,KOMMUNE,717710,true,2024-01-01\n",
+                               inputs(os2), "r.csv")
+    assert customers[0].id == "0301"
+
+
+def test_every_problem_is_reported(os2: ast.Tariff) -> None:
+    """All bad cells of a file come back at once, each with its row and column."""
+    text = HEADER + (
+        "1,A,KOMMUNE,-5,true,2024-01-01\n"
+        "2,B,KOMMUNE,41 000,yes,2024-02-30\n"
+        ",C,KOMMUNE,10,ja,2024-01-01\n"
+        "4,D,KOMMUNE,10,true\n"
+        "1,E,KOMMUNE,10,nope,01-01-2024\n"
+    )
+    with pytest.raises(RegisterError) as info:
+        parse_register(text, inputs(os2), "r.csv")
+    where = [d.where for d in info.value.diagnostics]
+    assert where == [
+        "r.csv, row 2, column population",
+        "r.csv, row 3, column population",
+        "r.csv, row 3, column joined",
+        "r.csv, row 4, column id",
+        "r.csv, row 5",
+        "r.csv, row 6, column id",
+        "r.csv, row 6, column os2_member",
+        "r.csv, row 6, column joined",
+    ]
+    texts = [render(d) for d in info.value.diagnostics]
+    assert "cannot be negative" in texts[0]
+    assert "write 41000" in texts[1]
+    assert "this row has 5 fields, but the header has 6" in texts[4]
+    assert "id 1 is already used in row 2" in texts[5]
+
+
+def test_missing_columns_are_named(os2: ast.Tariff) -> None:
+    """A missing column is named along with the columns that are there."""
+    with pytest.raises(RegisterError) as info:
+        parse_register("id,name,population\n1,A,5\n", inputs(os2), "r.csv")
+    messages = [d.message for d in info.value.diagnostics]
+    assert messages == [
+        "the register has no column os2_member (the tariff has an input of that name)",
+        "the register has no column joined (the tariff has an input of that name)",
+    ]
+
+
+def test_empty_and_header_only_registers(os2: ast.Tariff) -> None:
+    """An empty file and a file with only a header are refused in words."""
+    with pytest.raises(RegisterError, match="is empty"):
+        parse_register("", inputs(os2), "r.csv")
+    with pytest.raises(RegisterError, match="has no customers"):
+        parse_register(HEADER, inputs(os2), "r.csv")
+
+
+def test_not_utf8(tmp_path: Path, os2: ast.Tariff) -> None:
+    """A file in another encoding is refused with a hint to export as UTF-8."""
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "1,Læsø,KOMMUNE,1789,true,2024-01-01\n").encode("latin-1"))
+    with pytest.raises(RegisterError) as info:
+        load_register(path, inputs(os2))
+    assert "not UTF-8" in info.value.diagnostics[0].message
+    assert "CSV UTF-8" in (info.value.diagnostics[0].hint or "")
