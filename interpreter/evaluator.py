@@ -489,14 +489,16 @@ class _Run:
 
     # ------------------------------------------------------------------ conditions
     def cond(self, c: ast.Cond) -> tuple[bool, str]:
-        """Whether a condition holds, and why, in words."""
+        """Whether a condition holds, and (when tracing) why, in words."""
+        if not self.trace:
+            return self._cond(c, None), ""
         parts: list[str] = []
         value = self._cond(c, parts)
         if len(parts) == 1:
             return value, parts[0]
         return value, "; ".join(parts) + (" → yes" if value else " → no")
 
-    def _cond(self, c: ast.Cond, parts: list[str]) -> bool:
+    def _cond(self, c: ast.Cond, parts: list[str] | None) -> bool:
         if isinstance(c, ast.BoolOp):
             left = self._cond(c.left, parts)
             if c.op == "and" and not left:
@@ -505,34 +507,39 @@ class _Run:
                 return True
             return self._cond(c.right, parts)
         if isinstance(c, ast.Not):
-            inner: list[str] = []
+            inner: list[str] | None = [] if parts is not None else None
             value = not self._cond(c.operand, inner)
-            parts.append("not (" + "; ".join(inner) + ")")
+            if parts is not None and inner is not None:
+                parts.append("not (" + "; ".join(inner) + ")")
             return value
         if isinstance(c, ast.Truthy):
             v = self.operand(c.operand)
             assert isinstance(v, bool)
-            parts.append(f"{c.operand.value} is {'yes' if v else 'no'}")
+            if parts is not None:
+                parts.append(f"{c.operand.value} is {'yes' if v else 'no'}")
             return v
         if isinstance(c, ast.In):
             item = self.operand(c.item)
             box = c.container
             if box.kind == "name" and str(box.value) in self.ev.lists:
                 inside = item in self.ev.lists[str(box.value)]
-                verb = "is in" if inside else "is not in"
-                parts.append(f"{self.operand_text(c.item, item)} {verb} {box.value}")
+                shown = str(box.value)
             else:
                 year = self.operand(box)
                 assert isinstance(item, dt.date) and isinstance(year, Decimal)
                 inside = item.year == int(year)
+                shown = plain(year)
+            if parts is not None:
                 verb = "is in" if inside else "is not in"
-                parts.append(f"{self.operand_text(c.item, item)} {verb} {plain(year)}")
+                parts.append(f"{self.operand_text(c.item, item)} {verb} {shown}")
             return inside != c.negated
         assert isinstance(c, ast.Compare)
         left = self.operand(c.left)
         bands = self.ev.sym.bands(str(c.left.value)) if c.left.kind == "name" else None
         right = str(c.right.value) if bands is not None else self.operand(c.right)
         result = _compare(c.op, left, right)
+        if parts is None:
+            return result
         years = BILLING_YEAR in (c.left.value, c.right.value)
         parts.append(
             f"{self.operand_text(c.left, left, years)} {c.op} "

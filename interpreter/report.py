@@ -33,7 +33,7 @@ def _frequency_words(charge: ast.ChargeDecl) -> str:
 def to_json(
     tariff: ast.Tariff, year: int, results: Sequence[CustomerResult], *, with_trace: bool = False
 ) -> str:
-    doc: dict[str, Any] = {
+    head: dict[str, Any] = {
         "tariff": tariff.name,
         "title": tariff.title,
         "file": tariff.file,
@@ -48,10 +48,18 @@ def to_json(
             }
             for c in tariff.charges
         ],
-        "customers": [customer_json(r, with_trace=with_trace) for r in results],
-        "totals": _totals(tariff, results),
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    # One customer per line: readable and diffable, and json's fast C encoder does the
+    # work (indent= would switch to the slow pure-Python one).
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    parts = [f"  {dump(k)}: {dump(v)}" for k, v in head.items()]
+    customers = ",\n".join("    " + dump(customer_json(r, with_trace=with_trace))
+                           for r in results)
+    parts.append('  "customers": [\n' + customers + "\n  ]" if results else '  "customers": []')
+    parts.append(f'  "totals": {dump(_totals(tariff, results))}')
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def _totals(tariff: ast.Tariff, results: Sequence[CustomerResult]) -> dict[str, Any]:
