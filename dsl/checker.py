@@ -104,7 +104,7 @@ def analyse_bands(decl: ast.BandsDecl, whole: bool, floor: Decimal | None) -> li
                         f"band {iv.band.name} of {name} is unreachable: "
                         "no whole number is inside its bounds",
                         iv.band.span,
-                        hint="check the band's from/to numbers; the lower must not pass the upper",
+                        hint="check the band's bounds: no whole number is inside them",
                     )
                 )
                 continue
@@ -165,7 +165,8 @@ def analyse_bands(decl: ast.BandsDecl, whole: bool, floor: Decimal | None) -> li
                             f"{words} {verb} in two bands of {name}: "
                             f"{reach_band.name} and {band.name}",
                             band.span,
-                            hint=f"decide which band {words} belongs to: end {reach_band.name} "
+                            hint=f"decide which band {words} {'belongs' if lo == reach else 'belong'} "
+                            f"to: end {reach_band.name} "
                             f"with `below {literal(lo)}`, or start {band.name} with "
                             f"`above {literal(reach)}`",
                             related=[(f"band {reach_band.name} is here", reach_band.span)],
@@ -208,12 +209,25 @@ def _gap_hint(
 def _analyse_real(
     decl: ast.BandsDecl, ivs: list[Interval], floor: Decimal | None
 ) -> list[Diagnostic]:
-    """Band analysis over decimal values (money, plain numbers)."""
+    """Band analysis over decimal values (money, plain numbers).
+
+    Edges are compared as (value, side): a lower edge ``from 5`` starts before
+    ``above 5``; an upper edge ``to 5`` ends after ``below 5``.
+    """
     out: list[Diagnostic] = []
-    name = decl.name
-    neg = Decimal("-1e30")
-    ivs = sorted(ivs, key=lambda iv: (iv.lo if iv.lo is not None else neg, not iv.lo_incl))
-    prev: Interval | None = None
+    name, subject = decl.name, decl.subject.name
+
+    def low(iv: Interval) -> tuple[int, Decimal, int]:
+        if iv.lo is None:
+            return (0, Decimal(0), 0)  # minus infinity
+        return (1, iv.lo, 0 if iv.lo_incl else 1)
+
+    def high(iv: Interval) -> tuple[int, Decimal, int]:
+        if iv.hi is None:
+            return (2, Decimal(0), 0)  # plus infinity
+        return (1, iv.hi, 1 if iv.hi_incl else 0)
+
+    live = []
     for iv in ivs:
         if iv.lo is not None and iv.hi is not None and (
             iv.lo > iv.hi or (iv.lo == iv.hi and not (iv.lo_incl and iv.hi_incl))
@@ -225,82 +239,116 @@ def _analyse_real(
                     hint="the lower bound must be below the upper bound",
                 )
             )
-            continue
+        else:
+            live.append(iv)
+    live.sort(key=lambda iv: (low(iv), high(iv)))
+    prev: Interval | None = None  # the band that reaches furthest so far
+    for iv in live:
         if prev is None:
-            if floor is not None and iv.lo is not None and (
+            if iv.lo is not None and floor is not None and (
                 iv.lo > floor or (iv.lo == floor and not iv.lo_incl)
             ):
+                words = (f"values from {group(floor)} up to {group(iv.lo)}" if iv.lo > floor
+                         else f"{group(floor)}")
+                verb = "fall" if iv.lo > floor else "falls"
                 out.append(
                     diagnostic(
-                        f"values from {group(floor)} up to {group(iv.lo)} fall in no band of {name}",
+                        f"{words} {verb} in no band of {name}",
                         iv.band.span,
-                        hint=f"start band {iv.band.name} at `from {literal(floor)}`",
+                        hint=f"start band {iv.band.name} with `from {literal(floor)}`",
+                    )
+                )
+            elif iv.lo is not None and floor is None:
+                out.append(
+                    diagnostic(
+                        f"values below {group(iv.lo)} fall in no band of {name}",
+                        iv.band.span,
+                        hint=f"leave out the lower bound of band {iv.band.name} so it covers "
+                        "everything below",
                     )
                 )
             prev = iv
             continue
-        if prev.hi is None:
+        related = [(f"band {prev.band.name} is here", prev.band.span)]
+        if high(iv) <= high(prev) and (iv.lo is None or prev.lo is None or low(iv) >= low(prev)):
+            inside = (f" ({group(iv.lo)} to {group(iv.hi)})"
+                      if iv.lo is not None and iv.hi is not None else "")
             out.append(
                 diagnostic(
-                    f"band {iv.band.name} of {name} is unreachable: its values are already "
-                    f"in band {prev.band.name}, which has no upper bound",
+                    f"band {iv.band.name} of {name} is unreachable: every value in it{inside} is "
+                    f"already in band {prev.band.name}",
                     iv.band.span,
-                    hint="only the last band may be open upwards",
-                    related=[(f"band {prev.band.name} is here", prev.band.span)],
+                    hint="remove the band, or fix the bounds so each value is in one band",
+                    related=related,
                 )
             )
             continue
-        lo = iv.lo if iv.lo is not None else neg
-        if lo > prev.hi:
-            mid = (prev.hi + lo) / 2
+        if prev.hi is None:  # pragma: no cover - an open band reaches furthest of all
+            continue
+        h = prev.hi
+        if iv.lo is None:
             out.append(
                 diagnostic(
-                    f"values between {group(prev.hi)} and {group(lo)} (e.g. {group(mid)}) "
-                    f"fall in no band of {name}",
+                    f"values up to {group(h)} are in two bands of {name}: "
+                    f"{prev.band.name} and {iv.band.name}",
                     iv.band.span,
-                    hint=f"{decl.subject.name} is measured in decimals: end {prev.band.name} with "
-                    f"`below {literal(lo)}` and start {iv.band.name} with `from {literal(lo)}`",
+                    hint="only the first band may be open downwards",
+                    related=related,
                 )
             )
-        elif lo == prev.hi:
-            if not prev.hi_incl and not iv.lo_incl:
-                out.append(
-                    diagnostic(
-                        f"{group(lo)} falls in no band of {name}",
-                        iv.band.span,
-                        hint=f"use `from {literal(lo)}` in {iv.band.name} or `to {literal(lo)}` "
-                        f"in {prev.band.name}",
-                    )
-                )
-            elif prev.hi_incl and iv.lo_incl:
-                out.append(
-                    diagnostic(
-                        f"{group(lo)} is in two bands of {name}: {prev.band.name} and "
-                        f"{iv.band.name}",
-                        iv.band.span,
-                        hint=f"use `above {literal(lo)}` in {iv.band.name} or `below {literal(lo)}` "
-                        f"in {prev.band.name}",
-                        related=[(f"band {prev.band.name} is here", prev.band.span)],
-                    )
-                )
-        else:
+        elif iv.lo > h:
+            mid = (h + iv.lo) / 2
             out.append(
                 diagnostic(
-                    f"values from {group(lo)} to {group(prev.hi)} are in two bands of {name}: "
+                    f"values between {group(h)} and {group(iv.lo)} (e.g. {group(mid)}) "
+                    f"fall in no band of {name}",
+                    iv.band.span,
+                    hint=f"{subject} is measured in decimals: end {prev.band.name} with "
+                    f"`below {literal(iv.lo)}` and start {iv.band.name} with "
+                    f"`from {literal(iv.lo)}`",
+                )
+            )
+        elif iv.lo == h and not prev.hi_incl and not iv.lo_incl:
+            out.append(
+                diagnostic(
+                    f"{group(h)} falls in no band of {name}",
+                    iv.band.span,
+                    hint=f"use `from {literal(h)}` in {iv.band.name} or `to {literal(h)}` "
+                    f"in {prev.band.name}",
+                )
+            )
+        elif iv.lo == h and prev.hi_incl and iv.lo_incl:
+            out.append(
+                diagnostic(
+                    f"{group(h)} is in two bands of {name}: {prev.band.name} and {iv.band.name}",
+                    iv.band.span,
+                    hint=f"use `above {literal(h)}` in {iv.band.name} or `below {literal(h)}` "
+                    f"in {prev.band.name}",
+                    related=related,
+                )
+            )
+        elif iv.lo < h:
+            top = h if iv.hi is None else min(h, iv.hi)
+            out.append(
+                diagnostic(
+                    f"values from {group(iv.lo)} to {group(top)} are in two bands of {name}: "
                     f"{prev.band.name} and {iv.band.name}",
                     iv.band.span,
                     hint="make each band start where the one before it ends",
-                    related=[(f"band {prev.band.name} is here", prev.band.span)],
+                    related=related,
                 )
             )
-        if iv.hi is None or prev.hi is None or iv.hi >= prev.hi:
-            prev = iv
+        prev = iv
     if prev is not None and prev.hi is not None:
+        if prev.hi_incl:
+            words, hint = f"values above {group(prev.hi)}", f"above {literal(prev.hi)}"
+        else:
+            words, hint = f"{group(prev.hi)} and above", f"from {literal(prev.hi)}"
         out.append(
             diagnostic(
-                f"values above {group(prev.hi)} fall in no band of {name}",
+                f"{words} fall in no band of {name}",
                 prev.band.span,
-                hint=f"let the last band run upwards: e.g. `above {literal(prev.hi)}`",
+                hint=f"let the last band run upwards: add a band `{hint}`",
             )
         )
     return out
@@ -354,7 +402,7 @@ class _Checker:
         if h is None:
             self.err(
                 "this file has no tariff header",
-                Span(self.t.file, 1, 1, 1, 1),
+                Span(self.t.file, 1, 1, 1, 2),
                 hint='start the file with:  tariff my_tariff "Title"  and a currency line',
             )
             return
@@ -411,6 +459,7 @@ class _Checker:
             hint = f"did you mean {close}?" if close else {
                 "list": f'declare the list, e.g.  list {name} = "Ballerup", "Brøndby"',
                 "value": f"declare it, e.g.  input {name}: inhabitants",
+                "date": f"declare it, e.g.  input {name}: date",
             }.get(what, f"declare {name} before using it")
             self.err(f"{name} is not defined", span, hint=hint)
             return None
@@ -483,7 +532,7 @@ class _Checker:
             return
         unit = input_unit(inp)
         whole = inp.type.kind in ("inhabitants", "count")
-        floor = Decimal(0) if inp.type.kind in ("inhabitants", "count") else None
+        floor = Decimal(0)  # registers refuse negative values for every numeric input
         if whole:
             for band in decl.bands:
                 for bound in (band.lower, band.upper):
@@ -630,9 +679,10 @@ class _Checker:
             return
         if unit.is_plain and isinstance(expr, ast.Number):
             self.err(
-                f"{plain(expr.value)} has no currency; {what} must be an amount in {self.currency}",
+                f"{literal(expr.value)} has no currency; {what} must be an amount in "
+                f"{self.currency}",
                 expr.span,
-                hint=f"write {plain(expr.value)} {self.currency}",
+                hint=f"write {literal(expr.value)} {self.currency}",
             )
             return
         self.err(
@@ -734,6 +784,15 @@ class _Checker:
         left_bands = _name_of(cond.left) if self.sym.kind(_name_of(cond.left) or "") == "bands" \
             else None
         left = self.operand_kind(cond.left)
+        if left_bands is not None and cond.right.kind == "name":
+            keys = self.sym.dimension_keys(left_bands) or ()
+            if str(cond.right.value) not in keys:
+                self.err(
+                    f"{cond.right.value} is not a band of {left_bands}",
+                    cond.right.span,
+                    hint=f"the bands of {left_bands} are: {', '.join(keys)}",
+                )
+                return
         right = self.operand_kind(cond.right, ctx_bands=left_bands)
         if "unknown" in (left, right):
             return
@@ -828,7 +887,7 @@ class _Checker:
         anchor = charge.frequency.anchor
         if anchor is None:
             return
-        kind = self.ref(anchor.name, anchor.span, "value")
+        kind = self.ref(anchor.name, anchor.span, "date")
         if kind is None:
             return
         inp = self.sym.input(anchor.name)
@@ -837,7 +896,7 @@ class _Checker:
                 f"{anchor.name} is not a date input, so it cannot say when "
                 f"{charge.name} is charged",
                 anchor.span,
-                hint=f"declare it as a date, e.g.  input {anchor.name}: date",
+                hint="name a date input here, e.g. `once when joined` with  input joined: date",
             )
 
     def check_prorate(self, pr: ast.Prorate, charge: ast.ChargeDecl) -> None:
@@ -990,7 +1049,8 @@ class _Checker:
                 f"example \"{ex.title}\" does not give "
                 + ", ".join(missing),
                 ex.span,
-                hint="add them to the given line, e.g. " + ", ".join(
+                hint=f"add {'them' if len(missing) > 1 else 'it'} to the given line, e.g. "
+                + ", ".join(
                     f"{n} {_sample_value(inputs[n])}" for n in missing
                 ),
             )
@@ -1130,6 +1190,8 @@ def _literal(cond: ast.Cond) -> tuple[str, str, object] | None:
             return (str(cond.item.value), "notin" if neg else "in", str(c.value))
     if isinstance(cond, ast.Compare) and cond.left.kind == "name" and cond.op in ("=", "!="):
         eq = (cond.op == "=") != negated
+        if cond.right.kind == "yes/no":  # `m = no` is the same test as `not m`
+            return (str(cond.left.value), "is", bool(cond.right.value) == eq)
         return (str(cond.left.value), "eq" if eq else "ne", (cond.right.kind, cond.right.value))
     return None
 

@@ -29,8 +29,8 @@ _TERMINAL_WORDS = {
     "DATE": "a date (YYYY-MM-DD)",
     "_NL": "the end of the line",
     "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
-    "YES": "yes",
-    "NO": "no",
+    "YES": '"yes"',
+    "NO": '"no"',
     "$END": "the end of the file",
 }
 
@@ -88,8 +88,18 @@ def _expected_words(expected: set[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _hint_for(token_value: str, expected: set[str], line_text: str) -> str | None:
+def _hint_for(token_value: str, expected: set[str], line_text: str, column: int = 0) -> str | None:
     first = line_text.strip().split(" ", 1)[0] if line_text.strip() else ""
+    if (
+        token_value in (",", ";")
+        and 1 < column < len(line_text)
+        and line_text[column - 2].isdigit()
+        and line_text[column].isdigit()
+    ):
+        return "write decimals with a point, not a comma: 2.50, not 2,50"
+    if "COLON" in expected and first == "input":
+        return 'an input is written with a colon before its type, e.g.  input population "Indbyggere": inhabitants'
+
     if "INHABITANTS" in expected:
         return "an input's type is one of: inhabitants, yes/no, date, text, number, money, " \
             "count of THINGS"
@@ -136,7 +146,8 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
         )
     if isinstance(err, UnexpectedToken):
         token = err.token
-        expected = set(err.expected)
+        # `accepts` simulates the parser, so LALR's merged states do not leak into the list
+        expected = set(err.accepts or err.expected)
         if token.type == "$END":
             last = len(lines) or 1
             span = Span(file, last, 1, last, 1)
@@ -151,7 +162,9 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
             message = f"the line ends too early; expected {_expected_words(expected)}"
         else:
             message = f"unexpected {_describe_token(token)}; expected {_expected_words(expected)}"
-        return diagnostic(message, span, hint=_hint_for(str(token.value), expected, line_text))
+        return diagnostic(
+            message, span, hint=_hint_for(str(token.value), expected, line_text, column)
+        )
     if isinstance(err, UnexpectedEOF):
         last = len(lines) or 1
         return diagnostic("the file ends too early", Span(file, last, 1, last, 1))
@@ -224,7 +237,8 @@ def _check_depth(tree: lark.Tree[Token], file: str) -> None:
             col = getattr(meta, "column", 1)
             raise TariffSyntaxError(
                 diagnostic(
-                    f"this is nested more than {MAX_DEPTH} levels deep",
+                    f"this calculation or condition is too long or too deeply nested "
+                    f"(more than {MAX_DEPTH} levels)",
                     Span(file, line, col, line, col + 1),
                     hint="split the calculation or condition into named params",
                 )

@@ -60,7 +60,8 @@ class Unit:
         """Words a tariff author reads: ``DKK per inhabitant``, ``inhabitants``, ``number``."""
         if not self.dims:
             return "a plain number"
-        num = [k for k, v in self.dims for _ in range(v) if v > 0]
+        ordered = sorted(self.dims, key=lambda kv: (kv[0] != MONEY, kv[0]))  # money first
+        num = [k for k, v in ordered for _ in range(v) if v > 0]
         den = [k for k, v in self.dims for _ in range(-v) if v < 0]
         words = [currency if k == MONEY else k for k in num] or ["1"]
         text = " × ".join(words)

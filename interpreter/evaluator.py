@@ -121,12 +121,9 @@ class Evaluator:
         self.sym = Symbols(tariff)
         self.currency = tariff.currency
         self.lists = {lst.name: frozenset(i.value for i in lst.items) for lst in tariff.lists}
-        floors: dict[str, Decimal | None] = {}
-        for b in tariff.bands:
-            inp = self.sym.input(b.subject.name)
-            floors[b.name] = ZERO if inp and inp.type.kind in ("inhabitants", "count") else None
+        # Every numeric input is 0 or more (registers refuse negative values).
         self.intervals = {
-            b.name: [band_interval(band, floors[b.name]) for band in b.bands] for b in tariff.bands
+            b.name: [band_interval(band, ZERO) for band in b.bands] for b in tariff.bands
         }
         self.tables: dict[int, dict[tuple[str, ...], ast.Cell]] = {}
         for charge in tariff.charges:

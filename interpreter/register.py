@@ -75,6 +75,11 @@ def parse_value(decl: ast.InputDecl, raw: str) -> Value:
             )
         return Decimal(text)
     if kind in ("number", "money"):
+        if re.match(r"^-\d", text):
+            raise BadValue(
+                f"{decl.name} is {text}, but takst's numeric inputs cannot be negative",
+                "correct the value; amounts and numbers in a register are 0 or more",
+            )
         if not _DECIMAL.match(text) or len(text) > MAX_DIGITS + 2:
             raise BadValue(
                 f"{decl.name} is {text!r}, which is not a number",
