@@ -850,6 +850,13 @@ class _Checker:
 
     # ------------------------------------------------------------------ charges
     def check_charge(self, charge: ast.ChargeDecl) -> None:
+        if charge.name == "total":
+            self.err(
+                "a charge cannot be called total",
+                charge.span,
+                hint="`total` means the sum of all charges in examples and reports; "
+                "choose another name",
+            )
         self.check_frequency(charge)
         if charge.pending:
             return
@@ -1214,8 +1221,16 @@ def _atoms_exclusive(x: ast.Cond, y: ast.Cond, sym: Symbols) -> bool:
         return va != vb
     if {ra, rb} == {"year", "notyear"}:
         return va == vb
-    if ra == "eq" and rb == "eq":
-        return va != vb
-    if {ra, rb} == {"eq", "ne"}:
-        return va == vb
+    if ra in ("eq", "ne") and rb in ("eq", "ne"):
+        # only literals and band names are known values; a param's value is not
+        literal_sides = all(
+            v[0] != "name" or sym.bands(a[0]) is not None  # type: ignore[index]
+            for v in (va, vb)
+        )
+        if not literal_sides:
+            return False
+        if ra == "eq" and rb == "eq":
+            return va != vb
+        if {ra, rb} == {"eq", "ne"}:
+            return va == vb
     return False

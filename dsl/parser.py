@@ -6,6 +6,7 @@ module: they become :class:`TariffSyntaxError` with plain-words messages.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -28,7 +29,6 @@ _TERMINAL_WORDS = {
     "STRING": 'a text in double quotes ("...")',
     "DATE": "a date (YYYY-MM-DD)",
     "_NL": "the end of the line",
-    "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
     "YES": '"yes"',
     "NO": '"no"',
     "$END": "the end of the file",
@@ -48,7 +48,13 @@ _DANISH_THOUSANDS = re.compile(r"^\d{1,3}(\.000)+$")
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = resources.files("takst.dsl").joinpath("tariff.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
 
 
 def _describe_terminal(name: str) -> str:
@@ -97,6 +103,10 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
         and line_text[column].isdigit()
     ):
         return "write decimals with a point, not a comma: 2.50, not 2,50"
+    keywords = [w.strip('"') for w in map(_describe_terminal, expected) if w.startswith('"')]
+    close = difflib.get_close_matches(token_value, keywords, n=1, cutoff=0.8)  # float-ok: likeness
+    if close and token_value not in keywords:
+        return f"did you mean {close[0]}?"
     if "COLON" in expected and first == "input":
         return 'an input is written with a colon before its type, e.g.  input population "Indbyggere": inhabitants'
 
@@ -132,6 +142,12 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
                 "this text has no closing double quote",
                 span,
                 hint='end the text on the same line with "',
+            )
+        if char == "." and re.search(r"\d\.\d{3}$", line_text[: column - 1]):
+            return diagnostic(
+                "a number with more than one point",
+                span,
+                hint="write thousands with an underscore (1_000_000), decimals with one point",
             )
         if char in ",;" and re.match(r"\d", line_text[column : column + 1]):
             return diagnostic(
@@ -721,7 +737,10 @@ class _Builder(Transformer[Token, Any]):
 
     def compare(self, meta: Meta, children: Children) -> ast.Compare:
         left, op, right = children
-        return ast.Compare(str(op), left, right, span=self._span(meta))  # type: ignore[arg-type]
+        return ast.Compare(op, left, right, span=self._span(meta))
+
+    def cmp_op(self, meta: Meta, children: Children) -> str:
+        return str(children[0])
 
     def name_operand(self, meta: Meta, children: Children) -> ast.Operand:
         return ast.Operand("name", str(children[0]), span=self._tspan(children[0]))

@@ -24,7 +24,7 @@ import attrs
 from takst.dsl import ast
 from takst.dsl.checker import band_interval, check, errors_of
 from takst.dsl.errors import CheckError, EvaluationError, diagnostic
-from takst.dsl.numbers import group, money_group, plain
+from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
 from takst.interpreter.trace import ChargeLine, CustomerResult, Step, Value, value_text
 
@@ -169,10 +169,14 @@ class _Run:
         self.trace = trace
         self.params: dict[str, Decimal] = {}
         self.bands: dict[str, ast.Band] = {}
+        self.band_steps: dict[str, Step] = {}
+        #: The trace of the charge being evaluated (None when not tracing).
+        self.steps: list[Step] | None = None
 
     # ------------------------------------------------------------------ charges
     def charge(self, charge: ast.ChargeDecl) -> ChargeLine:
         steps: list[Step] | None = [] if self.trace else None
+        self.steps = steps
         label = charge.label or charge.name
         due = self.frequency(charge, steps)
         if not due:
@@ -199,7 +203,9 @@ class _Run:
         exact = self.prorate(charge, exact, steps)
         final = self.finish(charge, exact, steps)
         if steps is not None:
-            steps.append(Step("result", f"amount = {money_group(final)}", None, value=str(final)))
+            steps.append(
+                Step("result", f"amount = {money_group(final)}", None, value=money_text(final))
+            )
         return ChargeLine(charge.name, label, final, "ok", True, _tuple(steps), charge.span)
 
     def frequency(self, charge: ast.ChargeDecl, steps: list[Step] | None) -> bool:
@@ -248,7 +254,7 @@ class _Run:
                     "cell",
                     f"table cell ({where}): {money_group(value)}",
                     cell.span,
-                    value=str(value),
+                    value=money_text(value),
                     detail=tuple((d.name, k) for d, k in zip(table.dims, key, strict=True)),
                 )
             )
@@ -263,8 +269,16 @@ class _Run:
         return "yes" if value else "no"
 
     def band(self, name: str, steps: list[Step] | None) -> ast.Band:
+        """The band of ``name`` this customer is in; its step goes once into each charge's
+        trace that uses it (also when a condition uses it)."""
+        if steps is None:
+            steps = self.steps
         if name in self.bands:
             band = self.bands[name]
+            if steps is not None and not any(
+                s.kind == "band" and s.get("bands") == name for s in steps
+            ):
+                steps.append(self.band_steps[name])
             return band
         decl = self.ev.sym.bands(name)
         assert decl is not None
@@ -277,20 +291,21 @@ class _Run:
             if iv.hi is not None and (value > iv.hi or (value == iv.hi and not iv.hi_incl)):
                 continue
             self.bands[name] = iv.band
-            if steps is not None:
+            if self.trace:
                 lo = "" if iv.lo is None else f"{group(iv.lo)} {'≤' if iv.lo_incl else '<'} "
                 hi = "" if iv.hi is None else f" {'≤' if iv.hi_incl else '<'} {group(iv.hi)}"
                 label = f' "{iv.band.label}"' if iv.band.label else ""
-                steps.append(
-                    Step(
-                        "band",
-                        f"{subject} {group(value)} is in {name} {iv.band.name}{label}: "
-                        f"{lo}{group(value)}{hi}",
-                        iv.band.span,
-                        value=iv.band.name,
-                        detail=(("bands", name), ("subject", subject), ("value", str(value))),
-                    )
+                step = Step(
+                    "band",
+                    f"{subject} {group(value)} is in {name} {iv.band.name}{label}: "
+                    f"{lo}{group(value)}{hi}",
+                    iv.band.span,
+                    value=iv.band.name,
+                    detail=(("bands", name), ("subject", subject), ("value", str(value))),
                 )
+                self.band_steps[name] = step
+                if steps is not None:
+                    steps.append(step)
             return iv.band
         raise EvaluationError(
             diagnostic(
@@ -441,19 +456,19 @@ class _Run:
         param = self.ev.sym.param(name)
         if param is not None:
             if name not in self.params:
-                value = self._expr(param.value, steps)
-                self.params[name] = value
-                if steps is not None:
-                    label = f' "{param.label}"' if param.label else ""
-                    steps.append(
-                        Step(
-                            "param",
-                            f"{name}{label} = {self.literal_text(param.value, value)}",
-                            param.span,
-                            value=str(value),
-                        )
+                self.params[name] = self._expr(param.value, steps)
+            value = self.params[name]
+            if steps is not None:
+                label = f' "{param.label}"' if param.label else ""
+                steps.append(
+                    Step(
+                        "param",
+                        f"{name}{label} = {self.literal_text(param.value, value)}",
+                        param.span,
+                        value=str(value),
                     )
-            return self.params[name]
+                )
+            return value
         value = self.c.values[name]
         assert isinstance(value, Decimal)
         if steps is not None:
@@ -538,9 +553,10 @@ class _Run:
         if parts is None:
             return result
         years = BILLING_YEAR in (c.left.value, c.right.value)
+        right_text = str(right) if bands is not None else self.operand_text(c.right, right, years)
         parts.append(
-            f"{self.operand_text(c.left, left, years)} {c.op} "
-            f"{self.operand_text(c.right, right, years)}: " + ("yes" if result else "no")
+            f"{self.operand_text(c.left, left, years)} {c.op} {right_text}: "
+            + ("yes" if result else "no")
         )
         return result
 

@@ -10,6 +10,7 @@ arithmetic (``tests/test_properties.py`` does).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -139,7 +140,7 @@ def render_text(
     out.append(f"{title}  —  billing year {year}  —  amounts in {currency}")
     out.append(f"Tariff: {tariff_file}")
     if result.origin == "command line":
-        ident = result.name if result.name != "command line" else "(values given on the command line)"
+        ident = result.name if result.name != "(command line)" else "(values given on the command line)"
         out.append(f"Customer: {ident}")
     else:
         ident = f"{result.id} {result.name}".strip() if result.id != result.name else result.name
@@ -158,7 +159,12 @@ def render_text(
         for step in line.steps:
             where = _where(step.span, tariff_file)
             room = width - 5 - (len(where) + 2 if where else 0)
-            chunks = textwrap.wrap(step.text, room, subsequent_indent="  ") or [""]
+            # keep grouped numbers ("11 445.00") on one line: wrap with no-break spaces
+            unbroken = re.sub(r"(?<=\d) (?=\d{3}\b)", "\u00a0", step.text)
+            chunks = [
+                c.replace("\u00a0", " ")
+                for c in textwrap.wrap(unbroken, room, subsequent_indent="  ")
+            ] or [""]
             first = chunks[0]
             pad = max(width - 5 - len(first) - len(where), 2)
             out.append(f"     {first}{' ' * pad}{where}" if where else f"     {first}")

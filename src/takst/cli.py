@@ -98,7 +98,7 @@ def _year(args: argparse.Namespace) -> int:
 def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
     inputs = {i.name: i for i in tariff.inputs}
     values = {}
-    ident = name = "command line"
+    ident = name = "(command line)"
     ctype = ""
     problems = []
     for item in sets:
@@ -139,9 +139,10 @@ def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
         )
     if problems:
         raise UsageError(problems)
-    if ident == "command line" and name != "command line":
+    if ident == "(command line)" and name != "(command line)":
         ident = name
-    return [Customer(id=ident, name=name, values=values, customer_type=ctype)]
+    return [Customer(id=ident, name=name, values=values, customer_type=ctype,
+                     origin="command line")]
 
 
 def _customers(args: argparse.Namespace, tariff: ast.Tariff) -> list[Customer]:
