@@ -73,6 +73,46 @@ class InputType(Node):
 @attrs.frozen
 class InputDecl(Decl):
     type: InputType
+    #: An optional input may be missing; a charge that needs it is then pending.
+    optional: bool = False
+
+
+@attrs.frozen
+class SettingDecl(Decl):
+    """A value for the whole evaluation (not per customer), e.g. a pool's total cost."""
+
+    type: InputType
+
+
+# ---------------------------------------------------------------- modules
+
+
+@attrs.frozen
+class Import(Node):
+    """``import customer_types`` (from stdlib/) or ``import "shared/prices.tariff"``."""
+
+    target: str
+    is_path: bool
+
+
+# ---------------------------------------------------------------- categories
+
+
+@attrs.frozen
+class Category(Decl):
+    pass
+
+
+@attrs.frozen
+class CategoriesDecl(Decl):
+    """The allowed values of a text field, e.g. the customer types of a price model."""
+
+    items: tuple[Category, ...]
+
+
+@attrs.frozen
+class GroupDecl(Decl):
+    members: tuple[Name, ...]
 
 
 # ---------------------------------------------------------------- lists
@@ -109,6 +149,21 @@ class BandsDecl(Decl):
     bands: tuple[Band, ...]
 
 
+@attrs.frozen
+class Slice(Band):
+    """A slice of a graduated scale: its range and the rate for the units inside it."""
+
+    rate: Expr = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class SlicesDecl(Decl):
+    """A graduated scale: each slice of the subject is priced at its own rate."""
+
+    subject: Name
+    slices: tuple[Slice, ...]
+
+
 # ---------------------------------------------------------------- expressions
 
 
@@ -135,9 +190,31 @@ class Ref(Expr):
 
 @attrs.frozen
 class BinOp(Expr):
-    op: Literal["+", "-", "*"]
+    op: Literal["+", "-", "*", "/"]
     left: Expr
     right: Expr
+
+
+@attrs.frozen
+class Call(Expr):
+    """A use of a formula: ``size_adjusted(3_000 NOK, 0.636 NOK per inhabitant, 30 %)``."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+
+@attrs.frozen
+class Case(Node):
+    key: Name
+    value: Expr | None  # None: not offered to this key
+
+
+@attrs.frozen
+class Cases(Expr):
+    """One value per key of a dimension (categories, groups, bands or yes/no)."""
+
+    dim: Name
+    cases: tuple[Case, ...]
 
 
 # ---------------------------------------------------------------- conditions
@@ -222,10 +299,18 @@ class Table(Node):
 
 @attrs.frozen
 class Prorate(Node):
+    """A fixed fraction when a condition holds, or by months/days from a date in its year.
+
+    ``policy`` names a ``proration`` declaration to take the rule from.
+    """
+
     numerator: Decimal
     denominator: Decimal
-    condition: Cond
+    condition: Cond | None
     reason: str | None
+    period: Literal["months", "days"] | None = None
+    anchor: Name | None = None
+    policy: Name | None = None
 
 
 @attrs.frozen
@@ -244,6 +329,8 @@ class Rounding(Node):
     step: Decimal
     step_text: str
     mode: RoundMode
+    #: ``round with NAME``: the rule comes from a rounding declaration.
+    policy: Name | None = None
 
 
 @attrs.frozen
@@ -267,8 +354,57 @@ class ChargeDecl(Decl):
 
 
 @attrs.frozen
+class Dated(Node):
+    value: Expr
+    start: dt.date
+
+
+@attrs.frozen
 class ParamDecl(Decl):
     value: Expr
+    #: Values with effective dates; the one in force on 1 January of the billing year.
+    dated: tuple[Dated, ...] = ()
+
+
+@attrs.frozen
+class FormulaDecl(Decl):
+    params: tuple[Name, ...]
+    body: Expr
+
+
+@attrs.frozen
+class AggregateDecl(Decl):
+    """``max of population among customer_type = KOMMUNE``, computed over the register."""
+
+    kind: Literal["sum", "max", "min"]
+    of: Name
+    among: Cond | None
+
+
+@attrs.frozen
+class PoolDecl(Decl):
+    """A total shared among customers in proportion to a key (a numeric input)."""
+
+    total: Expr
+    key: Name
+    among: Cond | None
+    #: Shares are rounded to this step, remainders by the largest-remainder method.
+    step: Decimal | None
+    step_text: str | None
+
+
+@attrs.frozen
+class ProrationDecl(Decl):
+    numerator: Decimal
+    denominator: Decimal
+    period: Literal["months", "days"] | None
+
+
+@attrs.frozen
+class RoundingDecl(Decl):
+    step: Decimal
+    step_text: str
+    mode: RoundMode
 
 
 # ---------------------------------------------------------------- examples
@@ -283,10 +419,13 @@ class Given(Node):
 
 @attrs.frozen
 class Expect(Node):
-    """``charge 11_445``, ``charge pending`` or ``total 11_445``."""
+    """``charge 11_445``, ``charge pending``, ``total 11_445``, ``pool NAME 1_000``
+    or ``rate NAME 1.94``; ``customer`` (``expect for "0101" ...``) in register examples."""
 
     charge: str | None  # None for the total
     amount: Decimal | None  # None for pending
+    kind: Literal["charge", "total", "pool", "rate"] = "charge"
+    customer: str | None = None
 
 
 @attrs.frozen
@@ -296,6 +435,8 @@ class Example(Node):
     year: int
     year_span: Span = attrs.field(eq=False, repr=False)
     expects: tuple[Expect, ...]
+    #: A register file (relative to the tariff file) the example evaluates over.
+    register: str | None = None
 
 
 # ---------------------------------------------------------------- the file
@@ -315,6 +456,19 @@ class Tariff(Node):
     examples: tuple[Example, ...]
     #: Extra header blocks (a file may have only one; the checker reports the rest).
     extra_headers: tuple[Header, ...] = ()
+    is_module: bool = False
+    imports: tuple[Import, ...] = ()
+    settings: tuple[SettingDecl, ...] = ()
+    categories: tuple[CategoriesDecl, ...] = ()
+    groups: tuple[GroupDecl, ...] = ()
+    slices: tuple[SlicesDecl, ...] = ()
+    formulas: tuple[FormulaDecl, ...] = ()
+    aggregates: tuple[AggregateDecl, ...] = ()
+    pools: tuple[PoolDecl, ...] = ()
+    prorations: tuple[ProrationDecl, ...] = ()
+    roundings: tuple[RoundingDecl, ...] = ()
+    #: The module files imported, directly or through other modules.
+    modules: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

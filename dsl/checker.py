@@ -384,12 +384,28 @@ class _Checker:
             self.check_input(decl)
         for lst in self.t.lists:
             self.check_list(lst)
+        for cats in self.t.categories:
+            self.check_categories(cats)
+        for grp in self.t.groups:
+            self.check_group(grp)
         for bands in self.t.bands:
             self.check_bands(bands)
+        for sl in self.t.slices:
+            self.check_slices(sl)
+        for formula in self.t.formulas:
+            self.check_formula(formula)
         for param in self.t.params:
             sym = self.sym.get(param.name)
             if sym is not None and sym.decl is param:  # a duplicate is reported by check_names
                 self.param_unit(param.name)
+        for agg in self.t.aggregates:
+            self.check_aggregate(agg)
+        for pool in self.t.pools:
+            self.check_pool(pool)
+        for pr in self.t.prorations:
+            self.check_proration_decl(pr)
+        if self.t.is_module:
+            pass  # a module's charges are its own tests; it needs no currency of its own
         for charge in self.t.charges:
             self.check_charge(charge)
         for example in self.t.examples:
@@ -467,12 +483,21 @@ class _Checker:
         return sym.kind
 
     def check_unused(self) -> None:
-        for decl in (*self.t.inputs, *self.t.lists, *self.t.bands, *self.t.params):
+        if self.t.is_module:
+            return  # a module offers definitions; its users decide what to use
+        kinds = {ast.InputDecl: "input", ast.ListDecl: "list", ast.BandsDecl: "bands",
+                 ast.ParamDecl: "param", ast.SettingDecl: "setting", ast.SlicesDecl: "slices",
+                 ast.FormulaDecl: "formula", ast.AggregateDecl: "aggregate",
+                 ast.PoolDecl: "pool"}
+        own = [d for d in (*self.t.inputs, *self.t.lists, *self.t.bands, *self.t.params,
+                           *self.t.settings, *self.t.slices, *self.t.formulas,
+                           *self.t.aggregates, *self.t.pools)
+               if d.span.file == self.t.file]
+        for decl in own:
             if decl.name not in self.used and self.sym.get(decl.name) is not None:
                 sym = self.sym.get(decl.name)
                 if sym is not None and sym.decl is decl:
-                    kind = {ast.InputDecl: "input", ast.ListDecl: "list",
-                            ast.BandsDecl: "bands", ast.ParamDecl: "param"}[type(decl)]
+                    kind = kinds[type(decl)]
                     self.warn(
                         f"{kind} {decl.name} is declared but never used",
                         decl.span,
@@ -563,13 +588,35 @@ class _Checker:
             )
             return None
         self._param_stack.append(name)
-        unit = self.expr_unit(decl.value)
+        if decl.dated:
+            units = [self.expr_unit(d.value) for d in decl.dated]
+            unit = units[0]
+            for d, u in zip(decl.dated[1:], units[1:], strict=True):
+                if u is not None and unit is not None and u != unit:
+                    self.err(f"this value of {name} is {u.describe(self.currency)}, the first is "
+                             f"{unit.describe(self.currency)}", d.value.span,
+                             hint="every dated value of a param has the same unit")
+            for a, b in zip(decl.dated, decl.dated[1:]):
+                if b.start <= a.start:
+                    self.err(f"the dates of {name} must increase: {b.start} is not after "
+                             f"{a.start}", b.span, hint="list dated values oldest first")
+        else:
+            unit = self.expr_unit(decl.value)
         self._param_stack.pop()
         self._param_units[name] = unit
         return unit
 
-    def expr_unit(self, expr: ast.Expr) -> Unit | None:
-        """The unit of an expression, reporting unit errors. None when unknown."""
+    def expr_unit(self, expr: ast.Expr, env: dict[str, Unit | None] | None = None) -> Unit | None:
+        """The unit of an expression, reporting unit errors. None when unknown.
+
+        ``env`` binds a formula's parameters to the units of the arguments of one call.
+        """
+        if env is not None and isinstance(expr, ast.Ref) and expr.name in env:
+            return env[expr.name]
+        if isinstance(expr, ast.Cases):
+            return self.cases_unit(expr, env)
+        if isinstance(expr, ast.Call):
+            return self.call_unit(expr, env)
         if isinstance(expr, ast.Number):
             if expr.percent:
                 return PLAIN
@@ -600,6 +647,12 @@ class _Checker:
                 return None
             if kind == "param":
                 return self.param_unit(expr.name)
+            if kind in ("setting", "aggregate"):
+                return self.numeric_unit(expr.name, expr.span)
+            if kind == "pool":
+                return MONEY_UNIT  # the customer's share
+            if kind == "slices":
+                return MONEY_UNIT  # the sum of the slices' amounts
             if kind == "input":
                 inp = self.sym.input(expr.name)
                 assert inp is not None
@@ -639,10 +692,23 @@ class _Checker:
             )
             return None
         if isinstance(expr, ast.BinOp):
-            left = self.expr_unit(expr.left)
-            right = self.expr_unit(expr.right)
+            left = self.expr_unit(expr.left, env)
+            right = self.expr_unit(expr.right, env)
             if left is None or right is None:
                 return None
+            if expr.op == "/":
+                if _is_zero(expr.right):
+                    self.err("division by zero", expr.right.span, hint="divide by something else")
+                    return None
+                result = left * Unit(tuple((k, -v) for k, v in right.dims))
+                if abs(result.exponent(MONEY)) > 1:
+                    self.err(
+                        "this division gives money squared, which has no meaning",
+                        expr.span,
+                        hint="divide money by a count or a plain number",
+                    )
+                    return None
+                return result
             if expr.op == "*":
                 result = left * right
                 if result.exponent(MONEY) > 1:
@@ -670,6 +736,246 @@ class _Checker:
                 return None
             return left
         raise AssertionError(f"unknown expression {expr!r}")  # pragma: no cover
+
+    def numeric_unit(self, name: str, span: Span) -> Unit | None:
+        """The unit of a setting or an aggregate (both stand for a number)."""
+        setting = self.sym.setting(name)
+        if setting is not None:
+            unit = _type_unit(setting.type)
+            if unit is None:
+                self.err(f"setting {name} is {_article(setting.type.kind)} and cannot be used "
+                         "in a calculation", span)
+            return unit
+        agg = self.sym.aggregate(name)
+        if agg is not None:
+            inp = self.sym.input(agg.of.name)
+            return input_unit(inp) if inp is not None else None
+        return None
+
+    def call_unit(self, call: ast.Call, env: dict[str, Unit | None] | None) -> Unit | None:
+        kind = self.ref(call.name, call.span, "formula")
+        if kind is None:
+            return None
+        formula = self.sym.formula(call.name)
+        if formula is None:
+            self.err(f"{call.name} is {_article(kind)}, not a formula", call.span,
+                     hint="declare it:  formula NAME(a, b) = ...")
+            return None
+        if len(call.args) != len(formula.params):
+            self.err(
+                f"formula {call.name} takes {len(formula.params)} value"
+                f"{'s' if len(formula.params) != 1 else ''} "
+                f"({', '.join(p.name for p in formula.params)}), not {len(call.args)}",
+                call.span,
+                hint="give one value per parameter, in order",
+            )
+            return None
+        if call.name in self._param_stack:
+            self.err(f"formula {call.name} uses itself", call.span,
+                     hint="a formula cannot call itself, directly or through another")
+            return None
+        bound = {p.name: self.expr_unit(a, env) for p, a in zip(formula.params, call.args,
+                                                                 strict=True)}
+        if any(u is None for u in bound.values()):
+            return None
+        self._param_stack.append(call.name)
+        n = len(self.diags)
+        unit = self.expr_unit(formula.body, bound)
+        self._param_stack.pop()
+        if len(self.diags) > n:
+            self.diags.insert(n, diagnostic(
+                f"formula {call.name} does not fit the values given here",
+                call.span,
+                hint="the problem in the formula, for these values, follows",
+            ))
+        return unit
+
+    def cases_unit(self, cases: ast.Cases, env: dict[str, Unit | None] | None) -> Unit | None:
+        self.check_dimension_keys(cases.dim, [c.key for c in cases.cases], cases.span,
+                                  allow_others=True)
+        units = [(c, self.expr_unit(c.value, env)) for c in cases.cases if c.value is not None]
+        known = [(c, u) for c, u in units if u is not None]
+        if not known:
+            return None
+        first_case, first = known[0]
+        for c, u in known[1:]:
+            if u != first and not (u.is_plain and c.value is not None and _is_zero(c.value)):
+                self.err(
+                    f"the value for {c.key.name} is {u.describe(self.currency)}, but the value "
+                    f"for {first_case.key.name} is {first.describe(self.currency)}",
+                    c.value.span if c.value is not None else c.span,
+                    hint="every case gives the same kind of value",
+                )
+        return first
+
+    def check_dimension_keys(
+        self, dim: ast.Name, keys: list[ast.Name], span: Span, *, allow_others: bool
+    ) -> None:
+        """Every value of the dimension is covered by exactly one key (a group covers its
+        members; ``others`` covers the rest)."""
+        kind = self.ref(dim.name, dim.span, "value")
+        if kind is None:
+            return
+        values = self.sym.dimension_keys(dim.name)
+        if values is None:
+            self.err(
+                f"{dim.name} cannot be a dimension: it is neither bands, a yes/no input, nor a "
+                "field with declared categories",
+                dim.span,
+                hint="declare bands by the input, or `categories customer_type` with its values",
+            )
+            return
+        groups = self.sym.dimension_groups(dim.name)
+        covered: dict[str, ast.Name] = {}
+        others: ast.Name | None = None
+        for key in keys:
+            if key.name == "others" and allow_others:
+                others = key
+                continue
+            if key.name in groups:
+                self.used.add(key.name)
+                members = groups[key.name]
+            elif key.name in values:
+                members = (key.name,)
+            else:
+                self.err(
+                    f"{key.name} is not a value of {dim.name}",
+                    key.span,
+                    hint=f"the values of {dim.name} are: {', '.join(values)}"
+                    + (f"; groups: {', '.join(groups)}" if groups else ""),
+                )
+                continue
+            for m in members:
+                if m in covered:
+                    self.err(
+                        f"{m} is covered twice: by {covered[m].name} and by {key.name}",
+                        key.span,
+                        hint="each value of the dimension has one case",
+                        related=[(f"{covered[m].name} is here", covered[m].span)],
+                    )
+                covered[m] = key
+        missing = [v for v in values if v not in covered]
+        if missing and others is None:
+            self.err(
+                f"no case for {dim.name} = {', '.join(missing)}",
+                span,
+                hint=f"add a line for {'each of them' if len(missing) > 1 else 'it'}, or a line "
+                "`others ...` (or `others not offered`)",
+            )
+        elif others is not None and not missing:
+            self.warn("`others` covers nothing here: every value has its own case", others.span)
+
+    def check_categories(self, cats: ast.CategoriesDecl) -> None:
+        sym = self.sym.get(cats.name)
+        is_text = cats.name in BUILTIN_TEXT or (
+            sym is not None and sym.kind == "input" and isinstance(sym.decl, ast.InputDecl)
+            and sym.decl.type.kind == "text"
+        )
+        if not is_text:
+            self.err(
+                f"categories are declared for a text field; {cats.name} is not one",
+                cats.span,
+                hint="e.g.  categories customer_type  (a field every register has)",
+            )
+        if self.sym.categories.get(cats.name) is not cats:
+            self.err(f"the categories of {cats.name} are declared twice", cats.span)
+        self.used.add(cats.name)
+
+    def check_group(self, grp: ast.GroupDecl) -> None:
+        owners = set()
+        for m in grp.members:
+            owner = self.sym.category_of.get(m.name)
+            if owner is None:
+                close = _close_names(m.name, dict.fromkeys(self.sym.category_of))
+                self.err(f"{m.name} is not a declared category", m.span,
+                         hint=f"did you mean {close}?" if close else
+                         "declare it in a `categories` block")
+            else:
+                owners.add(owner.name)
+                self.used.add(m.name)
+        if len(owners) > 1:
+            self.err(f"group {grp.name} mixes categories of {', '.join(sorted(owners))}",
+                     grp.span, hint="a group holds values of one field")
+
+    def check_slices(self, decl: ast.SlicesDecl) -> None:
+        kind = self.ref(decl.subject.name, decl.subject.span, "value")
+        if kind is None:
+            return
+        inp = self.sym.input(decl.subject.name)
+        unit = input_unit(inp) if inp is not None else None
+        if inp is None or unit is None:
+            self.err(f"slices {decl.name} are by {decl.subject.name}, which is not a number",
+                     decl.subject.span, hint="slices go by a numeric input, e.g. population")
+            return
+        for sl in decl.slices:
+            rate = self.expr_unit(sl.rate)
+            if rate is not None and not (rate * unit).is_money:
+                self.err(
+                    f"the rate of slice {sl.name} is {rate.describe(self.currency)}; "
+                    f"times {decl.subject.name} it must give an amount in {self.currency}",
+                    sl.rate.span,
+                    hint=f"e.g. at 1.50 {self.currency} per "
+                    f"{singular(inp.type.counted or 'inhabitant')}",
+                )
+        whole = inp.type.kind in ("inhabitants", "count")
+        fake = ast.BandsDecl(name=decl.name, label=decl.label, subject=decl.subject,
+                             bands=decl.slices, span=decl.span)
+        self.diags.extend(analyse_bands(fake, whole, Decimal(0)))
+
+    def check_formula(self, formula: ast.FormulaDecl) -> None:
+        seen: set[str] = set()
+        for p in formula.params:
+            if p.name in seen:
+                self.err(f"parameter {p.name} is named twice", p.span)
+            seen.add(p.name)
+            if self.sym.get(p.name) is not None and p.name not in BUILTINS:
+                self.warn(f"parameter {p.name} hides the declaration of the same name inside "
+                          f"formula {formula.name}", p.span, hint="rename the parameter")
+
+    def check_aggregate(self, agg: ast.AggregateDecl) -> None:
+        kind = self.ref(agg.of.name, agg.of.span, "value")
+        if kind is not None:
+            inp = self.sym.input(agg.of.name)
+            if inp is None or input_unit(inp) is None:
+                self.err(f"aggregate {agg.name} is over {agg.of.name}, which is not a numeric "
+                         "input", agg.of.span, hint="e.g.  aggregate largest = max of population")
+        if agg.among is not None:
+            self.check_cond(agg.among)
+
+    def check_pool(self, pool: ast.PoolDecl) -> None:
+        self.money_expr(pool.total, f"the total of pool {pool.name}")
+        for name in _refs(pool.total):
+            if self.sym.kind(name) == "input":
+                self.err(
+                    f"the total of pool {pool.name} uses {name}, which differs per customer",
+                    pool.total.span,
+                    hint="a pool's total is one amount for everyone: use settings, params "
+                    "and aggregates",
+                )
+        kind = self.ref(pool.key.name, pool.key.span, "value")
+        if kind is not None:
+            inp = self.sym.input(pool.key.name)
+            if inp is None or input_unit(inp) is None:
+                self.err(f"pool {pool.name} is shared by {pool.key.name}, which is not a numeric "
+                         "input", pool.key.span, hint="share by a count, e.g. population")
+        if pool.among is not None:
+            self.check_cond(pool.among)
+
+    def check_proration_decl(self, pr: ast.ProrationDecl) -> None:
+        if pr.period is None:
+            self.check_fraction(pr.numerator, pr.denominator, pr.span)
+
+    def check_fraction(self, num: Decimal, den: Decimal, span: Span) -> None:
+        if den == 0:
+            self.err("a fraction cannot divide by zero", span, hint="e.g. prorate 1/4 when ...")
+            return
+        frac = Fraction(num) / Fraction(den)
+        if not 0 <= frac <= 1:
+            self.err(
+                f"prorating by {plain(num)}/{plain(den)} is not a part of the year's amount",
+                span,
+                hint="a proration is a fraction from 0 to 1, e.g. 1/4 or 25 %",
+            )
 
     def money_expr(self, expr: ast.Expr, what: str) -> None:
         unit = self.expr_unit(expr)
@@ -714,6 +1020,15 @@ class _Checker:
         if kind == "param":
             self.param_unit(name)
             return "number"
+        if kind in ("setting", "aggregate"):
+            setting = self.sym.setting(name)
+            if setting is not None and _type_unit(setting.type) is None:
+                return setting.type.kind
+            return "number"
+        if kind == "category":
+            return "category"
+        if kind == "group":
+            return "group"
         if kind == "charge":
             self.err(
                 f"{name} is a charge and cannot be used in a condition",
@@ -743,7 +1058,11 @@ class _Checker:
             box = self.operand_kind(cond.container, what="list")
             if "unknown" in (item, box):
                 return
-            if box == "list":
+            if box == "group":
+                if item != "text":
+                    self.err(f"only a text field can be in group {cond.container.value}",
+                             cond.item.span, hint="e.g. customer_type in municipal")
+            elif box == "list":
                 if item != "text":
                     self.err(
                         f"only text can be looked up in list {cond.container.value}; "
@@ -815,6 +1134,8 @@ class _Checker:
         if left in numeric and right in numeric:
             self.check_compare_units(cond)
             return
+        if {left, right} == {"text", "category"}:
+            return
         if left == right and left in ("date", "text", "yes/no"):
             if left in ("text", "yes/no") and cond.op not in ("=", "!="):
                 self.err(f"{_article(left)} is compared with = or !=", cond.span)
@@ -883,6 +1204,12 @@ class _Checker:
             self.check_table(charge.body)
         elif isinstance(charge.body, ast.Expr):
             self.money_expr(charge.body, f"the amount of {charge.name}")
+        if charge.rounding is not None and charge.rounding.policy is not None:
+            pol = charge.rounding.policy
+            kind = self.ref(pol.name, pol.span, "rounding")
+            if kind is not None and kind != "rounding":
+                self.err(f"{pol.name} is {_article(kind)}, not a rounding", pol.span,
+                         hint="declare it:  rounding NAME = to øre half up")
         for pr in charge.prorations:
             self.check_prorate(pr, charge)
         for ex in charge.exceptions:
@@ -907,20 +1234,33 @@ class _Checker:
             )
 
     def check_prorate(self, pr: ast.Prorate, charge: ast.ChargeDecl) -> None:
-        if pr.denominator == 0:
-            self.err("a fraction cannot divide by zero", pr.span, hint="e.g. prorate 1/4 when ...")
-        else:
-            frac = Fraction(pr.numerator) / Fraction(pr.denominator)
-            if not 0 <= frac <= 1:
-                self.err(
-                    f"prorating by {plain(pr.numerator)}/{plain(pr.denominator)} is not a "
-                    "part of the year's amount",
-                    pr.span,
-                    hint="a proration is a fraction from 0 to 1, e.g. 1/4 or 25 %",
-                )
-        self.check_cond(pr.condition)
-        if len(charge.prorations) > 1:
-            pass  # several prorations multiply; shown step by step in the trace
+        period = pr.period
+        if pr.policy is not None:
+            kind = self.ref(pr.policy.name, pr.policy.span, "proration")
+            decl = self.sym.proration(pr.policy.name)
+            if kind is not None and decl is None:
+                self.err(f"{pr.policy.name} is {_article(kind)}, not a proration",
+                         pr.policy.span, hint="declare it:  proration NAME = by months")
+                return
+            if decl is None:
+                return
+            period = decl.period
+            if period is not None and pr.anchor is None:
+                self.err(f"proration {decl.name} goes by {period}; say from which date",
+                         pr.span, hint=f"write  prorate with {decl.name} from joined")
+            if period is None and pr.condition is None:
+                self.err(f"proration {decl.name} is a fixed fraction; say when it applies",
+                         pr.span, hint=f"write  prorate with {decl.name} when ...")
+        elif period is None:
+            self.check_fraction(pr.numerator, pr.denominator, pr.span)
+        if pr.condition is not None:
+            self.check_cond(pr.condition)
+        if pr.anchor is not None:
+            kind = self.ref(pr.anchor.name, pr.anchor.span, "date")
+            inp = self.sym.input(pr.anchor.name)
+            if kind is not None and (inp is None or inp.type.kind != "date"):
+                self.err(f"{pr.anchor.name} is not a date input", pr.anchor.span,
+                         hint="prorate by months or days from a date, e.g. from joined")
 
     def check_table(self, table: ast.Table) -> None:
         dims_keys: list[tuple[str, ...]] = []
@@ -1027,6 +1367,12 @@ class _Checker:
                     self.err(f'{g.name} is text; write it in double quotes ("...")', g.span)
                 continue
             inp = inputs.get(g.name)
+            if inp is None and self.sym.setting(g.name) is not None:
+                setting = self.sym.setting(g.name)
+                assert setting is not None
+                inp = ast.InputDecl(setting.name, setting.label, setting.type, span=setting.span)
+            if inp is None and self.sym.aggregate(g.name) is not None and ex.register is None:
+                continue  # an aggregate given by hand (there is no register to compute it)
             if inp is None:
                 close = _close_names(g.name, inputs)
                 self.err(
@@ -1050,7 +1396,14 @@ class _Checker:
                         f"{g.name} is a whole number of {_things(inp)}, not {plain(g.value)}",
                         g.span,
                     )
-        missing = [n for n in inputs if n not in given]
+        for g in ex.given:
+            if g.name in given and self.sym.setting(g.name) is not None:
+                pass
+        if ex.register is not None:
+            missing = [s_.name for s_ in self.t.settings if s_.name not in given]
+        else:
+            missing = [n for n, d in inputs.items() if n not in given and not d.optional]
+            missing += [s_.name for s_ in self.t.settings if s_.name not in given]
         if missing:
             self.err(
                 f"example \"{ex.title}\" does not give "
@@ -1062,11 +1415,22 @@ class _Checker:
                 ),
             )
         charges = {c.name for c in self.t.charges}
-        seen: set[str | None] = set()
+        seen_keys: set[tuple[str | None, str, str | None]] = set()
         for e in ex.expects:
-            if e.charge in seen:
+            key = (e.customer, e.kind, e.charge)
+            if key in seen_keys:
                 self.err(f"{e.charge or 'total'} is expected twice in this example", e.span)
-            seen.add(e.charge)
+            seen_keys.add(key)
+            if e.customer is not None and ex.register is None:
+                self.err("`expect for ...` names a customer of a register, but this example has "
+                         "none", e.span, hint='add a line  register "path/to/register.csv"')
+            if e.kind in ("pool", "rate"):
+                if self.sym.pool(e.charge or "") is None:
+                    self.err(f"{e.charge} is not a pool of this tariff", e.span)
+                elif ex.register is None:
+                    self.err("a pool is computed over a register; this example has none",
+                             e.span, hint='add a line  register "path/to/register.csv"')
+                continue
             if e.charge is not None and e.charge not in charges:
                 close = _close_names(e.charge, {c: None for c in charges})
                 self.err(
@@ -1097,6 +1461,15 @@ def _article(kind: str) -> str:
         "inhabitants": "a number of inhabitants",
         "count": "a count",
         "money": "an amount",
+        "setting": "a setting",
+        "category": "a category",
+        "group": "a group",
+        "slices": "slices",
+        "formula": "a formula",
+        "aggregate": "an aggregate",
+        "pool": "a pool",
+        "proration": "a proration",
+        "rounding": "a rounding",
     }.get(kind, kind)
 
 
@@ -1137,6 +1510,23 @@ def _name_of(op: ast.Operand) -> str | None:
 
 def _is_zero(expr: ast.Expr) -> bool:
     return isinstance(expr, ast.Number) and expr.value == 0 and not expr.per
+
+
+def _type_unit(t: ast.InputType) -> Unit | None:
+    return input_unit(ast.InputDecl("_", None, t, span=t.span))
+
+
+def _refs(expr: ast.Expr) -> set[str]:
+    """Every name an expression refers to (not looking into params)."""
+    if isinstance(expr, ast.Ref):
+        return {expr.name}
+    if isinstance(expr, ast.BinOp):
+        return _refs(expr.left) | _refs(expr.right)
+    if isinstance(expr, ast.Call):
+        return set().union(*(_refs(a) for a in expr.args)) if expr.args else set()
+    if isinstance(expr, ast.Cases):
+        return {expr.dim.name}.union(*(_refs(c.value) for c in expr.cases if c.value))
+    return set()
 
 
 def _same_result(a: ast.Expr, b: ast.Expr) -> bool:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
 import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -383,7 +384,25 @@ class _Builder(Transformer[Token, Any]):
     # ----------------------------------------------------------------- file
     def start(self, meta: Meta, children: Children) -> ast.Tariff:
         headers = [c for c in children if isinstance(c, ast.Header)]
+        modules = [c for c in children if isinstance(c, tuple) and c and c[0] == "module"]
+        if modules:
+            headers = [modules[0][1], *headers]
+
+        def of(cls: type) -> tuple[Any, ...]:
+            return tuple(c for c in children if isinstance(c, cls))
+
         return ast.Tariff(
+            is_module=bool(modules) and (not headers or headers[0] is modules[0][1]),
+            imports=of(ast.Import),
+            settings=of(ast.SettingDecl),
+            categories=of(ast.CategoriesDecl),
+            groups=of(ast.GroupDecl),
+            slices=of(ast.SlicesDecl),
+            formulas=of(ast.FormulaDecl),
+            aggregates=of(ast.AggregateDecl),
+            pools=of(ast.PoolDecl),
+            prorations=of(ast.ProrationDecl),
+            roundings=of(ast.RoundingDecl),
             file=self.file,
             header=headers[0] if headers else None,
             inputs=tuple(c for c in children if isinstance(c, ast.InputDecl)),
@@ -392,7 +411,7 @@ class _Builder(Transformer[Token, Any]):
             params=tuple(c for c in children if isinstance(c, ast.ParamDecl)),
             charges=tuple(c for c in children if isinstance(c, ast.ChargeDecl)),
             examples=tuple(c for c in children if isinstance(c, ast.Example)),
-            extra_headers=tuple(headers[1:]),
+            extra_headers=tuple(h for h in headers[1:]),
             span=Span(self.file, 1, 1, 1, 1),
         )
 
@@ -415,6 +434,15 @@ class _Builder(Transformer[Token, Any]):
             span=self._tspan(name),
         )
 
+    def module(self, meta: Meta, children: Children) -> tuple[str, ast.Header]:
+        return ("module", self.tariff(meta, children))
+
+    def import_name(self, meta: Meta, children: Children) -> ast.Import:
+        return ast.Import(str(children[0]), False, span=self._tspan(children[0]))
+
+    def import_path(self, meta: Meta, children: Children) -> ast.Import:
+        return ast.Import(_text(children[0]), True, span=self._tspan(children[0]))
+
     def currency(self, meta: Meta, children: Children) -> ast.Name:
         return self._name(children[0])
 
@@ -423,9 +451,55 @@ class _Builder(Transformer[Token, Any]):
 
     # ----------------------------------------------------------------- inputs
     def input(self, meta: Meta, children: Children) -> ast.InputDecl:
-        name, label, typ = children
+        name, label, typ, optional = children
         return ast.InputDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            type=typ,
+            optional=optional is not None,
+            span=self._tspan(name),
+        )
+
+    def setting(self, meta: Meta, children: Children) -> ast.SettingDecl:
+        name, label, typ = children
+        return ast.SettingDecl(
             name=str(name), label=_text(label) if label else None, type=typ, span=self._tspan(name)
+        )
+
+    def categories(self, meta: Meta, children: Children) -> ast.CategoriesDecl:
+        name, label, *items = children
+        return ast.CategoriesDecl(
+            name=str(name), label=_text(label) if label else None, items=tuple(items),
+            span=self._tspan(name),
+        )
+
+    def category(self, meta: Meta, children: Children) -> ast.Category:
+        name, label = children
+        return ast.Category(str(name), _text(label) if label else None, span=self._tspan(name))
+
+    def group(self, meta: Meta, children: Children) -> ast.GroupDecl:
+        name, label, *members = children
+        return ast.GroupDecl(
+            name=str(name), label=_text(label) if label else None,
+            members=tuple(self._name(m) for m in members), span=self._tspan(name),
+        )
+
+    def slices(self, meta: Meta, children: Children) -> ast.SlicesDecl:
+        name, label, subject, *slices = children
+        return ast.SlicesDecl(
+            name=str(name), label=_text(label) if label else None, subject=self._name(subject),
+            slices=tuple(slices), span=self._tspan(name),
+        )
+
+    def slice(self, meta: Meta, children: Children) -> ast.Slice:
+        name, label, *rest = children
+        rate = rest[-1]
+        bounds = rest[:-1]
+        lower = next((b for kind, b in bounds if kind == "lower"), None)
+        upper = next((b for kind, b in bounds if kind == "upper"), None)
+        return ast.Slice(
+            name=str(name), label=_text(label) if label else None, lower=lower, upper=upper,
+            rate=rate, span=self._tspan(name),
         )
 
     def type_inhabitants(self, meta: Meta, children: Children) -> ast.InputType:
@@ -504,7 +578,92 @@ class _Builder(Transformer[Token, Any]):
             span=self._tspan(name),
         )
 
+    param_cases = param
+
+    def param_dated(self, meta: Meta, children: Children) -> ast.ParamDecl:
+        name, label, *dated = children
+        return ast.ParamDecl(
+            name=str(name),
+            label=_text(label) if label else None,
+            value=dated[0].value,
+            dated=tuple(dated),
+            span=self._tspan(name),
+        )
+
+    def dated(self, meta: Meta, children: Children) -> ast.Dated:
+        value, date = children
+        return ast.Dated(value, self._date(date), span=self._tspan(date))
+
+    def formula(self, meta: Meta, children: Children) -> ast.FormulaDecl:
+        name, *params, body = children
+        return ast.FormulaDecl(
+            name=str(name), label=None, params=tuple(self._name(p) for p in params), body=body,
+            span=self._tspan(name),
+        )
+
+    def aggregate(self, meta: Meta, children: Children) -> ast.AggregateDecl:
+        name, label, kind, of, among = children
+        return ast.AggregateDecl(
+            name=str(name), label=_text(label) if label else None, kind=kind,
+            of=self._name(of), among=among, span=self._tspan(name),
+        )
+
+    def agg_kind(self, meta: Meta, children: Children) -> str:
+        return str(children[0])
+
+    def among(self, meta: Meta, children: Children) -> ast.Cond:
+        return self._cond(children[0])
+
+    def pool(self, meta: Meta, children: Children) -> ast.PoolDecl:
+        name, label, total, key, among, rounding = children
+        step, step_text = rounding if rounding else (None, None)
+        return ast.PoolDecl(
+            name=str(name), label=_text(label) if label else None, total=total,
+            key=self._name(key), among=among, step=step, step_text=step_text,
+            span=self._tspan(name),
+        )
+
+    def pool_rounding(self, meta: Meta, children: Children) -> tuple[Decimal, str]:
+        step: tuple[Decimal, str] = children[0]
+        return step
+
+    def proration(self, meta: Meta, children: Children) -> ast.ProrationDecl:
+        name, label, rule = children
+        if isinstance(rule, str):
+            num, den, period = Decimal(1), Decimal(1), rule
+        else:
+            (num, den), period = rule, None
+        return ast.ProrationDecl(
+            name=str(name), label=_text(label) if label else None, numerator=num,
+            denominator=den, period=period, span=self._tspan(name),
+        )
+
+    def by_period(self, meta: Meta, children: Children) -> str:
+        period: str = children[0]
+        return period
+
+    def period(self, meta: Meta, children: Children) -> str:
+        return str(children[0])
+
+    def rounding_policy(self, meta: Meta, children: Children) -> ast.RoundingDecl:
+        name, label, (step, step_text), mode = children
+        return ast.RoundingDecl(
+            name=str(name), label=_text(label) if label else None, step=step,
+            step_text=step_text, mode=mode, span=self._tspan(name),
+        )
+
     # ----------------------------------------------------------------- charges
+    def cases(self, meta: Meta, children: Children) -> ast.Cases:
+        dim, *cases = children
+        return ast.Cases(self._name(dim), tuple(cases), span=self._span(meta))
+
+    def case(self, meta: Meta, children: Children) -> ast.Case:
+        key, value = children
+        return ast.Case(self._name(key), value, span=self._tspan(key))
+
+    def case_not_offered(self, meta: Meta, children: Children) -> ast.Case:
+        return ast.Case(self._name(children[0]), None, span=self._tspan(children[0]))
+
     def charge(self, meta: Meta, children: Children) -> ast.ChargeDecl:
         name, label, frequency, *clauses = children
         bodies = tuple(c for c in clauses if isinstance(c, ast.Table | ast.Expr))
@@ -614,6 +773,28 @@ class _Builder(Transformer[Token, Any]):
             num, den, self._cond(cond), _text(reason) if reason else None, span=self._span(meta)
         )
 
+    def prorate_period(self, meta: Meta, children: Children) -> ast.Prorate:
+        period, anchor, reason = children
+        return ast.Prorate(
+            Decimal(1), Decimal(1), None, _text(reason) if reason else None, period=period,
+            anchor=self._name(anchor), span=self._span(meta),
+        )
+
+    def prorate_named(self, meta: Meta, children: Children) -> ast.Prorate:
+        policy, (how, value), reason = children
+        return ast.Prorate(
+            Decimal(1), Decimal(1), value if how == "when" else None,
+            _text(reason) if reason else None,
+            anchor=value if how == "from" else None,
+            policy=self._name(policy), span=self._span(meta),
+        )
+
+    def use_when(self, meta: Meta, children: Children) -> tuple[str, ast.Cond]:
+        return "when", self._cond(children[0])
+
+    def use_from(self, meta: Meta, children: Children) -> tuple[str, ast.Name]:
+        return "from", self._name(children[0])
+
     def ratio(self, meta: Meta, children: Children) -> tuple[Decimal, Decimal]:
         return self._number(children[0]), self._number(children[1])
 
@@ -641,6 +822,11 @@ class _Builder(Transformer[Token, Any]):
     def rounding(self, meta: Meta, children: Children) -> ast.Rounding:
         (step, step_text), mode = children
         return ast.Rounding(step, step_text, mode, span=self._span(meta))
+
+    def rounding_named(self, meta: Meta, children: Children) -> ast.Rounding:
+        return ast.Rounding(
+            Decimal(1), "", "half up", policy=self._name(children[0]), span=self._span(meta)
+        )
 
     _STEP_WORDS = {"øre": Decimal("0.01"), "ore": Decimal("0.01"), "krone": Decimal(1),
                    "kroner": Decimal(1), "whole": Decimal(1)}
@@ -692,6 +878,13 @@ class _Builder(Transformer[Token, Any]):
 
     def mul(self, meta: Meta, children: Children) -> ast.BinOp:
         return ast.BinOp("*", children[0], children[1], span=self._span(meta))
+
+    def div(self, meta: Meta, children: Children) -> ast.BinOp:
+        return ast.BinOp("/", children[0], children[1], span=self._span(meta))
+
+    def call(self, meta: Meta, children: Children) -> ast.Call:
+        name, *args = children
+        return ast.Call(str(name), tuple(args), span=self._span(meta))
 
     def ref(self, meta: Meta, children: Children) -> ast.Ref:
         return ast.Ref(str(children[0]), span=self._tspan(children[0]))
@@ -762,15 +955,30 @@ class _Builder(Transformer[Token, Any]):
 
     # ----------------------------------------------------------------- examples
     def example(self, meta: Meta, children: Children) -> ast.Example:
-        title, given, (year, year_span), expects = children
+        title, register, given, (year, year_span), *expects = children
         return ast.Example(
             title=_text(title),
-            given=tuple(given),
+            given=tuple(given or ()),
             year=year,
             year_span=year_span,
-            expects=tuple(expects),
+            expects=tuple(e for group in expects for e in group),
+            register=register,
             span=self._tspan(title),
         )
+
+    def example_register(self, meta: Meta, children: Children) -> str:
+        return _text(children[0])
+
+    def expect_for(self, meta: Meta, children: Children) -> str:
+        return _text(children[0])
+
+    def expect_pool(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(str(children[0]), self._number(children[1]), kind="pool",
+                          span=self._span(meta))
+
+    def expect_rate(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(str(children[0]), self._number(children[1]), kind="rate",
+                          span=self._span(meta))
 
     def given(self, meta: Meta, children: Children) -> list[ast.Given]:
         return list(children)
@@ -809,7 +1017,10 @@ class _Builder(Transformer[Token, Any]):
         return int(value), self._tspan(tok)
 
     def expect(self, meta: Meta, children: Children) -> list[ast.Expect]:
-        return list(children)
+        customer, *items = children
+        if customer is None:
+            return list(items)
+        return [attrs.evolve(e, customer=customer) for e in items]
 
     def expect_amount(self, meta: Meta, children: Children) -> ast.Expect:
         return ast.Expect(str(children[0]), self._number(children[1]), span=self._span(meta))
@@ -818,4 +1029,4 @@ class _Builder(Transformer[Token, Any]):
         return ast.Expect(str(children[0]), None, span=self._span(meta))
 
     def expect_total(self, meta: Meta, children: Children) -> ast.Expect:
-        return ast.Expect(None, self._number(children[0]), span=self._span(meta))
+        return ast.Expect(None, self._number(children[0]), kind="total", span=self._span(meta))

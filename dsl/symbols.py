@@ -16,7 +16,23 @@ BUILTIN_TEXT = ("id", "name", "customer_type")
 BILLING_YEAR = "billing_year"
 BUILTINS = (*BUILTIN_TEXT, BILLING_YEAR)
 
-SymbolKind = Literal["input", "list", "bands", "param", "charge", "builtin"]
+SymbolKind = Literal[
+    "input",
+    "setting",
+    "list",
+    "category",
+    "group",
+    "bands",
+    "slices",
+    "param",
+    "formula",
+    "aggregate",
+    "pool",
+    "proration",
+    "rounding",
+    "charge",
+    "builtin",
+]
 
 
 @attrs.frozen
@@ -54,14 +70,36 @@ class Symbols:
         self.duplicates: list[tuple[Symbol, Symbol]] = []
         for name in BUILTINS:
             self.table[name] = Symbol("builtin", name, None)
+        #: categories declarations by the text field they type (``customer_type``).
+        self.categories: dict[str, ast.CategoriesDecl] = {}
+        #: category name -> its categories declaration.
+        self.category_of: dict[str, ast.CategoriesDecl] = {}
         decls: list[tuple[SymbolKind, ast.Decl]] = [
             *(("input", d) for d in tariff.inputs),
+            *(("setting", d) for d in tariff.settings),
             *(("list", d) for d in tariff.lists),
+            *(("category", c) for d in tariff.categories for c in d.items),
+            *(("group", d) for d in tariff.groups),
             *(("bands", d) for d in tariff.bands),
+            *(("slices", d) for d in tariff.slices),
             *(("param", d) for d in tariff.params),
+            *(("formula", d) for d in tariff.formulas),
+            *(("aggregate", d) for d in tariff.aggregates),
+            *(("pool", d) for d in tariff.pools),
+            *(("proration", d) for d in tariff.prorations),
+            *(("rounding", d) for d in tariff.roundings),
             *(("charge", d) for d in tariff.charges),
         ]
-        for kind, decl in sorted(decls, key=lambda kd: (kd[1].span.line, kd[1].span.column)):
+        for cats in tariff.categories:
+            self.categories.setdefault(cats.name, cats)
+            for item in cats.items:
+                self.category_of.setdefault(item.name, cats)
+        for kind, decl in sorted(
+            decls,
+            key=lambda kd: (
+                kd[1].span.file != tariff.file, kd[1].span.file, kd[1].span.line, kd[1].span.column
+            ),
+        ):
             sym = Symbol(kind, decl.name, decl)
             if decl.name in self.table:
                 self.duplicates.append((self.table[decl.name], sym))
@@ -98,12 +136,69 @@ class Symbols:
         sym = self.table.get(name)
         return sym.decl if sym and isinstance(sym.decl, ast.ParamDecl) else None
 
+    def decl(self, name: str, kind: SymbolKind) -> ast.Decl | None:
+        sym = self.table.get(name)
+        return sym.decl if sym is not None and sym.kind == kind else None
+
+    def setting(self, name: str) -> ast.SettingDecl | None:
+        d = self.decl(name, "setting")
+        return d if isinstance(d, ast.SettingDecl) else None
+
+    def group(self, name: str) -> ast.GroupDecl | None:
+        d = self.decl(name, "group")
+        return d if isinstance(d, ast.GroupDecl) else None
+
+    def slices(self, name: str) -> ast.SlicesDecl | None:
+        d = self.decl(name, "slices")
+        return d if isinstance(d, ast.SlicesDecl) else None
+
+    def formula(self, name: str) -> ast.FormulaDecl | None:
+        d = self.decl(name, "formula")
+        return d if isinstance(d, ast.FormulaDecl) else None
+
+    def aggregate(self, name: str) -> ast.AggregateDecl | None:
+        d = self.decl(name, "aggregate")
+        return d if isinstance(d, ast.AggregateDecl) else None
+
+    def pool(self, name: str) -> ast.PoolDecl | None:
+        d = self.decl(name, "pool")
+        return d if isinstance(d, ast.PoolDecl) else None
+
+    def proration(self, name: str) -> ast.ProrationDecl | None:
+        d = self.decl(name, "proration")
+        return d if isinstance(d, ast.ProrationDecl) else None
+
+    def rounding(self, name: str) -> ast.RoundingDecl | None:
+        d = self.decl(name, "rounding")
+        return d if isinstance(d, ast.RoundingDecl) else None
+
+    def group_members(self, name: str) -> tuple[str, ...]:
+        g = self.group(name)
+        return tuple(m.name for m in g.members) if g is not None else ()
+
     def dimension_keys(self, name: str) -> tuple[str, ...] | None:
-        """The keys a table dimension can take: band names, or yes/no."""
+        """The values a dimension takes: band names, yes/no, or categories."""
         bands = self.bands(name)
         if bands is not None:
             return tuple(b.name for b in bands.bands)
         inp = self.input(name)
         if inp is not None and inp.type.kind == "yes/no":
             return ("yes", "no")
+        cats = self.categories.get(name)
+        if cats is not None:
+            return tuple(c.name for c in cats.items)
         return None
+
+    def dimension_groups(self, name: str) -> dict[str, tuple[str, ...]]:
+        """Groups usable as keys of a categorised dimension, with their members."""
+        cats = self.categories.get(name)
+        if cats is None:
+            return {}
+        names = {c.name for c in cats.items}
+        out: dict[str, tuple[str, ...]] = {}
+        for sym in self.table.values():
+            if sym.kind == "group" and isinstance(sym.decl, ast.GroupDecl):
+                members = tuple(m.name for m in sym.decl.members)
+                if members and set(members) <= names:
+                    out[sym.name] = members
+        return out

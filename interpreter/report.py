@@ -11,7 +11,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,20 @@ def _frequency_words(charge: ast.ChargeDecl) -> str:
 
 
 def to_json(
-    tariff: ast.Tariff, year: int, results: Sequence[CustomerResult], *, with_trace: bool = False
+    tariff: ast.Tariff,
+    year: int,
+    results: Sequence[CustomerResult],
+    *,
+    with_trace: bool = False,
+    manifest: Mapping[str, Any] | None = None,
 ) -> str:
-    head: dict[str, Any] = {
+    """The results as one JSON document, one head entry and one customer per line.
+
+    ``manifest`` (see :mod:`takst.interpreter.manifest`) becomes the first entry,
+    ``"manifest"``, so that ``takst verify`` can check the result again.
+    """
+    head: dict[str, Any] = {} if manifest is None else {"manifest": dict(manifest)}
+    head |= {
         "tariff": tariff.name,
         "title": tariff.title,
         "file": tariff.file,

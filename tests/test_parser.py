@@ -590,7 +590,7 @@ def test_example() -> None:
         expects=(
             ast.Expect("annual_fee", Decimal("11445.5"), span=SPAN),
             ast.Expect("ops", None, span=SPAN),
-            ast.Expect(None, Decimal("11445.5"), span=SPAN),
+            ast.Expect(None, Decimal("11445.5"), kind="total", span=SPAN),
         ),
         span=SPAN,
     )

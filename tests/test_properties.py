@@ -78,31 +78,50 @@ def test_os2_annual_fee_is_non_decreasing_in_population(
     assert fee_small <= fee_large
 
 
+def exact(text: str | None) -> Fraction:
+    """Read an exact value from a trace: ``47584.5`` or ``94201/717710``."""
+    assert text is not None
+    if "/" in text:
+        num, den = text.split("/")
+        return Fraction(int(num), int(den))
+    return Fraction(Decimal(text))
+
+
 def rederive(line: ChargeLine) -> Decimal | None:
     """Recompute a line's amount from its trace alone, checking each calculation shown."""
     amount: Fraction | None = None
+    slices: list[Fraction] = []
     for step in line.steps:
-        if step.kind == "frequency" and step.applied is False:
+        if step.kind in ("frequency", "case") and step.applied is False:
             return Decimal(0)
         if step.kind == "pending":
             return None
         if step.kind == "cell":
-            amount = Fraction(Decimal(step.value or "x"))
+            amount = exact(step.value)
         elif step.kind == "calc":
-            left = Decimal(step.get("left") or "x")
-            right = Decimal(step.get("right") or "x")
+            left, right = exact(step.get("left")), exact(step.get("right"))
             op = step.get("op")
-            result = left + right if op == "+" else left - right if op == "-" else left * right
-            assert str(result) == step.get("result"), step.text
-            amount = Fraction(result)
+            result = {"+": left + right, "-": left - right, "*": left * right}.get(
+                op or "", left / right if right else None
+            )
+            assert result == exact(step.get("result")), step.text
+            amount = result
+        elif step.kind == "slice":
+            result = exact(step.get("units")) * exact(step.get("rate"))
+            assert result == exact(step.get("result")), step.text
+            slices.append(result)
+        elif step.kind == "sum":
+            assert sum(slices, Fraction(0)) == exact(step.value)
+            amount = exact(step.value)
+        elif step.kind in ("call", "pool"):
+            amount = exact(step.value)
         elif step.kind == "exception" and step.applied:
-            amount = Fraction(Decimal(step.value or "x"))
+            amount = exact(step.value)
         elif step.kind == "prorate" and step.applied:
             assert amount is not None
-            assert Fraction(Decimal(step.get("left") or "x")) == amount
-            amount = amount * Fraction(Decimal(step.get("numerator") or "x")) / Fraction(
-                Decimal(step.get("denominator") or "x")
-            )
+            assert exact(step.get("left")) == amount
+            amount = amount * exact(step.get("numerator")) / exact(step.get("denominator"))
+            assert amount == exact(step.get("result"))
         elif step.kind == "round":
             assert amount is not None
             rounded = round_fraction(amount, Decimal(step.get("step") or "x"),
@@ -111,7 +130,7 @@ def rederive(line: ChargeLine) -> Decimal | None:
             amount = Fraction(rounded)
         elif step.kind == "result":
             assert amount is not None
-            assert Fraction(Decimal(step.value or "x")) == amount
+            assert exact(step.value) == amount
     assert amount is not None
     return Decimal(amount.numerator) / Decimal(amount.denominator)
 
