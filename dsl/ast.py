@@ -206,7 +206,8 @@ class Call(Expr):
 @attrs.frozen
 class Case(Node):
     key: Name
-    value: Expr | None  # None: not offered to this key
+    value: Expr | None  # None: not offered to this key (or pending)
+    pending: bool = False
 
 
 @attrs.frozen
@@ -364,6 +365,9 @@ class ParamDecl(Decl):
     value: Expr
     #: Values with effective dates; the one in force on 1 January of the billing year.
     dated: tuple[Dated, ...] = ()
+    #: Not decided yet: a charge that uses it is pending (never counted as zero).
+    pending: bool = False
+    note: str | None = None
 
 
 @attrs.frozen

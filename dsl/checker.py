@@ -369,6 +369,7 @@ class _Checker:
         self.currency = tariff.currency
         self._param_units: dict[str, Unit | None] = {}
         self._param_stack: list[str] = []
+        self._in_pool = False
 
     def err(self, message: str, span: Span | None, hint: str | None = None, **kw: object) -> None:
         self.diags.append(diagnostic(message, span, hint=hint, **kw))  # type: ignore[arg-type]
@@ -588,7 +589,9 @@ class _Checker:
             )
             return None
         self._param_stack.append(name)
-        if decl.dated:
+        if decl.pending:
+            unit = None
+        elif decl.dated:
             units = [self.expr_unit(d.value) for d in decl.dated]
             unit = units[0]
             for d, u in zip(decl.dated[1:], units[1:], strict=True):
@@ -646,6 +649,17 @@ class _Checker:
             if kind is None:
                 return None
             if kind == "param":
+                param = self.sym.param(expr.name)
+                if param is not None and param.pending:
+                    if self._param_stack or self._in_pool:
+                        self.err(
+                            f"{expr.name} is pending (not decided yet) and cannot be used in "
+                            "a calculation outside a charge",
+                            expr.span,
+                            hint="use it directly in a charge's amount: the charge is then "
+                            "pending too",
+                        )
+                    return None  # the charge that uses it is pending; its unit is not known
                 return self.param_unit(expr.name)
             if kind in ("setting", "aggregate"):
                 return self.numeric_unit(expr.name, expr.span)
@@ -943,7 +957,9 @@ class _Checker:
             self.check_cond(agg.among)
 
     def check_pool(self, pool: ast.PoolDecl) -> None:
+        self._in_pool = True
         self.money_expr(pool.total, f"the total of pool {pool.name}")
+        self._in_pool = False
         for name in _refs(pool.total):
             if self.sym.kind(name) == "input":
                 self.err(

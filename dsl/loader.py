@@ -31,9 +31,9 @@ ROOT_MARKERS = ("pyproject.toml", "takst.toml", ".git")
 _MODULE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 #: The definitions a module contributes to the tariff that imports it.
+#: (Inputs and settings are not shared: a module's inputs serve its own examples; the
+#: tariff that imports it declares its own.)
 _SHARED = (
-    "inputs",
-    "settings",
     "lists",
     "categories",
     "groups",

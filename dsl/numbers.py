@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+from collections.abc import Iterable
 from decimal import Decimal
 
 
@@ -55,3 +57,12 @@ def literal(value: Decimal) -> str:
     sign = "-" if text.startswith("-") else ""
     whole, dot, frac = text.lstrip("-").partition(".")
     return sign + group(Decimal(whole), "_") + dot + frac
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of decimals: never rounded to the default context's 28 digits."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 400
+        ctx.traps[decimal.Inexact] = True
+        ctx.traps[decimal.Rounded] = True
+        return sum(values, Decimal(0))

@@ -104,6 +104,9 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
         and line_text[column].isdigit()
     ):
         return "write decimals with a point, not a comma: 2.50, not 2,50"
+    if "NAME" in expected and re.fullmatch(r"[^\W\d]\w*", token_value or "-"):
+        return (f'"{token_value}" is a word of the tariff language and cannot be a name here; '
+                f"choose another name, e.g. {token_value}_")
     keywords = [w.strip('"') for w in map(_describe_terminal, expected) if w.startswith('"')]
     close = difflib.get_close_matches(token_value, keywords, n=1, cutoff=0.8)  # float-ok: likeness
     if close and token_value not in keywords:
@@ -623,8 +626,18 @@ class _Builder(Transformer[Token, Any]):
             span=self._tspan(name),
         )
 
+    #: How a pool's rounding remainder is placed (the only method so far).
+    POOL_METHODS = ("largest_remainder",)
+
     def pool_rounding(self, meta: Meta, children: Children) -> tuple[Decimal, str]:
         step: tuple[Decimal, str] = children[0]
+        method = children[1]
+        if str(method) not in self.POOL_METHODS:
+            self.problems.append(diagnostic(
+                f"{method} is not a way to place a pool's rounding remainder",
+                self._tspan(method),
+                hint="write  rounded to øre by largest_remainder  (each share is rounded down; "
+                "the øre left over go to the largest remainders)"))
         return step
 
     def proration(self, meta: Meta, children: Children) -> ast.ProrationDecl:
@@ -663,6 +676,18 @@ class _Builder(Transformer[Token, Any]):
 
     def case_not_offered(self, meta: Meta, children: Children) -> ast.Case:
         return ast.Case(self._name(children[0]), None, span=self._tspan(children[0]))
+
+    def case_pending(self, meta: Meta, children: Children) -> ast.Case:
+        return ast.Case(self._name(children[0]), None, pending=True,
+                        span=self._tspan(children[0]))
+
+    def param_pending(self, meta: Meta, children: Children) -> ast.ParamDecl:
+        name, label, note = children
+        return ast.ParamDecl(
+            name=str(name), label=_text(label) if label else None,
+            value=ast.Number(Decimal(0), span=self._tspan(name)), pending=True,
+            note=_text(note) if note else None, span=self._tspan(name),
+        )
 
     def charge(self, meta: Meta, children: Children) -> ast.ChargeDecl:
         name, label, frequency, *clauses = children

@@ -60,7 +60,7 @@ from typing import Any, Literal
 import attrs
 from takst.dsl import ast
 from takst.dsl.errors import CheckError, diagnostic
-from takst.dsl.numbers import group, money_group, money_text, plain
+from takst.dsl.numbers import exact_sum, group, money_group, money_text, plain
 from takst.interpreter.evaluator import (
     EXACT,
     Customer,
@@ -420,8 +420,8 @@ class Comparison:
 
     def totals(self) -> tuple[Decimal, Decimal, Decimal, Fraction | None]:
         with decimal.localcontext(EXACT):
-            old = sum((c.old for c in self.changes), Decimal(0))
-            new = sum((c.new for c in self.changes), Decimal(0))
+            old = exact_sum(c.old for c in self.changes)
+            new = exact_sum(c.new for c in self.changes)
             change = new - old
         return old, new, change, _percent(old, change)
 

@@ -180,9 +180,14 @@ class _NotOffered(Exception):
 
 
 class _Missing(Exception):
-    def __init__(self, name: str) -> None:
+    """A value the amount needs is not known: an optional input not given, or a value
+    the tariff declares pending. The charge is then pending, never zero."""
+
+    def __init__(self, name: str, *, decided: bool = False, note: str | None = None) -> None:
         super().__init__(name)
         self.name = name
+        self.decided = decided  # True: the tariff has not decided it; False: not given
+        self.note = note
 
 
 # ------------------------------------------------------------------ the evaluator
@@ -435,9 +440,11 @@ class _Run:
             return attrs.evolve(line, steps=_tuple(steps))
         except _Missing as miss:
             if steps is not None:
+                why = ("is not decided yet" if miss.decided else "is not given for this customer")
+                note = f" ({miss.note})" if miss.note else ""
                 steps.append(Step(
-                    "pending", f"{miss.name} is not given for this customer, so the amount is "
-                    "not known yet (pending)", charge.span, value="pending"))
+                    "pending", f"{miss.name} {why}{note}, so the amount is not known yet "
+                    "(pending)", charge.span, value="pending"))
             return attrs.evolve(line, amount=None, status="pending", charged=True,
                                 steps=_tuple(steps))
         final = self.finish(charge, amount, steps)
@@ -659,7 +666,7 @@ class _Run:
             rounded = round_fraction(amount, step_value, mode)
             if steps is not None:
                 exact = fraction_to_decimal(amount)
-                before = group(exact) if exact is not None else float_free(amount)
+                before = group(exact) if exact is not None else num_text(amount)
                 via = f" by rounding {r.policy.name}" if r.policy is not None else ""
                 steps.append(
                     Step(
@@ -781,6 +788,9 @@ class _Run:
     def param(self, name: str, steps: list[Step] | None) -> Fraction:
         param = self.ev.sym.param(name)
         assert param is not None
+        if param.pending:
+            label = f' "{param.label}"' if param.label else ""
+            raise _Missing(f"{name}{label}", decided=True, note=param.note)
         value_expr = param.value
         dated_note = ""
         if param.dated:
@@ -941,6 +951,8 @@ class _Run:
                 f"no case for {e.dim.name} {key!r} of {self.c.name}", e.span,
                 hint="run `takst check`: every value of the dimension needs a case"))
         via = "" if chosen.key.name == key else f" (by {chosen.key.name})"
+        if chosen.pending:
+            raise _Missing(f"the price for {e.dim.name} {key}{via}", decided=True)
         if chosen.value is None:
             raise _NotOffered(f"not offered to {e.dim.name} {key}{via}", chosen.span)
         if steps is not None:
@@ -966,8 +978,12 @@ class _Run:
         assert isinstance(e, ast.BinOp)
         parts = []
         for side in (e.left, e.right):
-            text = self.label(side)
-            parts.append(f"({text})" if isinstance(side, ast.BinOp) else text)
+            if isinstance(side, ast.BinOp):
+                inner = self.label(side)
+                # a long inner part was worked out on an earlier line: refer to it
+                parts.append(f"({inner})" if len(inner) <= 30 else "(…)")
+            else:
+                parts.append(self.label(side))
         return f" {_OP_SIGN[e.op]} ".join(parts)
 
     # ------------------------------------------------------------------ conditions

@@ -119,16 +119,18 @@ def sha256_file(path: str | Path) -> str:
 
 
 def tariff_sources(tariff: ast.Tariff) -> list[str]:
-    """Every tariff file ``tariff`` was read from: the main file first, then the
-    files it imports (directly or not), each once, in the order they are read.
+    """Every tariff file ``tariff`` was read from: the main file first, then each file
+    it imports, directly or through another module, once, in the order they were read.
 
-    Today a tariff cannot import another file, so this is just the main file.
-    **When imports are added to the language, they must be added here**: the
-    manifest of every result, and so ``takst verify``, sees exactly the files
-    this function returns. Paths are as the parser names them (``tariff.file``
-    is the path given on the command line), so they open from the current folder.
+    This is the one place that decides which files a result records, so the manifest
+    of every result, and so ``takst verify``, sees exactly the files returned here.
+    The imports come from ``tariff.modules``, which :func:`takst.dsl.loader.load_tariff`
+    fills; **a new way for a tariff to read another file must be added here.**
+    Paths are as the loader names them (the path given on the command line, and
+    imported files relative to the current folder), so they open from the current
+    folder.
     """
-    return [tariff.file]
+    return list(dict.fromkeys([tariff.file, *tariff.modules]))
 
 
 def _portable(path: str) -> str:

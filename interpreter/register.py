@@ -418,7 +418,8 @@ def parse_register(
             diagnostic(f"register {name} is empty", where=f"{name}, row {offset + 1}",
                        hint="the first line names the columns, e.g. id,name,population")
         )
-    needed = [*REQUIRED, *inputs]
+    # an optional input's column may be left out (its charges are then pending)
+    needed = [*REQUIRED, *(n for n, d in inputs.items() if not d.optional)]
     if delim_char is None:
         header_row = offset + 1 + text[: text.find(header_line)].count("\n")
         delim_char = _choose_delimiter(header_line, needed, f"{name}, row {header_row}")
@@ -426,10 +427,13 @@ def parse_register(
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim_char)
     records: list[tuple[int, list[str]]] = []
+    multiline: set[int] = set()  # rows whose record goes on over several lines
     line_num = 0
     try:
         for fields in reader:
             row = offset + line_num + 1
+            if reader.line_num > line_num + 1:
+                multiline.add(row)
             line_num = reader.line_num
             if fields and any(f.strip() for f in fields):
                 records.append((row, fields))
@@ -491,7 +495,7 @@ def parse_register(
             fields = fields[:width]
         elif len(fields) < width and not any(columns[len(fields):]):
             fields = fields + [""] * (width - len(fields))
-        if _unclosed_quote(fields, delim_char, width):
+        if row in multiline and _unclosed_quote(fields, delim_char, width):
             found.append((row, diagnostic(
                 "a double quote in this row is not closed, so the rows after it were "
                 "read as part of one cell",
@@ -513,7 +517,8 @@ def parse_register(
             continue
         rows.append((row, fields))
 
-    numeric = [col for col, decl in inputs.items() if decl.type.kind in _NUMERIC_KINDS]
+    numeric = [col for col, decl in inputs.items()
+               if decl.type.kind in _NUMERIC_KINDS and col in index]
     unsure: set[tuple[int, str]] = set()  # cells that cannot be read until the mark is known
     if mark is None:
         mark, unsure, trouble = _decimal_mark(rows, numeric, index, name)
@@ -522,9 +527,11 @@ def parse_register(
     customers: list[Customer] = []
     seen: dict[str, int] = {}
     type_col = index.get("customer_type")
-    used = [*REQUIRED, *inputs, *(["customer_type"] if type_col is not None else [])]
+    services_col = index.get("services")
+    used = [c for c in (*REQUIRED, *inputs, "customer_type", "services") if c in index]
     for row, fields in rows:
-        broken = {col for col in used if any(ch in fields[index[col]].strip() for ch in "\r\n")}
+        broken = () if row not in multiline else [
+            col for col in used if any(ch in fields[index[col]].strip() for ch in "\r\n")]
         for col in broken:
             found.append((row, diagnostic(
                 f"{col} has a line break in it",
@@ -548,14 +555,20 @@ def parse_register(
             seen[ident] = row
         values: dict[str, Value] = {}
         for col, decl in inputs.items():
-            if (row, col) in unsure or col in broken:
+            if (row, col) in unsure or col in broken or col not in index:
                 continue
+            if decl.optional and not fields[index[col]].strip():
+                continue  # not given for this customer
             try:
                 values[col] = parse_value(decl, fields[index[col]], decimal=mark)
             except BadValue as bad:
                 found.append((row, diagnostic(
                     bad.message, where=f"{name}, row {row}, column {col}", hint=bad.hint)))
         ctype = fields[type_col].strip() if type_col is not None else ""
+        services = None
+        if services_col is not None:  # "svarut;digisos": the charges this customer uses
+            services = frozenset(
+                part.strip() for part in fields[services_col].split(";") if part.strip())
         customers.append(
             Customer(
                 id=ident,
@@ -563,6 +576,7 @@ def parse_register(
                 values=values,
                 customer_type=ctype,
                 origin=f"{name}, row {row}",
+                services=services,
             )
         )
     problems.extend(d for _, d in sorted(found, key=lambda item: item[0]))

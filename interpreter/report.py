@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from takst.dsl import ast
-from takst.dsl.numbers import money_group, money_text
+from takst.dsl.numbers import exact_sum, money_group, money_text
 from takst.interpreter.trace import CustomerResult, customer_json
 
 
@@ -78,14 +78,14 @@ def _totals(tariff: ast.Tariff, results: Sequence[CustomerResult]) -> dict[str, 
     for c in tariff.charges:
         amounts = [r.line(c.name).amount for r in results]
         if any(a is None for a in amounts):
-            known = sum((a for a in amounts if a is not None), Decimal(0))
+            known = exact_sum(a for a in amounts if a is not None)
             per_charge[c.name] = money_text(known) if known else None
         else:
-            per_charge[c.name] = money_text(sum((a for a in amounts if a), Decimal(0)))
+            per_charge[c.name] = money_text(exact_sum(a for a in amounts if a))
     return {
         "customers": len(results),
         "by_charge": per_charge,
-        "total": money_text(sum((r.total for r in results), Decimal(0))),
+        "total": money_text(exact_sum(r.total for r in results)),
     }
 
 
@@ -117,14 +117,14 @@ def to_table(tariff: ast.Tariff, year: int, results: Sequence[CustomerResult]) -
                 cells.append(money_group(line.amount))
         cells.append(money_group(r.total) + (" +" if r.pending else ""))
         rows.append(cells)
-    grand = sum((r.total for r in results), Decimal(0))
+    grand = exact_sum(r.total for r in results)
     foot = ["", f"{len(results)} customers"]
     for c in charges:
         amounts = [r.line(c.name).amount for r in results]
         if c.pending:
             foot.append("pending" if any(a is None for a in amounts) else money_group(Decimal(0)))
         else:
-            foot.append(money_group(sum((a for a in amounts if a is not None), Decimal(0))))
+            foot.append(money_group(exact_sum(a for a in amounts if a is not None)))
     foot.append(money_group(grand) + (" +" if any(r.pending for r in results) else ""))
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, foot, strict=True)]
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import attrs
 
 from takst.dsl.errors import Span
-from takst.dsl.numbers import group, money_group, money_text
+from takst.dsl.numbers import exact_sum, group, money_group, money_text
 
 StepKind = Literal[
     "frequency",  # whether the charge is due in the billing year
@@ -78,7 +78,7 @@ class CustomerResult:
 
     @property
     def total(self) -> Decimal:
-        return sum((ln.amount for ln in self.lines if ln.amount is not None), Decimal("0"))
+        return exact_sum(ln.amount for ln in self.lines if ln.amount is not None)
 
     @property
     def pending(self) -> tuple[str, ...]:

@@ -7,10 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from paths import RULES
+from paths import RULES, STDLIB
 from takst.dsl import ast
 from takst.dsl.checker import _disjoint, analyse_bands, band_interval, check, errors_of
 from takst.dsl.errors import Diagnostic
+from takst.dsl.loader import load_tariff
 from takst.dsl.parser import parse, parse_file
 from takst.dsl.symbols import Symbols
 
@@ -387,17 +388,23 @@ def test_same_result_is_no_conflict() -> None:
 # ------------------------------------------------------------------ seed tariffs
 
 
-@pytest.mark.parametrize("path", sorted(RULES.glob("*.tariff")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted([*RULES.glob("*.tariff"), *STDLIB.glob("*.tariff")]), ids=lambda p: p.stem
+)
 def test_seed_tariffs_check_clean(path: Path) -> None:
-    """Every tariff in rules/ checks with no error and no warning."""
-    assert check(parse_file(path)) == []
+    """Every tariff in rules/ and module in stdlib/ (with its imports) checks with no
+    error and no warning."""
+    assert check(load_tariff(path)) == []
 
 
 def test_there_are_seed_tariffs() -> None:
-    """rules/ holds the two seed tariffs the other tests rely on."""
+    """rules/ holds the seed tariffs the other tests rely on."""
     assert {p.name for p in RULES.glob("*.tariff")} >= {
         "os2valghalla.tariff",
         "kongsbergregionen.tariff",
+        "ks_dif_2025.tariff",
+        "serviceplatformen.tariff",
+        "serviceplatformen_pool.tariff",
     }
 
 

@@ -181,7 +181,7 @@ def test_rounding_is_applied_and_traced() -> None:
     line = Evaluator(t).evaluate(customer(late=True), 2024).line("fee")
     assert line.amount == D("33.33")
     rnd = next(s for s in line.steps if s.kind == "round")
-    assert rnd.text == "rounded to øre (half up): 100/3 (33.333…) → 33.33"
+    assert rnd.text == "rounded to øre (half up): 33.333333… → 33.33"
 
 
 def test_percent_proration_and_percent_literal() -> None:

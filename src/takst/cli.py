@@ -1,4 +1,4 @@
-"""The ``takst`` command line: check, eval, explain, test.
+"""The ``takst`` command line: check, eval, explain, test, verify.
 
 Exit codes: 0 success; 1 problems found (diagnostics, failing examples, bad
 register); 2 the command line itself is wrong. A user never sees a Python
@@ -25,12 +25,25 @@ from takst.dsl.errors import (
     diagnostic,
     render,
 )
-from takst.dsl.parser import parse_file
-from takst.interpreter.evaluator import Customer, Evaluator
+from takst.dsl.loader import load_tariff as load_with_imports
+from takst.interpreter import compare as versions
+from takst.interpreter.evaluator import Context, Customer, Evaluator
+from takst.interpreter.manifest import (
+    Manifest,
+    ResultError,
+    compare_amounts,
+    file_changes,
+    load_result,
+    make_manifest,
+    options_of,
+    sidecar_path,
+    sidecar_text,
+    source_changes,
+)
 from takst.interpreter.register import BadValue, load_register, parse_value
 from takst.interpreter.report import to_csv, to_json, to_table, write_atomic
 from takst.interpreter.specs import report_failure, run_examples, tariff_files
-from takst.interpreter.trace import render_text
+from takst.interpreter.trace import CustomerResult, render_text
 
 MAX_SHOWN = 100
 
@@ -56,7 +69,7 @@ def _summary(diags: Sequence[Diagnostic]) -> str:
 
 def load_tariff(path: str, err: TextIO) -> ast.Tariff:
     """Parse and check; print warnings; raise on errors."""
-    tariff = parse_file(path)
+    tariff = load_with_imports(path)
     diags = check(tariff)
     errors = errors_of(diags)
     if errors:
@@ -75,7 +88,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bad = 0
     for f in files:
         try:
-            diags = check(parse_file(f))
+            diags = check(load_with_imports(f))
         except TariffError as e:
             diags = list(e.diagnostics)
         if diags:
@@ -95,8 +108,58 @@ def _year(args: argparse.Namespace) -> int:
     return int(args.year)
 
 
+def _shared_names(tariff: ast.Tariff) -> dict[str, ast.InputType | None]:
+    """Names --set may give for the whole evaluation: settings (typed) and aggregates."""
+    out: dict[str, ast.InputType | None] = {s.name: s.type for s in tariff.settings}
+    out.update({a.name: None for a in tariff.aggregates})
+    return out
+
+
+def _settings_from_sets(tariff: ast.Tariff, sets: list[str], *, register: bool) -> dict:
+    """The --set values of settings (and, without a register, of aggregates)."""
+    shared = _shared_names(tariff)
+    values = {}
+    problems = []
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in shared:
+            continue
+        typ = shared[key]
+        if typ is None and register:
+            problems.append(diagnostic(
+                f"--set {key}: {key} is computed from the register and cannot be given",
+                hint=f"leave out --set {key}"))
+            continue
+        decl = ast.InputDecl(key, None, typ or ast.InputType("number", span=tariff.span),
+                             span=tariff.span)
+        try:
+            values[key] = parse_value(decl, raw)
+        except BadValue as bad:
+            problems.append(diagnostic(f"--set {key}: {bad.message}", hint=bad.hint))
+    if problems:
+        raise UsageError(problems)
+    return values
+
+
+def _evaluate(args: argparse.Namespace, tariff: ast.Tariff, customers: list[Customer],
+              year: int, *, trace: bool) -> list[CustomerResult]:
+    """Evaluate customers with the register-wide values (settings, aggregates, pools)."""
+    evaluator = Evaluator(tariff, checked=True)
+    settings = _settings_from_sets(tariff, args.set or [], register=bool(args.register))
+    if args.register:
+        return evaluator.evaluate_all(customers, year, trace=trace, settings=settings,
+                                      register=args.register)
+    problems = evaluator.validate(customers)
+    if problems:
+        raise UsageError(problems)
+    ctx = Context(settings=settings)
+    return [evaluator.evaluate(c, year, trace=trace, context=ctx) for c in customers]
+
+
 def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
     inputs = {i.name: i for i in tariff.inputs}
+    shared = _shared_names(tariff)
     values = {}
     ident = name = "(command line)"
     ctype = ""
@@ -108,6 +171,8 @@ def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
             problems.append(diagnostic(f"--set {item}: expected NAME=VALUE",
                                        hint="e.g. --set population=41000"))
             continue
+        if key in shared:
+            continue  # a setting or an aggregate: see _settings_from_sets
         if key in ("id", "name", "customer_type"):
             if key == "id":
                 ident = raw
@@ -129,7 +194,9 @@ def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
             values[key] = parse_value(decl, raw)
         except BadValue as bad:
             problems.append(diagnostic(f"--set {key}: {bad.message}", hint=bad.hint))
-    missing = [n for n in inputs if n not in values]
+    missing = [n for n, d in inputs.items() if n not in values and not d.optional]
+    missing += [n for n, t in shared.items() if t is not None and not any(
+        x.partition("=")[0].strip() == n for x in sets)]
     if missing and not problems:
         problems.append(
             diagnostic(
@@ -146,11 +213,22 @@ def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
 
 
 def _customers(args: argparse.Namespace, tariff: ast.Tariff) -> list[Customer]:
-    if args.register and args.set:
-        raise UsageError(diagnostic("use either --register or --set, not both"))
+    shared = _shared_names(tariff)
+    per_customer = [x for x in (args.set or []) if x.partition("=")[0].strip() not in shared]
+    if args.register and per_customer:
+        raise UsageError(diagnostic(
+            "with --register, --set gives only settings: " + ", ".join(per_customer),
+            hint="the register holds each customer's values"
+            + (f"; the settings are: {', '.join(shared)}" if shared else "")))
+    dialect = {"delimiter": getattr(args, "delimiter", None),
+               "decimal": getattr(args, "decimal", None)}
     if args.register:
         inputs = {i.name: i for i in tariff.inputs}
-        return load_register(args.register, inputs)
+        return load_register(args.register, inputs, **dialect)
+    if any(dialect.values()):
+        raise UsageError(diagnostic(
+            "--delimiter and --decimal describe a register, and there is no --register",
+            hint="leave them out with --set (its numbers are written like 1234.50)"))
     if args.set:
         return _customers_from_sets(tariff, args.set)
     raise UsageError(
@@ -172,14 +250,18 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     year = _year(args)
     tariff = load_tariff(args.file, err)
     customers = _customers(args, tariff)
-    evaluator = Evaluator(tariff, checked=True)
-    trace = args.trace or (args.set and args.format == "table")
-    results = [evaluator.evaluate(c, year, trace=bool(trace)) for c in customers]
+    trace = args.trace or (not args.register and args.format == "table")
+    results = _evaluate(args, tariff, customers, year, trace=bool(trace))
+    manifest = None
+    if args.format in ("json", "csv"):  # results a program reads: record what made them
+        manifest = make_manifest(tariff, version=__version__, year=year, register=args.register,
+                                 rows=len(results), sets=args.set, options=options_of(vars(args)))
     if args.format == "json":
-        text = to_json(tariff, year, results, with_trace=args.trace)
+        text = to_json(tariff, year, results, with_trace=args.trace,
+                       manifest=manifest.to_json() if manifest else None)
     elif args.format == "csv":
         text = to_csv(tariff, results)
-    elif args.set:
+    elif not args.register:
         text = "".join(
             render_text(r, title=tariff.title, tariff_file=tariff.file, year=year,
                         currency=tariff.currency)
@@ -188,6 +270,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         text = to_table(tariff, year, results)
     _emit(text, args, out)
+    if args.format == "csv" and args.out and manifest:  # a CSV cannot hold it: a sidecar
+        write_atomic(sidecar_path(args.out), sidecar_text(manifest, text))
     return 0
 
 
@@ -221,8 +305,13 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(
                 diagnostic("which customer?", hint="add --customer ID_OR_NAME, e.g. --customer 0621")
             )
-        customers = [_find_customer(customers, args.customer)]
-    result = Evaluator(tariff, checked=True).evaluate(customers[0], year)
+        chosen = _find_customer(customers, args.customer)
+        evaluator = Evaluator(tariff, checked=True)
+        settings = _settings_from_sets(tariff, args.set or [], register=True)
+        ctx = evaluator.prepare(customers, year, settings, register=args.register)
+        result = evaluator.evaluate(chosen, year, context=ctx)
+    else:
+        result = _evaluate(args, tariff, customers, year, trace=True)[0]
     if args.format == "json":
         import json
 
@@ -247,7 +336,7 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     passed = failed = 0
     for f in files:
         try:
-            tariff = parse_file(f)
+            tariff = load_with_imports(f)
             diags = check(tariff)
             if errors_of(diags):
                 raise CheckError(diags)
@@ -274,6 +363,98 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if failed else 0
 
 
+def _recompute(manifest: Manifest, err: TextIO) -> tuple[ast.Tariff, list[CustomerResult],
+                                                         list[str]]:
+    """Evaluate as the recorded `takst eval` did, with the files as they are now. Also
+    returns the recorded options this takst does not know (they are left out)."""
+    args = build_parser().parse_args(["eval", "--year", str(manifest.year), "--",
+                                      manifest.tariffs[0].path])
+    ignored = []
+    for key, value in manifest.options.items():
+        if hasattr(args, key):
+            setattr(args, key, value)
+        else:
+            ignored.append(f"{key}={value}")
+    args.register = manifest.register.path if manifest.register else None
+    args.set = list(manifest.sets)
+    tariff = load_tariff(args.file, err)
+    customers = _customers(args, tariff)
+    return tariff, _evaluate(args, tariff, customers, manifest.year, trace=False), ignored
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    recorded = load_result(args.result)
+    changes = file_changes(recorded.manifest, args.result)
+    try:
+        tariff, results, ignored = _recompute(recorded.manifest, err)
+    except TariffError as e:  # e.g. the tariff no longer checks: say which files changed
+        for change in changes:
+            print(change.text(), file=err)
+        print(f"takst: {args.result} cannot be recomputed from the files as they are now:\n",
+              file=err)
+        raise ResultError(e.diagnostics) from None
+    changes += source_changes(recorded.manifest, tariff)
+    verdict = compare_amounts(recorded, tariff, results, changes, version=__version__,
+                              ignored_options=ignored)
+    if not args.quiet:
+        out.write(verdict.text)
+    return 0 if verdict.identical else 1
+
+
+def _compare_options(
+    args: argparse.Namespace,
+) -> tuple[int, int, versions.Bands, versions.Bands]:
+    """The years and bands of `takst compare`; every problem of the options at once."""
+    problems = []
+    old_year = args.old_year if args.old_year is not None else args.year
+    new_year = args.new_year if args.new_year is not None else args.year
+    if old_year is None or new_year is None:
+        problems.append(diagnostic(
+            "which billing year?",
+            hint="add --year, e.g. --year 2024 (or --old-year and --new-year)"))
+    bands = {"percent": versions.DEFAULT_PERCENT_BANDS, "kroner": versions.DEFAULT_KRONER_BANDS}
+    for kind, spec in (("percent", args.percent_bands), ("kroner", args.kroner_bands)):
+        if spec is None:
+            continue
+        try:
+            bands[kind] = versions.parse_bands(spec, "percent" if kind == "percent" else "kroner")
+        except versions.BadBands as bad:
+            problems.append(diagnostic(f"--{kind}-bands {spec!r}: {bad.message}", hint=bad.hint))
+    if problems:
+        raise UsageError(problems)
+    return old_year, new_year, bands["percent"], bands["kroner"]
+
+
+def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    old_year, new_year, percent_bands, kroner_bands = _compare_options(args)
+    loaded: dict[str, ast.Tariff] = {}
+    problems: list[Diagnostic] = []
+    for path in dict.fromkeys([args.old, args.new]):  # the same file twice is read once
+        try:
+            loaded[path] = load_tariff(path, err)
+        except TariffError as e:  # report the problems of both files at once
+            problems.extend(e.diagnostics)
+    if problems:
+        raise CheckError(problems)
+    old, new = loaded[args.old], loaded[args.new]
+    if old.currency != new.currency:
+        raise UsageError(diagnostic(
+            f"the old tariff bills in {old.currency}, the new one in {new.currency}",
+            hint="compare two tariffs in the same currency"))
+    customers = load_register(args.register, versions.merged_inputs(old, new))
+    result = versions.compare(old, new, customers, old_year=old_year, new_year=new_year,
+                              percent_bands=percent_bands, kroner_bands=kroner_bands,
+                              register=args.register, checked=True)
+    if args.format == "json":
+        text = versions.to_json(result)
+    elif args.format == "csv":
+        text = versions.to_csv(result)
+    else:
+        text = versions.to_table(result)
+    _emit(text, args, out)
+    return 0
+
+
 # ------------------------------------------------------------------ argument parsing
 
 
@@ -295,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     def customers(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("file", metavar="FILE", help="the .tariff file")
         sp.add_argument("--register", metavar="CSV", help="a register of customers (CSV)")
+        sp.add_argument("--delimiter", choices=["comma", "semicolon", "tab"],
+                        help="how the register's columns are separated (default: found "
+                        "from its header or its sep= line)")
+        sp.add_argument("--decimal", choices=["point", "comma"],
+                        help="the register's decimal mark (default: found from its "
+                        "numbers; the other mark then separates thousands)")
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
                         help="an input value for one customer (repeat for each input)")
         sp.add_argument("--year", type=_year_arg, help="the billing year, e.g. 2024")
@@ -317,6 +504,51 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
     t.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
     t.set_defaults(func=cmd_test)
+
+    v = sub.add_parser(
+        "verify", help="recompute a JSON or CSV result from the files it records; "
+        "exit 1 if a file or an amount changed",
+        description="Check a result of `takst eval --format json` (or `--format csv --out "
+        "FILE`, whose manifest is FILE.manifest.json) again: hash the tariff files and the "
+        "register it records, evaluate again with the files as they are now and the recorded "
+        "year and options, and compare every amount. Prints 'identical: ...' and exits 0, or "
+        "says which files changed and which amounts differ and why, and exits 1. Recorded "
+        "paths are relative to the folder the result was made in: run verify there.")
+    v.add_argument("result", metavar="RESULT", help="a .json result, or a .csv result with "
+                   "its .csv.manifest.json next to it")
+    v.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing but errors; the exit status says it (0: identical)")
+    v.set_defaults(func=cmd_verify)
+
+    k = sub.add_parser(
+        "compare", help="bill a register under two tariffs: the change per customer and "
+        "the effect tables (customers per type in bands of change)",
+        description="Bill every customer of a register under OLD and NEW and show, per "
+        "customer, both totals and the change in money and percent (pending amounts are left "
+        "out and flagged), then the two effect tables of seed 004: customers per customer type "
+        "in bands of change in percent and in kroner. Percent = change / old total, exact; "
+        "shown rounded half up (whole percent in the table, 2 decimals in JSON/CSV); an old "
+        "total of 0 has no percent (n/a) and is counted on the line 'Nye kunder'. A change "
+        "equal to a bound is in the band that ends there, except the first bound: exactly "
+        "0 is 'Opp til snittet', not a reduction; so are exactly 29 % and exactly 40 000 "
+        "(40 000.01 is 'Noe over snittet').")
+    k.add_argument("old", metavar="OLD", help="the tariff in force (.tariff)")
+    k.add_argument("new", metavar="NEW", help="the proposed tariff (.tariff); may be OLD "
+                   "again with another --new-year")
+    k.add_argument("--register", metavar="CSV", required=True,
+                   help="the customers; it must have the inputs of both tariffs")
+    k.add_argument("--year", type=_year_arg, help="the billing year of both, e.g. 2025")
+    k.add_argument("--old-year", type=_year_arg, help="the billing year of OLD (default --year)")
+    k.add_argument("--new-year", type=_year_arg, help="the billing year of NEW (default --year)")
+    k.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    k.add_argument("--out", metavar="PATH", help="write to PATH (atomically) instead of "
+                   "standard output")
+    k.add_argument("--percent-bands", metavar="SPEC", help="upper bounds in percent, lowest "
+                   "first, optionally NAME:BOUND, a last bare NAME for the top band "
+                   "(default: 0,29,60,100 with the seed's names)")
+    k.add_argument("--kroner-bands", metavar="SPEC", help="upper bounds in money, as "
+                   "--percent-bands (default: 0,40000,100000,250000)")
+    k.set_defaults(func=cmd_compare)
     return p
 
 
