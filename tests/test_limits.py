@@ -198,9 +198,6 @@ def test_thirty_digit_inputs_evaluate_exactly() -> None:
         assert Decimal(annual) == Decimal(6000) + Decimal("1.50") * Decimal(population)
 
 
-@pytest.mark.xfail(strict=True, reason="bug outside register.py: CustomerResult.total "
-                   "(interpreter/trace.py) and the report totals add Decimals in the default "
-                   "28-digit context, so totals above 28 significant digits are rounded")
 def test_totals_of_large_amounts_are_exact() -> None:
     """A customer's total is the exact sum of its amounts, however many digits they have."""
     code, out, err, _ = run("eval", KONGSBERG, "--set", "population=1" + "0" * 26 + "1",
