@@ -443,6 +443,27 @@ class Example(Node):
     register: str | None = None
 
 
+# ---------------------------------------------------------------- properties
+
+PropertyKind = Literal["non_decreasing", "non_increasing", "bounded", "exceptions_lower",
+                       "pool_adds_up"]
+
+
+@attrs.frozen
+class PropertyDecl(Decl):
+    """An invariant the tariff states; ``takst test`` searches for counterexamples.
+
+    ``subject`` is the charge (or pool); ``input`` the input that grows;
+    ``low``/``high`` the bounds of ``is between``.
+    """
+
+    kind: PropertyKind
+    subject: Name
+    input: Name | None = None
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+
 # ---------------------------------------------------------------- the file
 
 
@@ -473,6 +494,7 @@ class Tariff(Node):
     roundings: tuple[RoundingDecl, ...] = ()
     #: The module files imported, directly or through other modules.
     modules: tuple[str, ...] = ()
+    properties: tuple[PropertyDecl, ...] = ()
 
     @property
     def name(self) -> str:

@@ -411,6 +411,8 @@ class _Checker:
             self.check_charge(charge)
         for example in self.t.examples:
             self.check_example(example)
+        for prop in self.t.properties:
+            self.check_property(prop)
         self.check_unused()
 
     # ------------------------------------------------------------------ header
@@ -1369,6 +1371,42 @@ class _Checker:
                     "result, or say which wins with `priority N` on each (higher wins)",
                     related=[("the other exception is here", a.span)],
                 )
+
+    # ------------------------------------------------------------------ properties
+    def check_property(self, prop: ast.PropertyDecl) -> None:
+        subject = prop.subject
+        if prop.kind == "pool_adds_up":
+            if self.sym.pool(subject.name) is None:
+                self.ref(subject.name, subject.span, "pool")
+                if self.sym.get(subject.name) is not None:
+                    self.err(f"{subject.name} is not a pool", subject.span)
+            else:
+                self.used.add(subject.name)
+            return
+        charge = self.sym.get(subject.name)
+        if charge is None or charge.kind != "charge":
+            close = _close_names(subject.name, {c.name: None for c in self.t.charges})
+            self.err(f"{subject.name} is not a charge of this tariff", subject.span,
+                     hint=f"did you mean {close}?" if close else
+                     "a property is about one of the tariff's charges")
+            return
+        assert isinstance(charge.decl, ast.ChargeDecl)
+        if charge.decl.pending:
+            self.err(f"{subject.name} is pending: there is no amount to check", subject.span)
+        if prop.kind in ("non_decreasing", "non_increasing"):
+            assert prop.input is not None
+            kind = self.ref(prop.input.name, prop.input.span, "value")
+            inp = self.sym.input(prop.input.name)
+            if kind is not None and (inp is None or input_unit(inp) is None):
+                self.err(f"{prop.input.name} is not a numeric input, so it cannot grow",
+                         prop.input.span, hint="name an input such as population")
+        if prop.kind == "bounded" and prop.low is not None and prop.high is not None \
+                and prop.low > prop.high:
+            self.err(f"the bounds are the wrong way round: {literal(prop.low)} is above "
+                     f"{literal(prop.high)}", prop.span)
+        if prop.kind == "exceptions_lower" and not charge.decl.exceptions:
+            self.warn(f"{subject.name} has no exceptions, so this property is always true",
+                      prop.span)
 
     # ------------------------------------------------------------------ examples
     def check_example(self, ex: ast.Example) -> None:

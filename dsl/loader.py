@@ -108,21 +108,21 @@ class _Loader:
                 f"imports use relative paths; {target} is absolute", imp.span,
                 hint="name the file relative to this tariff, inside the project"))
             return None
-        if not target.endswith(".tariff"):
-            self.problems.append(diagnostic(
-                f"{target} is not a .tariff file", imp.span,
-                hint="an import names a module written in the tariff language"))
-            return None
         candidate = importer.parent / target
         resolved = candidate.resolve()
         allowed = self.root if _inside(importer.resolve(), self.root) else importer.resolve().parent
         if not (_inside(resolved, allowed) or _inside(resolved, self.stdlib)):
-            how = "a symbolic link leads" if _inside(candidate.absolute(), allowed) and not \
-                _inside(resolved, allowed) else "the path leads"
+            lexical = Path(os.path.normpath(candidate.absolute()))  # `..` folded, links not
+            how = "a symbolic link leads" if _inside(lexical, allowed) else "the path leads"
             self.problems.append(diagnostic(
                 f"{target} is outside the project: {how} out of {_display(allowed)}",
                 imp.span,
                 hint="a tariff may import only from stdlib/ and from files inside its project"))
+            return None
+        if not target.endswith(".tariff"):
+            self.problems.append(diagnostic(
+                f"{target} is not a .tariff file", imp.span,
+                hint="an import names a module written in the tariff language"))
             return None
         if not resolved.is_file():
             self.problems.append(diagnostic(

@@ -406,6 +406,7 @@ class _Builder(Transformer[Token, Any]):
             pools=of(ast.PoolDecl),
             prorations=of(ast.ProrationDecl),
             roundings=of(ast.RoundingDecl),
+            properties=of(ast.PropertyDecl),
             file=self.file,
             header=headers[0] if headers else None,
             inputs=tuple(c for c in children if isinstance(c, ast.InputDecl)),
@@ -977,6 +978,60 @@ class _Builder(Transformer[Token, Any]):
 
     def no_operand(self, meta: Meta, children: Children) -> ast.Operand:
         return ast.Operand("yes/no", False, span=self._tspan(children[0]))
+
+    # ----------------------------------------------------------------- properties
+    _PROPERTY_FORMS = (
+        "CHARGE never decreases as INPUT grows",
+        "CHARGE never increases as INPUT grows",
+        "CHARGE is between NUMBER and NUMBER",
+        "exceptions only lower CHARGE",
+        "shares of POOL add up to the pool",
+    )
+
+    def property(self, meta: Meta, children: Children) -> ast.PropertyDecl | None:
+        name, label, words = children
+        toks: list[Token] = words
+        text = [str(t) for t in toks]
+        low = [w.lower() for w in text]
+        span = self._tspan(name)
+        lab = _text(label) if label else None
+
+        def nm(tok: Token) -> ast.Name:
+            return ast.Name(str(tok), span=self._tspan(tok))
+
+        if len(low) == 6 and low[1:4] in (["never", "decreases", "as"], ["never", "increases", "as"]) \
+                and low[5] == "grows":
+            kind = "non_decreasing" if low[2] == "decreases" else "non_increasing"
+            return ast.PropertyDecl(str(name), lab, kind, nm(toks[0]), input=nm(toks[4]),
+                                    span=span)
+        if len(low) >= 6 and low[1:3] == ["is", "between"] and "and" in low[3:]:
+            i = low.index("and", 3)
+            nums = [t for t in toks[3:] if t.type == "NUMBER"]
+            words_ok = all(t.type == "NUMBER" or str(t) in ("and", self._currency_word(t))
+                           for t in toks[3:])
+            if len(nums) == 2 and words_ok and toks[i - 1].type in ("NUMBER", "NAME"):
+                return ast.PropertyDecl(str(name), lab, "bounded", nm(toks[0]),
+                                        low=self._number(nums[0]), high=self._number(nums[1]),
+                                        span=span)
+        if len(low) == 4 and low[:3] == ["exceptions", "only", "lower"]:
+            return ast.PropertyDecl(str(name), lab, "exceptions_lower", nm(toks[3]), span=span)
+        if len(low) == 7 and low[0:2] == ["shares", "of"] and low[3:] == ["add", "up", "to", "the"]:
+            pass
+        if len(low) == 8 and low[0:2] == ["shares", "of"] and \
+                low[3:] == ["add", "up", "to", "the", "pool"]:
+            return ast.PropertyDecl(str(name), lab, "pool_adds_up", nm(toks[2]), span=span)
+        self.problems.append(diagnostic(
+            f"property {name}: \"{' '.join(text)}\" is not a rule takst can check",
+            self._tspan(toks[0]),
+            hint="write one of: " + "; ".join(self._PROPERTY_FORMS)))
+        return None
+
+    @staticmethod
+    def _currency_word(tok: Token) -> str:
+        return str(tok) if tok.type == "NAME" and str(tok).isupper() else "\0"
+
+    def property_words(self, meta: Meta, children: Children) -> list[Token]:
+        return list(children)
 
     # ----------------------------------------------------------------- examples
     def example(self, meta: Meta, children: Children) -> ast.Example:

@@ -111,6 +111,12 @@ def _read_number(text: str, decimal: str | None) -> str | None:
     return None
 
 
+def _shown(text: str) -> str:
+    """A cell's text for a message: as it is, or quoted with escapes when it has
+    characters a terminal would not show as they are (line breaks, NUL, ...)."""
+    return text if text.isprintable() else repr(text)
+
+
 def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
 
@@ -132,7 +138,7 @@ def parse_value(decl: ast.InputDecl, raw: str, decimal: str | None = None) -> Va
         things = "inhabitants" if kind == "inhabitants" else (decl.type.counted or "things")
         if re.match(r"^-\s*\d", text):
             raise BadValue(
-                f"{decl.name} is {text}, but a number of {things} cannot be negative",
+                f"{decl.name} is {_shown(text)}, but a number of {things} cannot be negative",
                 "correct the value; a count is 0 or more",
             )
         number = _read_number(text, decimal)
@@ -157,7 +163,7 @@ def parse_value(decl: ast.InputDecl, raw: str, decimal: str | None = None) -> Va
     if kind in ("number", "money"):
         if re.match(r"^-\s*\d", text):
             raise BadValue(
-                f"{decl.name} is {text}, but takst's numeric inputs cannot be negative",
+                f"{decl.name} is {_shown(text)}, but takst's numeric inputs cannot be negative",
                 "correct the value; amounts and numbers in a register are 0 or more",
             )
         number = _read_number(text, decimal)
@@ -453,12 +459,20 @@ def parse_register(
         ])
     header_row, header = records[0]
     columns = [h.strip() for h in header]
+    if any("\n" in c or "\r" in c for c in columns):
+        raise RegisterError(problems + [diagnostic(
+            "a double quote in the header is not closed, so the rows after it were read "
+            "as part of the header",
+            where=f"{name}, row {header_row}",
+            hint='close the quote, or remove it: a quote only goes around a whole cell, '
+            '"like this"',
+        )])
     index: dict[str, int] = {}
     for i, col in enumerate(columns):
         if col in index and col:
             problems.append(
                 diagnostic(
-                    f"column {col} appears twice",
+                    f"column {_shown(col)} appears twice",
                     where=f"{name}, row {header_row}",
                     hint="keep one column of each name",
                 )
@@ -472,7 +486,7 @@ def parse_register(
             diagnostic(
                 f"the register has no column {col} ({what})",
                 where=f"{name}, row {header_row}",
-                hint="the columns are: " + ", ".join(c for c in columns if c)
+                hint="the columns are: " + ", ".join(_shown(c) for c in columns if c)
                 + f"; add a column named {col}",
             )
         )
@@ -547,7 +561,7 @@ def parse_register(
                 hint="give every customer an id, e.g. its municipality code")))
         elif ident in seen:
             found.append((row, diagnostic(
-                f"id {ident} is already used in row {seen[ident]}",
+                f"id {_shown(ident)} is already used in row {seen[ident]}",
                 where=f"{name}, row {row}, column id",
                 hint="each customer has its own id",
             )))

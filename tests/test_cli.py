@@ -212,8 +212,9 @@ def test_test_command_passes_on_rules() -> None:
     code, out, err = run("test", "rules/")
     assert code == 0, out + err
     examples = sum(t.read_text(encoding="utf-8").count("\nexample ")
+                   + t.read_text(encoding="utf-8").count("\nproperty ")
                    for t in (ROOT / "rules").glob("*.tariff"))
-    assert examples >= 31
+    assert examples >= 41  # examples and declared properties
     assert out.splitlines()[-1] == f"{examples} passed, 0 failed"
 
 
@@ -230,7 +231,7 @@ def test_test_command_shows_expected_actual_and_trace(tmp_path: Path) -> None:
     assert "annual_fee       11 446.00       11 445.00" in out
     assert "  | 1. Årligt vederlag (annual_fee)" in out
     assert "prorated 1/4" in out
-    assert out.splitlines()[-1] == "11 passed, 1 failed"
+    assert out.splitlines()[-1] == "15 passed, 1 failed"  # 11 examples and 4 properties pass
 
 
 def test_missing_file_is_a_plain_error() -> None:

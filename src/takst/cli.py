@@ -42,6 +42,7 @@ from takst.interpreter.manifest import (
 )
 from takst.interpreter.register import BadValue, load_register, parse_value
 from takst.interpreter.report import to_csv, to_json, to_table, write_atomic
+from takst.interpreter.properties import DEFAULT_CASES, check_properties
 from takst.interpreter.specs import report_failure, run_examples, tariff_files
 from takst.interpreter.trace import CustomerResult, render_text
 
@@ -355,10 +356,24 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else:
                 print(report_failure(o, evaluator), file=out)
                 print(file=out)
-        passed += ok
-        failed += len(outcomes) - ok
-        status = "ok" if ok == len(outcomes) else "FAILED"
-        print(f"{f}: {ok} of {len(outcomes)} examples passed  {status}", file=out)
+        props = check_properties(evaluator, cases=args.cases) if tariff.properties else []
+        props_ok = sum(p.passed for p in props)
+        for p in props:
+            if p.passed:
+                if args.verbose:
+                    print(f"  ok    {p.message}", file=out)
+            else:
+                print(f"{f}:{p.prop.span.line}: {p.message}", file=out)
+                if p.counterexample:
+                    print("  A counterexample, ready to paste into the tariff (the amounts are "
+                          "what takst computes now):", file=out)
+                    print("", file=out)
+                    print(p.counterexample, file=out)
+        passed += ok + props_ok
+        failed += len(outcomes) - ok + len(props) - props_ok
+        status = "ok" if ok == len(outcomes) and props_ok == len(props) else "FAILED"
+        extra = f", {props_ok} of {len(props)} properties hold" if props else ""
+        print(f"{f}: {ok} of {len(outcomes)} examples passed{extra}  {status}", file=out)
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
 
@@ -503,6 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("test", help="run the example blocks of tariff files")
     t.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
     t.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
+    t.add_argument("--cases", type=int, default=DEFAULT_CASES, metavar="N",
+                   help=f"cases to try per declared property (default {DEFAULT_CASES})")
     t.set_defaults(func=cmd_test)
 
     v = sub.add_parser(
