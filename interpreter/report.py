@@ -121,10 +121,12 @@ def to_table(tariff: ast.Tariff, year: int, results: Sequence[CustomerResult]) -
     foot = ["", f"{len(results)} customers"]
     for c in charges:
         amounts = [r.line(c.name).amount for r in results]
-        if c.pending:
-            foot.append("pending" if any(a is None for a in amounts) else money_group(Decimal(0)))
+        known = [a for a in amounts if a is not None]
+        if not known and amounts:
+            foot.append("pending")
         else:
-            foot.append(money_group(exact_sum(a for a in amounts if a is not None)))
+            foot.append(money_group(exact_sum(known)) + (" +" if len(known) < len(amounts)
+                                                          else ""))
     foot.append(money_group(grand) + (" +" if any(r.pending for r in results) else ""))
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, foot, strict=True)]
 
@@ -144,7 +146,8 @@ def to_table(tariff: ast.Tariff, year: int, results: Sequence[CustomerResult]) -
     lines.append("  ".join("-" * w for w in widths))
     lines.append(fmt(foot))
     lines.append("")
-    lines.append("- not charged this year (once-only charge outside its year, or not yet joined)")
+    lines.append("- not charged: not due this year (once-only, or not yet joined), not offered "
+                 "to this customer type, or not among its services")
     if any(r.pending for r in results):
         lines.append("+ the total does not include pending amounts (not decided yet)")
     return "\n".join(lines) + "\n"

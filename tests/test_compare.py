@@ -475,3 +475,37 @@ def test_serviceplatformen_2018_to_2019() -> None:
     # København, 653 664 inhabitants: +372 588.48 DKK, a big increase in kroner
     kbh = next(c for c in doc["customers"] if c["id"] == "0101")
     assert kbh["change"] == "372588.48" and kbh["kroner_band"] == BIG
+
+
+def test_two_versions_of_the_ks_tariff(tmp_path: Path) -> None:
+    """Raising the municipal base-funding rate changes only municipalities, by the formula."""
+    from fractions import Fraction
+
+    text = (ROOT / "rules" / "ks_dif_2025.tariff").read_text(encoding="utf-8")
+    assert text.count("6.345 NOK per inhabitant") == 1
+    newer = tmp_path / "ks_dif_2026.tariff"
+    newer.write_text(text.replace("6.345 NOK per inhabitant", "7.1 NOK per inhabitant"),
+                     encoding="utf-8")
+    code, out, err = run("compare", "rules/ks_dif_2025.tariff", str(newer),
+                         "--register", "data/norway_2024.csv", "--year", "2025",
+                         "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    by_id = {c["id"]: c for c in doc["customers"]}
+    assert len(by_id) == 371
+
+    def base(rate: str, people: int, largest: int = 717_710) -> Fraction:
+        exact = 16_500 + Fraction(rate) * people * (1 - Fraction(1, 10) * people / largest)
+        return Fraction(int(exact + Fraction(1, 2)))  # half up, to whole kroner
+
+    lillestrom = by_id["3205"]
+    assert Decimal(lillestrom["change"]) == Decimal(
+        int(base("7.1", 94_201) - base("6.345", 94_201)))
+    assert Decimal(lillestrom["change"]) > 0
+    counties = [c for c in doc["customers"] if c["customer_type"] == "FYLKESKOMMUNE"]
+    assert len(counties) == 14 and all(Decimal(c["change"]) == 0 for c in counties)
+    assert all(Decimal(c["change"]) > 0 for c in doc["customers"]
+               if c["customer_type"] == "KOMMUNE")
+    rows = {r["band"]: r for r in doc["effect_percent"]["rows"]}
+    assert rows[UP_TO]["by_type"]["FYLKESKOMMUNE"] == 14
+    assert sum(r["total"] for r in doc["effect_kroner"]["rows"]) == 371
