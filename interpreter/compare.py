@@ -61,6 +61,7 @@ import attrs
 from takst.dsl import ast
 from takst.dsl.errors import CheckError, diagnostic
 from takst.dsl.numbers import exact_sum, group, money_group, money_text, plain
+from takst.interpreter.trace import Value
 from takst.interpreter.evaluator import (
     EXACT,
     Customer,
@@ -432,6 +433,12 @@ def _percent(old: Decimal, change: Decimal) -> Fraction | None:
     return Fraction(change) * 100 / abs(Fraction(old))
 
 
+def _own(tariff: ast.Tariff, settings: Mapping[str, Value] | None) -> dict[str, Value]:
+    """The settings a tariff declares, out of those given for both."""
+    names = {s.name for s in tariff.settings}
+    return {k: v for k, v in (settings or {}).items() if k in names}
+
+
 def compare(
     old: ast.Tariff,
     new: ast.Tariff,
@@ -443,6 +450,7 @@ def compare(
     kroner_bands: Bands = DEFAULT_KRONER_BANDS,
     register: str = "",
     checked: bool = False,
+    settings: Mapping[str, Value] | None = None,
 ) -> Comparison:
     """Bill every customer under both tariffs and sort the changes into bands.
 
@@ -452,10 +460,14 @@ def compare(
     """
     old_ev = Evaluator(old, checked=checked)
     new_ev = Evaluator(new, checked=checked)
+    customers = list(customers)
+    # register-wide values (aggregates, pools) first, each tariff over the same register
+    olds = old_ev.evaluate_all(customers, old_year, settings=_own(old, settings),
+                               register=register or None)
+    news = new_ev.evaluate_all(customers, new_year, settings=_own(new, settings),
+                               register=register or None)
     changes: list[Change] = []
-    for customer in customers:
-        a = old_ev.evaluate(customer, old_year, trace=False)
-        b = new_ev.evaluate(customer, new_year, trace=False)
+    for customer, a, b in zip(customers, olds, news, strict=True):
         with decimal.localcontext(EXACT):
             before, after = a.total, b.total
             change = after - before

@@ -457,9 +457,11 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"the old tariff bills in {old.currency}, the new one in {new.currency}",
             hint="compare two tariffs in the same currency"))
     customers = load_register(args.register, versions.merged_inputs(old, new))
+    settings = {**_settings_from_sets(old, args.set, register=True),
+                **_settings_from_sets(new, args.set, register=True)}
     result = versions.compare(old, new, customers, old_year=old_year, new_year=new_year,
                               percent_bands=percent_bands, kroner_bands=kroner_bands,
-                              register=args.register, checked=True)
+                              register=args.register, checked=True, settings=settings)
     if args.format == "json":
         text = versions.to_json(result)
     elif args.format == "csv":
@@ -554,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "again with another --new-year")
     k.add_argument("--register", metavar="CSV", required=True,
                    help="the customers; it must have the inputs of both tariffs")
+    k.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
+                   help="a setting of the tariffs (e.g. a pool's total), for both")
     k.add_argument("--year", type=_year_arg, help="the billing year of both, e.g. 2025")
     k.add_argument("--old-year", type=_year_arg, help="the billing year of OLD (default --year)")
     k.add_argument("--new-year", type=_year_arg, help="the billing year of NEW (default --year)")
