@@ -601,7 +601,7 @@ class _Checker:
                     self.err(f"this value of {name} is {u.describe(self.currency)}, the first is "
                              f"{unit.describe(self.currency)}", d.value.span,
                              hint="every dated value of a param has the same unit")
-            for a, b in zip(decl.dated, decl.dated[1:]):
+            for a, b in zip(decl.dated, decl.dated[1:], strict=False):
                 if b.start <= a.start:
                     self.err(f"the dates of {name} must increase: {b.start} is not after "
                              f"{a.start}", b.span, hint="list dated values oldest first")

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import lark
@@ -112,7 +112,8 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
     if close and token_value not in keywords:
         return f"did you mean {close[0]}?"
     if "COLON" in expected and first == "input":
-        return 'an input is written with a colon before its type, e.g.  input population "Indbyggere": inhabitants'
+        return ("an input is written with a colon before its type, e.g.  "
+                'input population "Indbyggere": inhabitants')
 
     if "INHABITANTS" in expected:
         return "an input's type is one of: inhabitants, yes/no, date, text, number, money, " \
@@ -628,7 +629,7 @@ class _Builder(Transformer[Token, Any]):
         )
 
     #: How a pool's rounding remainder is placed (the only method so far).
-    POOL_METHODS = ("largest_remainder",)
+    POOL_METHODS: ClassVar[tuple[str, ...]] = ("largest_remainder",)
 
     def pool_rounding(self, meta: Meta, children: Children) -> tuple[Decimal, str]:
         step: tuple[Decimal, str] = children[0]
@@ -854,8 +855,13 @@ class _Builder(Transformer[Token, Any]):
             Decimal(1), "", "half up", policy=self._name(children[0]), span=self._span(meta)
         )
 
-    _STEP_WORDS = {"øre": Decimal("0.01"), "ore": Decimal("0.01"), "krone": Decimal(1),
-                   "kroner": Decimal(1), "whole": Decimal(1)}
+    _STEP_WORDS: ClassVar[dict[str, Decimal]] = {
+        "øre": Decimal("0.01"),
+        "ore": Decimal("0.01"),
+        "krone": Decimal(1),
+        "kroner": Decimal(1),
+        "whole": Decimal(1),
+    }
 
     def step(self, meta: Meta, children: Children) -> tuple[Decimal, str]:
         tok = children[0]

@@ -10,11 +10,9 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
+from paths import DATA, ROOT
 
 from takst.cli import main
-
-from paths import DATA, ROOT
 
 OS2 = "rules/os2valghalla.tariff"
 KB = "rules/kongsbergregionen.tariff"
@@ -56,7 +54,7 @@ def test_check_reports_positioned_errors(tmp_path: Path) -> None:
         "    medium 2\n",
         encoding="utf-8",
     )
-    code, out, err = run("check", str(bad))
+    code, _, err = run("check", str(bad))
     assert code == 1
     assert f"{bad}:7:3: error: 25 000 falls in no band of size" in err
     assert "  hint: decide which band 25 000 belongs to" in err
@@ -182,7 +180,7 @@ def test_register_problems_are_all_reported_and_nothing_written(tmp_path: Path) 
     )
     target = tmp_path / "out.json"
     target.write_text("previous result", encoding="utf-8")
-    code, out, err = run("eval", OS2, "--register", str(reg), "--year", "2024", "--format",
+    code, _, err = run("eval", OS2, "--register", str(reg), "--year", "2024", "--format",
                          "json", "--out", str(target))
     assert code == 1
     assert f"{reg}, row 3, column population: error:" in err

@@ -113,9 +113,7 @@ def rederive(line: ChargeLine) -> Decimal | None:
         elif step.kind == "sum":
             assert sum(slices, Fraction(0)) == exact(step.value)
             amount = exact(step.value)
-        elif step.kind in ("call", "pool"):
-            amount = exact(step.value)
-        elif step.kind == "exception" and step.applied:
+        elif step.kind in ("call", "pool") or (step.kind == "exception" and step.applied):
             amount = exact(step.value)
         elif step.kind == "prorate" and step.applied:
             assert amount is not None
