@@ -405,8 +405,6 @@ class _Checker:
             self.check_pool(pool)
         for pr in self.t.prorations:
             self.check_proration_decl(pr)
-        if self.t.is_module:
-            pass  # a module's charges are its own tests; it needs no currency of its own
         for charge in self.t.charges:
             self.check_charge(charge)
         for example in self.t.examples:
@@ -432,9 +430,10 @@ class _Checker:
                 hint="split the file in two, one tariff per file",
                 related=[("the first header is here", h.span)],
             )
+        what = "module" if self.t.is_module else "tariff"
         if h.currency is None:
             self.err(
-                f"tariff {h.name} has no currency",
+                f"{what} {h.name} has no currency",
                 h.span,
                 hint="add a line under the header:  currency DKK  (or NOK, SEK, EUR)",
             )
@@ -446,7 +445,7 @@ class _Checker:
             )
         if not h.sources:
             self.warn(
-                f"tariff {h.name} cites no source",
+                f"{what} {h.name} cites no source",
                 h.span,
                 hint='add  source "the document the prices come from"  so every number can be traced',
             )
@@ -936,7 +935,7 @@ class _Checker:
         whole = inp.type.kind in ("inhabitants", "count")
         fake = ast.BandsDecl(name=decl.name, label=decl.label, subject=decl.subject,
                              bands=decl.slices, span=decl.span)
-        self.diags.extend(analyse_bands(fake, whole, Decimal(0)))
+        self.diags.extend(_as_slices(d) for d in analyse_bands(fake, whole, Decimal(0)))
 
     def check_formula(self, formula: ast.FormulaDecl) -> None:
         seen: set[str] = set()
@@ -1454,6 +1453,14 @@ class _Checker:
             if g.name in given and self.sym.setting(g.name) is not None:
                 pass
         if ex.register is not None:
+            for g in ex.given:
+                if g.name in inputs or g.name in BUILTIN_TEXT:
+                    self.err(
+                        f"{g.name} comes from the register in this example; it cannot be given",
+                        g.span,
+                        hint="an example over a register gives only settings; to try one "
+                        "customer's values, write an example without the register line",
+                    )
             missing = [s_.name for s_ in self.t.settings if s_.name not in given]
         else:
             missing = [n for n, d in inputs.items() if n not in given and not d.optional]
@@ -1465,7 +1472,7 @@ class _Checker:
                 ex.span,
                 hint=f"add {'them' if len(missing) > 1 else 'it'} to the given line, e.g. "
                 + ", ".join(
-                    f"{n} {_sample_value(inputs[n])}" for n in missing
+                    f"{n} {_sample_value(inputs[n]) if n in inputs else '1_000'}" for n in missing
                 ),
             )
         charges = {c.name for c in self.t.charges}
@@ -1647,6 +1654,26 @@ def _literal(cond: ast.Cond) -> tuple[str, str, object] | None:
     return None
 
 
+def _as_slices(d: Diagnostic) -> Diagnostic:
+    """A band diagnostic reworded for slices (the same analysis serves both)."""
+    def words(text: str) -> str:
+        return (text.replace("in no band of", "in no slice of")
+                .replace("in two bands of", "in two slices of").replace("band ", "slice ")
+                .replace("bands", "slices"))
+    return attrs.evolve(d, message=words(d.message), hint=words(d.hint) if d.hint else None,
+                        related=tuple((words(label), span) for label, span in d.related))
+
+
+def _members(sym: Symbols, name: str) -> set[str] | None:
+    """The texts a list or a group holds."""
+    lst = sym.list_(name)
+    if lst is not None:
+        return {i.value for i in lst.items}
+    if sym.group(name) is not None:
+        return set(sym.group_members(name))
+    return None
+
+
 def _atoms_exclusive(x: ast.Cond, y: ast.Cond, sym: Symbols) -> bool:
     a, b = _literal(x), _literal(y)
     if a is None or b is None or a[0] != b[0]:
@@ -1657,10 +1684,16 @@ def _atoms_exclusive(x: ast.Cond, y: ast.Cond, sym: Symbols) -> bool:
     if {ra, rb} == {"in", "notin"}:
         return va == vb
     if ra == "in" and rb == "in":
-        la, lb = sym.list_(str(va)), sym.list_(str(vb))
-        if la is None or lb is None:
+        sa, sb = _members(sym, str(va)), _members(sym, str(vb))
+        if sa is None or sb is None:
             return False
-        return not ({i.value for i in la.items} & {i.value for i in lb.items})
+        return not (sa & sb)
+    if {ra, rb} == {"in", "eq"}:  # customer_type in a group / = a category
+        box, single = (va, vb) if ra == "in" else (vb, va)
+        members = _members(sym, str(box))
+        if members is None or not isinstance(single, tuple) or single[0] != "name":
+            return False
+        return sym.kind(str(single[1])) == "category" and str(single[1]) not in members
     if ra == "year" and rb == "year":
         return va != vb
     if {ra, rb} == {"year", "notyear"}:
@@ -1669,6 +1702,7 @@ def _atoms_exclusive(x: ast.Cond, y: ast.Cond, sym: Symbols) -> bool:
         # only literals and band names are known values; a param's value is not
         literal_sides = all(
             v[0] != "name" or sym.bands(a[0]) is not None  # type: ignore[index]
+            or sym.kind(str(v[1])) == "category"  # type: ignore[index]
             for v in (va, vb)
         )
         if not literal_sides:

@@ -41,7 +41,11 @@ MAX_DEPTH = 100
 MAX_DIGITS = 30
 
 #: Words that start a top-level declaration (used for error recovery and hints).
-TOP_LEVEL = ("tariff", "input", "list", "bands", "param", "charge", "pending", "example")
+TOP_LEVEL = (
+    "tariff", "module", "import", "input", "setting", "list", "categories", "group", "bands",
+    "slices", "param", "formula", "aggregate", "pool", "proration", "rounding", "charge",
+    "pending", "example", "property",
+)
 
 _DANISH_THOUSANDS = re.compile(r"^\d{1,3}(\.000)+$")
 

@@ -276,7 +276,12 @@ class Evaluator:
                     raise EvaluationError(diagnostic(
                         f"aggregate {agg.name}: no customer of {where} qualifies", agg.span,
                         hint="check the `among` condition and the register"))
-                values = [(_as_fraction(c.values[agg.of.name]), c) for c in members]
+                values = [(_as_fraction(c.values[agg.of.name]), c) for c in members
+                          if agg.of.name in c.values]  # an optional input not given: left out
+                if not values:
+                    raise EvaluationError(diagnostic(
+                        f"aggregate {agg.name}: no customer of {where} has a value for "
+                        f"{agg.of.name}", agg.span, hint="fill in the column in the register"))
                 among = f" among {_cond_words(agg.among)}" if agg.among is not None else ""
                 if agg.kind == "sum":
                     value = sum((v for v, _ in values), Fraction(0))
@@ -297,6 +302,12 @@ class Evaluator:
         total = run.expr(pool.total, None)
         members = [c for c in customers
                    if pool.among is None or _Run(self, c, year, False, ctx).test(pool.among)]
+        lacking = [c for c in members if pool.key.name not in c.values]
+        if lacking:
+            raise RegisterError([diagnostic(
+                f"pool {pool.name} is shared by {pool.key.name}, but this customer has no value "
+                "for it", where=f"{c.origin}, column {pool.key.name}",
+                hint="every customer among the pool's members needs the key") for c in lacking])
         keys = {c.id: _as_fraction(c.values[pool.key.name]) for c in members}
         key_sum = sum(keys.values(), Fraction(0))
         if not members or key_sum == 0:
@@ -416,7 +427,15 @@ class _Run:
                 steps.append(Step("frequency", "not billed: not among this customer's services "
                                   "(register column services)", charge.span, applied=False))
             return attrs.evolve(line, steps=_tuple(steps))
-        due = self.frequency(charge, steps)
+        try:
+            due = self.frequency(charge, steps)
+        except _Missing as miss:
+            if steps is not None:
+                steps.append(Step("pending", f"{miss.name} is not given for this customer, so "
+                                  "it is not known whether the charge is due (pending)",
+                                  charge.span, value="pending"))
+            return attrs.evolve(line, amount=None, status="pending", charged=True,
+                                steps=_tuple(steps))
         if not due:
             return attrs.evolve(line, steps=_tuple(steps))
         if charge.pending:
@@ -461,7 +480,9 @@ class _Run:
                 steps.append(Step("frequency", "charged every year", freq.span, applied=True))
             return True
         anchor = freq.anchor.name
-        when = self.c.values[anchor]
+        when = self.c.values.get(anchor)
+        if when is None:
+            raise _Missing(anchor)
         assert isinstance(when, dt.date)
         if freq.kind == "every_year":
             due = self.year >= when.year
@@ -637,7 +658,9 @@ class _Run:
 
     def period_fraction(self, anchor: str, period: str) -> tuple[bool, str, Fraction]:
         """The part of the billing year from ``anchor`` on, in whole months or in days."""
-        when = self.c.values[anchor]
+        when = self.c.values.get(anchor)
+        if when is None:
+            raise _Missing(anchor)
         assert isinstance(when, dt.date)
         if when.year != self.year:
             why = (f"{anchor} {when.isoformat()} is not in billing year {self.year}, "
@@ -894,7 +917,8 @@ class _Run:
                 first = max(lo if iv.lo_incl else lo + 1, Fraction(1))
                 last = q if hi is None else min(q, hi if iv.hi_incl else hi - 1)
                 units = max(Fraction(0), last - first + 1)
-                span_text = f"{num_text(first)}–{'' if hi is None else num_text(hi)}"
+                top = None if hi is None else (hi if iv.hi_incl else hi - 1)
+                span_text = f"{num_text(first)}–{'' if top is None else num_text(top)}"
             else:
                 top = q if hi is None else min(q, hi)
                 units = max(Fraction(0), top - lo)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -109,10 +110,24 @@ class Manifest:
         }
 
 
+STDLIB_PREFIX = "stdlib:"
+
+
+def resolve_recorded(path: str | Path) -> Path:
+    """The file a recorded path names: ``stdlib:NAME`` is a module of the installed
+    takst's standard library (wherever takst is installed); anything else is a path."""
+    text = str(path)
+    if text.startswith(STDLIB_PREFIX):
+        from takst.dsl.loader import stdlib_dir
+
+        return stdlib_dir() / f"{text[len(STDLIB_PREFIX):]}.tariff"
+    return Path(text)
+
+
 def sha256_file(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, as 64 hex digits."""
+    """The SHA-256 of a file's bytes, as 64 hex digits (``stdlib:NAME`` resolved)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(resolve_recorded(path), "rb") as fh:
         for block in iter(lambda: fh.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -134,7 +149,15 @@ def tariff_sources(tariff: ast.Tariff) -> list[str]:
 
 
 def _portable(path: str) -> str:
-    """A path as given, with ``/`` separators, so a manifest reads the same on every system."""
+    """A path as given, with ``/`` separators, so a manifest reads the same on every system;
+    a standard-library module as ``stdlib:NAME``, not where takst happens to be installed."""
+    from takst.dsl.loader import stdlib_dir
+
+    here = stdlib_dir()
+    folders = {Path(os.path.abspath(here)), here.resolve()}
+    inside = Path(os.path.abspath(path)).parent in folders  # the loader names modules so
+    if inside and path.endswith(".tariff"):
+        return STDLIB_PREFIX + Path(path).stem
     return PurePath(path).as_posix()
 
 
@@ -472,7 +495,7 @@ def file_changes(manifest: Manifest, result: str) -> list[FileChange]:
     records: list[tuple[str, str, str]] = [("tariff", t.path, t.sha256) for t in manifest.tariffs]
     if manifest.register is not None:
         records.append(("register", manifest.register.path, manifest.register.sha256))
-    missing = [(kind, path) for kind, path, _ in records if not Path(path).is_file()]
+    missing = [(kind, path) for kind, path, _ in records if not resolve_recorded(path).is_file()]
     if missing:
         raise ResultError([
             diagnostic(

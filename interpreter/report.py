@@ -74,17 +74,20 @@ def to_json(
 
 
 def _totals(tariff: ast.Tariff, results: Sequence[CustomerResult]) -> dict[str, Any]:
-    per_charge: dict[str, str | None] = {}
+    """Sums of the known amounts; ``pending_by_charge`` counts the customers whose amount
+    of a charge is pending (not in the sum)."""
+    per_charge: dict[str, str] = {}
+    pending: dict[str, int] = {}
     for c in tariff.charges:
         amounts = [r.line(c.name).amount for r in results]
-        if any(a is None for a in amounts):
-            known = exact_sum(a for a in amounts if a is not None)
-            per_charge[c.name] = money_text(known) if known else None
-        else:
-            per_charge[c.name] = money_text(exact_sum(a for a in amounts if a))
+        per_charge[c.name] = money_text(exact_sum(a for a in amounts if a is not None))
+        missing = sum(1 for a in amounts if a is None)
+        if missing:
+            pending[c.name] = missing
     return {
         "customers": len(results),
         "by_charge": per_charge,
+        "pending_by_charge": pending,
         "total": money_text(exact_sum(r.total for r in results)),
     }
 

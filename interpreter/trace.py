@@ -140,7 +140,7 @@ def render_text(
     out.append(f"{title}  —  billing year {year}  —  amounts in {currency}")
     out.append(f"Tariff: {tariff_file}")
     if result.origin == "command line":
-        ident = result.name if result.name != "(command line)" else "(values given on the command line)"
+        ident = result.name if result.name != "the customer" else "(values given on the command line)"
         out.append(f"Customer: {ident}")
     else:
         ident = f"{result.id} {result.name}".strip() if result.id != result.name else result.name

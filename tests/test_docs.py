@@ -3,25 +3,38 @@
 Every ``.. code-block:: tariff`` in ``docs/*.rst`` is one of three kinds:
 
 * a complete tariff (its first line that is not blank or a comment starts with
-  ``tariff``): it must parse and check with no errors, and its ``example``
-  blocks must pass;
+  ``tariff``): it must load (with its imports) and check with no errors, and
+  its ``example`` blocks must pass;
 * a fragment (anything else): it is put after :data:`WRAPPER`, a minimal header
   and inputs, and the result must parse;
 * a deliberate mistake: the code block is preceded by an rst comment
   ``.. expect-error: TEXT`` (or ``.. expect-warning: TEXT``), and parsing or
   checking the snippet (wrapped if it is a fragment) must report an error (a
-  warning) whose message contains TEXT.
+  warning) whose message contains TEXT; or by ``.. expect-failure: TEXT``, and
+  the snippet, a complete tariff, must check without errors and have an
+  example whose title contains TEXT that fails.
 
 Where the manual shows what ``takst check`` prints, the ``.. code-block:: text``
 is preceded by an rst comment ``.. check-output: NAME.tariff``; the test saves
 the nearest tariff snippet above it as NAME.tariff, runs ``takst check NAME.tariff``
-and compares, so a quoted message cannot drift from the real one. In the same
-way an rst comment ``.. verify-output: takst ARGS...`` before a code block says
+and compares, so a quoted message cannot drift from the real one. Likewise
+``.. snippet-output: takst ARGS...`` (ARGS naming a file ``NAME.tariff``) saves
+the nearest tariff snippet above as NAME.tariff in an empty folder and runs that
+command there; the ``text`` block after it starts with ``$ takst ARGS...`` and
+holds the output. In the same way an rst comment
+``.. verify-output: takst ARGS...`` before a code block says
 that the block is what that command prints when run from the repository root:
 a ``text`` block starts with the line ``$ takst ARGS...`` and then holds the
-output exactly; a ``json`` block holds the same JSON value (laid out for
-reading). ``python docs/refresh_outputs.py`` rewrites both kinds of block from
-what takst prints today.
+output exactly, except that a line ``...`` stands for one or more lines left
+out; a ``json`` block holds the same JSON value (laid out for reading).
+``python docs/refresh_outputs.py`` rewrites both kinds of block from what takst
+prints today.
+
+A complete tariff is loaded as if it were saved in ``docs/`` (or any other
+folder of the repository, such as ``rules/``): ``import customer_types`` reads
+the stdlib, ``import "../stdlib/rounding_rules.tariff"`` a file of the
+repository, and an example's ``register "../data/norway_2024.csv"`` a register
+of ``data/``. Diagnostics name the snippet by its place in the manual.
 
 The Sphinx build itself is run separately (``sphinx-build -W -b html docs
 docs/_build/html``).
@@ -38,8 +51,10 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 import pytest
+from takst.dsl import ast, loader
 from takst.dsl.checker import check, errors_of
 from takst.dsl.errors import Diagnostic, TariffError, render_all
 from takst.dsl.parser import parse
@@ -70,7 +85,10 @@ _TEXT_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code-block::[ \t]+text[ \t]*$
 _ANY_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code-block::[ \t]+(?P<lang>\w+)[ \t]*$")
 _VERIFY = re.compile(r"^[ \t]*\.\. verify-output:[ \t]*(?P<command>takst[ \t].*?)[ \t]*$")
 _OUTPUT = re.compile(r"^[ \t]*\.\. check-output:[ \t]*(?P<file>\S+\.tariff)[ \t]*$")
-_MARKER = re.compile(r"^[ \t]*\.\. expect-(?P<kind>error|warning):[ \t]*(?P<text>\S.*?)[ \t]*$")
+_SNIPPET_RUN = re.compile(r"^[ \t]*\.\. snippet-output:[ \t]*(?P<command>takst[ \t].*?)[ \t]*$")
+_MARKER = re.compile(
+    r"^[ \t]*\.\. expect-(?P<kind>error|warning|failure):[ \t]*(?P<text>\S.*?)[ \t]*$"
+)
 
 
 @dataclass(frozen=True)
@@ -216,8 +234,48 @@ def collect_runs() -> list[Run]:
     return runs
 
 
+@dataclass(frozen=True)
+class SnippetRun:
+    """A command's output for a snippet saved as a file, quoted in the manual."""
+
+    file: str
+    line: int  # 1-based line of the snippet-output comment
+    command: str
+    tariff_file: str
+    snippet: Snippet
+    shown: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def collect_snippet_runs(snippets: list[Snippet]) -> list[SnippetRun]:
+    runs: list[SnippetRun] = []
+    for path in sorted(DOCS.glob("*.rst")):
+        name = f"docs/{path.name}"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            m = _SNIPPET_RUN.match(line)
+            if not m:
+                continue
+            files = [a for a in shlex.split(m["command"]) if a.endswith(".tariff")]
+            assert len(files) == 1, f"{name}:{n + 1}: the command must name one .tariff file"
+            k = n + 1
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            block = _TEXT_BLOCK.match(lines[k]) if k < len(lines) else None
+            assert block, f"{name}:{n + 1}: snippet-output is not followed by a text code block"
+            before = [s for s in snippets if s.file == name and s.line < n + 1]
+            assert before, f"{name}:{n + 1}: no tariff snippet above this snippet-output"
+            runs.append(SnippetRun(name, n + 1, m["command"], files[0], before[-1],
+                                   _block_body(lines, k, block["indent"])))
+    return runs
+
+
 SNIPPETS = collect()
 OUTPUTS = collect_outputs(SNIPPETS)
+SNIPPET_RUNS = collect_snippet_runs(SNIPPETS)
 RUNS = collect_runs()
 COMPLETE = [s for s in SNIPPETS if s.expect is None and s.complete]
 FRAGMENTS = [s for s in SNIPPETS if s.expect is None and not s.complete]
@@ -228,13 +286,51 @@ def _ids(snippets: list[Snippet]) -> list[str]:
     return [s.where for s in snippets]
 
 
+#: Where a complete snippet is loaded from: a file of docs/ that does not exist. Its
+#: imports and its examples' registers are found relative to docs/.
+SNIPPET_PATH = DOCS / "snippet.tariff"
+
+
+def load_snippet(snippet: Snippet) -> ast.Tariff:
+    """The snippet with its imports, as :func:`takst.dsl.loader.load_tariff` loads a file
+    saved as docs/snippet.tariff; its diagnostics name the snippet (``docs/NAME.rst:LINE``).
+
+    Run it with the repository root as the current folder, so that an example's
+    register (relative to the tariff's file, ``docs/``) is found.
+    """
+    read_file = loader.parse_file
+    virtual = SNIPPET_PATH.resolve()
+
+    def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
+        if Path(path).resolve() == virtual:
+            return parse(snippet.source(), snippet.where)
+        return read_file(path, display)
+
+    with mock.patch.object(loader, "parse_file", parse_file):
+        return loader.load_tariff(SNIPPET_PATH, root=ROOT)
+
+
 def _diagnostics(snippet: Snippet) -> list[Diagnostic]:
-    """Every problem parse and check find in the snippet (check only runs when it parses)."""
+    """Every problem loading and checking find in the snippet (check only runs when it
+    loads)."""
     try:
-        tariff = parse(snippet.source(), snippet.where)
+        tariff = load_snippet(snippet)
     except TariffError as err:
         return list(err.diagnostics)
     return check(tariff)
+
+
+_ELIDED = "..."
+
+
+def shown_matches(shown: str, actual: str) -> bool:
+    """Whether a quoted output is ``actual``: line by line, where a line ``...`` of
+    ``shown`` stands for one or more lines of ``actual``."""
+    pieces = [
+        r"[^\n]*(?:\n[^\n]*)*" if line == _ELIDED else re.escape(line)
+        for line in shown.split("\n")
+    ]
+    return re.fullmatch("\n".join(pieces), actual) is not None
 
 
 # ------------------------------------------------------------------ the tests
@@ -249,7 +345,8 @@ def test_the_manual_has_snippets_of_every_kind() -> None:
 
 
 def test_every_marker_is_followed_by_a_tariff_block() -> None:
-    """An ``.. expect-error:`` or ``.. expect-warning:`` comment always precedes a tariff block."""
+    """An ``.. expect-error:``, ``.. expect-warning:`` or ``.. expect-failure:`` comment
+    always precedes a tariff block."""
     marked = {s.where for s in MISTAKES}
     dangling = []
     for path in sorted(DOCS.glob("*.rst")):
@@ -265,9 +362,15 @@ def test_every_marker_is_followed_by_a_tariff_block() -> None:
 
 
 @pytest.mark.parametrize("snippet", COMPLETE, ids=_ids(COMPLETE))
-def test_complete_tariff_checks_and_its_examples_pass(snippet: Snippet) -> None:
-    """A complete tariff in the manual parses, checks without errors and passes its examples."""
-    tariff = parse(snippet.source(), snippet.where)
+def test_complete_tariff_checks_and_its_examples_pass(
+    snippet: Snippet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A complete tariff in the manual loads, checks without errors and passes its examples."""
+    monkeypatch.chdir(ROOT)
+    try:
+        tariff = load_snippet(snippet)
+    except TariffError as err:
+        pytest.fail(render_all(err.diagnostics))
     errors = errors_of(check(tariff))
     assert not errors, render_all(errors)
     evaluator = Evaluator(tariff, checked=True)
@@ -285,10 +388,20 @@ def test_fragment_parses_after_the_wrapper(snippet: Snippet) -> None:
 
 
 @pytest.mark.parametrize("snippet", MISTAKES, ids=_ids(MISTAKES))
-def test_deliberate_mistake_is_reported(snippet: Snippet) -> None:
+def test_deliberate_mistake_is_reported(snippet: Snippet, monkeypatch: pytest.MonkeyPatch) -> None:
     """A snippet marked as a mistake gets a diagnostic of that severity containing that text."""
+    monkeypatch.chdir(ROOT)
     assert snippet.expect is not None
     severity, text = snippet.expect
+    if severity == "failure":
+        assert snippet.complete, "an example can fail only in a complete tariff"
+        tariff = load_snippet(snippet)
+        errors = errors_of(check(tariff))
+        assert not errors, render_all(errors)
+        failed = [o.example.title for o in run_examples(Evaluator(tariff, checked=True))
+                  if not o.passed]
+        assert any(text in title for title in failed), f"failing examples: {failed}"
+        return
     diags = _diagnostics(snippet)
     found = [d for d in diags if d.severity == severity and text in d.message]
     assert found, f"no {severity} containing {text!r}; got:\n{render_all(diags) or '(nothing)'}"
@@ -323,7 +436,37 @@ def test_quoted_command_output_is_what_takst_prints(
         return
     first, _, rest = run.shown.partition("\n")
     assert first == f"$ {run.command}", "the block must start with the command it shows"
-    assert rest.rstrip("\n") == actual
+    shown = rest.rstrip("\n")
+    if _ELIDED in shown.split("\n"):
+        assert shown_matches(shown, actual), f"the output is now:\n{actual}"
+    else:
+        assert shown == actual
+
+
+@pytest.mark.parametrize("run", SNIPPET_RUNS, ids=[r.where for r in SNIPPET_RUNS])
+def test_quoted_snippet_output_is_what_takst_prints(
+    run: SnippetRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command's output for a snippet saved as a file is what takst prints today."""
+    (tmp_path / run.tariff_file).write_text(run.snippet.text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    main(shlex.split(run.command)[1:], out, err)
+    actual = (out.getvalue() + err.getvalue()).rstrip("\n")
+    first, _, rest = run.shown.partition("\n")
+    assert first == f"$ {run.command}", "the block must start with the command it shows"
+    assert shown_matches(rest.rstrip("\n"), actual), f"the output is now:\n{actual}"
+
+
+def test_elided_lines_match_one_or_more_lines() -> None:
+    """``...`` in a quoted output stands for at least one line, anywhere in the block."""
+    assert shown_matches("a\n...\nd", "a\nb\nc\nd")
+    assert shown_matches("a\n...\nd", "a\n\nd")
+    assert not shown_matches("a\n...\nd", "a\nd")
+    assert shown_matches("...\nd", "x\nd")
+    assert shown_matches("a\n...", "a\nb")
+    assert not shown_matches("a\n...\nd", "a\nb\nc")
+    assert not shown_matches("a.c", "abc")  # only a line of its own elides
 
 
 # ------------------------------------------------------------------ the highlighter
@@ -343,6 +486,32 @@ def test_lexer_keywords_are_the_grammar_keywords() -> None:
     lexer = _lexer_module()
     grammar = set(re.findall(r'"([^\W\d]\w*)"', GRAMMAR.read_text(encoding="utf-8")))
     assert set(lexer.KEYWORDS) == grammar
+
+
+_RESERVED = re.compile(r"^[ \t]*\.\. reserved-words:[ \t]*$")
+
+
+def test_reserved_words_in_the_manual_are_the_grammar_keywords() -> None:
+    """The list of reserved words after ``.. reserved-words:`` is the grammar's quoted words."""
+    grammar = set(re.findall(r'"([^\W\d]\w*)"', GRAMMAR.read_text(encoding="utf-8")))
+    lists = []
+    for path in sorted(DOCS.glob("*.rst")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            if _RESERVED.match(line):
+                k = n + 1
+                while k < len(lines) and not lines[k].strip():
+                    k += 1
+                block = _TEXT_BLOCK.match(lines[k]) if k < len(lines) else None
+                assert block, f"docs/{path.name}:{n + 1}: not followed by a text code block"
+                body = _block_body(lines, k, block["indent"])
+                lists.append(set(re.findall(r"[^\W\d]\w*", body)))
+    assert lists, "no `.. reserved-words:` list in docs/*.rst"
+    for words in lists:
+        assert words == grammar, (
+            f"missing: {sorted(grammar - words)}; not reserved: {sorted(words - grammar)} "
+            "(python docs/refresh_outputs.py rewrites the list)"
+        )
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=_ids(SNIPPETS))

@@ -29,7 +29,14 @@ from pygments.token import (
 __all__ = ["BUILTINS", "KEYWORDS", "TariffLexer"]
 
 #: Words that start a top-level declaration.
-DECLARATIONS = ("tariff", "input", "list", "bands", "param", "charge", "pending", "example")
+DECLARATIONS = (
+    *("tariff", "module", "import"),  # header, modules
+    *("input", "setting"),  # values per customer, values for the whole evaluation
+    *("list", "categories", "group", "bands", "slices"),  # names and dimensions
+    *("param", "formula", "aggregate", "pool"),  # named values
+    *("proration", "rounding"),  # named policies
+    *("charge", "pending", "example", "property"),
+)
 
 #: The types of an input (``yes/no`` is ``yes`` ``/`` ``no``, see CONSTANTS).
 TYPES = ("inhabitants", "date", "text", "number", "money", "count")
@@ -37,13 +44,18 @@ TYPES = ("inhabitants", "date", "text", "number", "money", "count")
 #: Words that open or qualify a clause, by where they are used.
 CLAUSES = (
     *("currency", "source"),  # header
-    *("of",),  # count of THINGS
+    *("of", "optional"),  # count of THINGS; an input that may be missing
     *("by", "from", "above", "to", "up", "below"),  # bands and tables
+    *("at",),  # the rate of a slice
+    *("sum", "max", "min", "among"),  # aggregates
+    *("shared", "rounded"),  # pools
     *("every", "year", "once", "when"),  # frequency
     *("table", "amount", "prorate", "except", "priority", "note"),  # charge clauses
+    *("offered",),  # a case that is not offered
+    *("months", "days", "with"),  # prorate by months/days; prorate with, round with
     *("round", "half", "even", "down"),  # rounding
     *("per",),  # rates
-    *("given", "billing", "expect", "total"),  # examples
+    *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
 )
 
 #: Words that combine or test conditions.

@@ -162,7 +162,7 @@ def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
     inputs = {i.name: i for i in tariff.inputs}
     shared = _shared_names(tariff)
     values = {}
-    ident = name = "(command line)"
+    ident = name = "the customer"
     ctype = ""
     problems = []
     for item in sets:
@@ -207,7 +207,7 @@ def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
         )
     if problems:
         raise UsageError(problems)
-    if ident == "(command line)" and name != "(command line)":
+    if ident == "the customer" and name != "the customer":
         ident = name
     return [Customer(id=ident, name=name, values=values, customer_type=ctype,
                      origin="command line")]
@@ -328,6 +328,48 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            currency=tariff.currency)
     _emit(text, args, out)
     return 0
+
+
+def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Lay out tariff files canonically (dsl/formatter.py); --check only says which would change."""
+    import difflib
+
+    from takst.dsl.formatter import format_file
+
+    files = tariff_files(args.paths)
+    if not files:
+        raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
+    changed = failed = 0
+    for f in files:
+        try:
+            result = format_file(f)
+        except TariffError as e:
+            _print_diags(e.diagnostics, err)
+            print(f"{f}: not formatted (left as it is): {_summary(e.diagnostics)}", file=err)
+            failed += 1
+            continue
+        if not result.changed:
+            continue
+        changed += 1
+        if args.check:
+            print(f"would reformat {f}", file=out)
+            diff = difflib.unified_diff(result.before.splitlines(keepends=True),
+                                        result.after.splitlines(keepends=True),
+                                        f"{f}", f"{f} (formatted)")
+            out.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
+        else:
+            # through a symbolic link: rewrite the file it names, keep the link
+            write_atomic(Path(f).resolve(), result.after)
+            print(f"reformatted {f}", file=out)
+    same = len(files) - changed - failed
+    done = "would be reformatted" if args.check else "reformatted"
+    summary = [f"{changed} file{'s' if changed != 1 else ''} {done}"] if changed else []
+    if same or not (changed or failed):
+        summary.append(f"{same} already formatted")
+    if failed:
+        summary.append(f"{failed} not formatted")
+    print(", ".join(summary), file=out)
+    return 1 if failed or (args.check and changed) else 0
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -523,6 +565,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cases", type=int, default=DEFAULT_CASES, metavar="N",
                    help=f"cases to try per declared property (default {DEFAULT_CASES})")
     t.set_defaults(func=cmd_test)
+
+    f = sub.add_parser("fmt", help="lay out tariff files canonically (rewrites them in place)",
+                       description="Rewrite tariff files in the canonical layout: two-space "
+                       "indentation, aligned bands, tables and cases, numbers with "
+                       "underscores for thousands, at most one blank line between "
+                       "declarations, comments kept. Only layout changes; a file that does not parse, or "
+                       "that the formatter cannot lay out yet, is reported and left as it is.")
+    f.add_argument("paths", nargs="+", metavar="PATH", help=".tariff files or folders")
+    f.add_argument("--check", action="store_true", help="change nothing: print the files that "
+                   "would change, with a diff, and exit 1 if there are any")
+    f.set_defaults(func=cmd_fmt)
 
     v = sub.add_parser(
         "verify", help="recompute a JSON or CSV result from the files it records; "
