@@ -124,7 +124,8 @@ class SourceCache:
         self._texts: dict[str, list[str]] = {}
 
     def add(self, file: str, text: str) -> None:
-        self._texts[file] = text.splitlines()
+        # lines as the parser counts them: only \n ends a line (not \x1c, U+2028, ...)
+        self._texts[file] = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
     def line(self, file: str, line: int) -> str | None:
         lines = self._texts.get(file)

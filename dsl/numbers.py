@@ -11,7 +11,7 @@ def group(value: Decimal | int, sep: str = " ") -> str:
     """``25000`` -> ``25 000``; ``-1234.5`` -> ``-1 234.5``. Exact: digits are never dropped."""
     d = Decimal(value)
     sign = "-" if d < 0 else ""
-    text = format(abs(d), "f")
+    text = format(d.copy_abs(), "f")  # copy_abs is exact; abs() rounds to the context
     whole, _, frac = text.partition(".")
     groups = []
     while len(whole) > 3:

@@ -141,7 +141,7 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
 def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
     line = getattr(err, "line", 1) or 1
     column = getattr(err, "column", 1) or 1
-    lines = text.splitlines()
+    lines = text.split("\n")  # as Lark counts lines: only \n ends one
     line_text = lines[line - 1] if 0 < line <= len(lines) else ""
     if isinstance(err, UnexpectedCharacters):
         char = line_text[column - 1] if 0 < column <= len(line_text) else "\n"

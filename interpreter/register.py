@@ -413,9 +413,10 @@ def parse_register(
         offset = 1
 
     # The header is the first line that is not blank.
-    lines = io.StringIO(text, newline="")
     header_line = ""
-    for line in lines:
+    header_row = offset
+    for line in io.StringIO(text, newline=""):
+        header_row += 1
         if line.strip():
             header_line = line.rstrip("\r\n")
             break
@@ -427,7 +428,6 @@ def parse_register(
     # an optional input's column may be left out (its charges are then pending)
     needed = [*REQUIRED, *(n for n, d in inputs.items() if not d.optional)]
     if delim_char is None:
-        header_row = offset + 1 + text[: text.find(header_line)].count("\n")
         delim_char = _choose_delimiter(header_line, needed, f"{name}, row {header_row}")
     delim_word = _DELIMITER_NAMES.get(delim_char, repr(delim_char))
 
@@ -460,7 +460,7 @@ def parse_register(
     header_row, header = records[0]
     columns = [h.strip() for h in header]
     if any("\n" in c or "\r" in c for c in columns):
-        raise RegisterError(problems + [diagnostic(
+        raise RegisterError([*problems, diagnostic(
             "a double quote in the header is not closed, so the rows after it were read "
             "as part of the header",
             where=f"{name}, row {header_row}",

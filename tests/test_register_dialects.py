@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from paths import DATA, ROOT
+
+from takst.cli import main
 from takst.dsl import ast
 from takst.dsl.errors import RegisterError, render
 from takst.dsl.parser import parse
 from takst.interpreter.evaluator import Customer
 from takst.interpreter.register import load_register, parse_register
-
-from takst.cli import main
 
 FIXTURES = ROOT / "tests" / "fixtures" / "registers"
 OS2 = str(ROOT / "rules" / "os2valghalla.tariff")
@@ -252,6 +252,8 @@ def test_header_that_two_delimiters_split_is_refused(os2: ast.Tariff) -> None:
         "  hint: say which with --delimiter comma or --delimiter semicolon "
         "(or make sep=; the file's first line)"
     ]
+    assert problems("\r\r" + text.replace("\n", "\r"), inputs(os2))[0].startswith(
+        "r.csv, row 3: error: cannot tell how the columns are separated")
     found = problems(text, inputs(os2), delimiter="semicolon")
     assert found[0].startswith("r.csv, row 1: error: the register has no column population")
 
@@ -429,6 +431,24 @@ def test_unclosed_quote_that_swallows_rows_is_named(tmp_path: Path) -> None:
     assert err.startswith(f"{reg}, row 2: error: a double quote in this row is not closed")
 
 
+def test_unclosed_quote_in_the_header_is_named(os2: ast.Tariff) -> None:
+    """A quote opened in the header swallows the file: one problem, on one line."""
+    found = problems('"id,name,customer_type,population,os2_member,joined\n'
+                     "1,A,KOMMUNE,5,true,2024-01-01\n", inputs(os2))
+    assert found == [
+        "r.csv, row 1: error: a double quote in the header is not closed, so the rows after "
+        "it were read as part of the header\n"
+        '  hint: close the quote, or remove it: a quote only goes around a whole cell, '
+        '"like this"'
+    ]
+
+
+def test_odd_characters_in_messages_are_escaped(os2: ast.Tariff) -> None:
+    """A column name or id with a control character is shown escaped, on one line."""
+    found = problems("id,name,x\x85y,x\x85y\n", inputs(os2))
+    assert found[0].splitlines()[0] == "r.csv, row 1: error: column 'x\\x85y' appears twice"
+
+
 def test_line_break_inside_a_name_is_a_problem(os2: ast.Tariff) -> None:
     """A quoted line break in a value the tariff reads is reported at its cell."""
     found = problems(HEADER + '1,"Køben\nhavn",KOMMUNE,5,true,2024-01-01\n', inputs(os2))
@@ -457,3 +477,21 @@ def test_unknown_dialect_choices_are_a_usage_error(option: list[str]) -> None:
     """Only the documented choices are accepted."""
     code, _, err = run("eval", OS2, "--register", str(DEMO), "--year", "2024", *option)
     assert code == 2 and "invalid choice" in err
+
+
+def test_result_records_the_dialect_options_and_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--decimal is recorded in the result's manifest, so `takst verify` reads the
+    register the same way again."""
+    monkeypatch.chdir(ROOT)
+    result = tmp_path / "result.json"
+    code, _, err = run("eval", "rules/os2valghalla.tariff", "--register",
+                       "tests/fixtures/registers/os2_danish_thousands.csv", "--decimal", "comma",
+                       "--year", "2024", "--format", "json", "--out", str(result))
+    assert (code, err) == (0, "")
+    assert json.loads(result.read_text(encoding="utf-8"))["manifest"]["options"]["decimal"] == (
+        "comma")
+    code, out, err = run("verify", str(result))
+    assert (code, err) == (0, "")
+    assert out.startswith("identical: 98 customers")

@@ -498,7 +498,8 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(diagnostic(
             f"the old tariff bills in {old.currency}, the new one in {new.currency}",
             hint="compare two tariffs in the same currency"))
-    customers = load_register(args.register, versions.merged_inputs(old, new))
+    customers = load_register(args.register, versions.merged_inputs(old, new),
+                              delimiter=args.delimiter, decimal=args.decimal)
     settings = {**_settings_from_sets(old, args.set, register=True),
                 **_settings_from_sets(new, args.set, register=True)}
     result = versions.compare(old, new, customers, old_year=old_year, new_year=new_year,
@@ -535,12 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     def customers(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("file", metavar="FILE", help="the .tariff file")
         sp.add_argument("--register", metavar="CSV", help="a register of customers (CSV)")
-        sp.add_argument("--delimiter", choices=["comma", "semicolon", "tab"],
-                        help="how the register's columns are separated (default: found "
-                        "from its header or its sep= line)")
-        sp.add_argument("--decimal", choices=["point", "comma"],
-                        help="the register's decimal mark (default: found from its "
-                        "numbers; the other mark then separates thousands)")
+        _dialect_options(sp)
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
                         help="an input value for one customer (repeat for each input)")
         sp.add_argument("--year", type=_year_arg, help="the billing year, e.g. 2024")
@@ -609,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "again with another --new-year")
     k.add_argument("--register", metavar="CSV", required=True,
                    help="the customers; it must have the inputs of both tariffs")
+    _dialect_options(k)
     k.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
                    help="a setting of the tariffs (e.g. a pool's total), for both")
     k.add_argument("--year", type=_year_arg, help="the billing year of both, e.g. 2025")
@@ -624,6 +621,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "--percent-bands (default: 0,40000,100000,250000)")
     k.set_defaults(func=cmd_compare)
     return p
+
+
+def _dialect_options(sp: argparse.ArgumentParser) -> None:
+    """--delimiter and --decimal: how a register is written, when it cannot be told."""
+    sp.add_argument("--delimiter", choices=["comma", "semicolon", "tab"],
+                    help="how the register's columns are separated (default: found "
+                    "from its header or its sep= line)")
+    sp.add_argument("--decimal", choices=["point", "comma"],
+                    help="the register's decimal mark (default: found from its "
+                    "numbers; the other mark then separates thousands)")
 
 
 def _year_arg(text: str) -> int:
