@@ -142,6 +142,8 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
     line = getattr(err, "line", 1) or 1
     column = getattr(err, "column", 1) or 1
     lines = text.split("\n")  # as Lark counts lines: only \n ends one
+    if lines and lines[-1] == "":
+        lines.pop()  # the text ends with a newline: no line after it
     line_text = lines[line - 1] if 0 < line <= len(lines) else ""
     if isinstance(err, UnexpectedCharacters):
         char = line_text[column - 1] if 0 < column <= len(line_text) else "\n"
