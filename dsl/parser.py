@@ -393,10 +393,10 @@ class _Builder(Transformer[Token, Any]):
 
     # ----------------------------------------------------------------- file
     def start(self, meta: Meta, children: Children) -> ast.Tariff:
-        headers = [c for c in children if isinstance(c, ast.Header)]
+        # every header in file order (a `module` header comes as ("module", Header))
+        headers = [c[1] if isinstance(c, tuple) else c for c in children
+                   if isinstance(c, ast.Header) or (isinstance(c, tuple) and c and c[0] == "module")]
         modules = [c for c in children if isinstance(c, tuple) and c and c[0] == "module"]
-        if modules:
-            headers = [modules[0][1], *headers]
 
         def of(cls: type) -> tuple[Any, ...]:
             return tuple(c for c in children if isinstance(c, cls))
