@@ -285,3 +285,42 @@ def test_huge_values_are_a_positioned_error() -> None:
     with pytest.raises(EvaluationError) as info:
         Evaluator(t).evaluate(customer(n=big), 2024)
     assert info.value.diagnostics[0].span is not None
+
+
+def test_graduated_slices_price_each_slice_at_its_rate() -> None:
+    """Each slice of the population is priced at its own rate, one trace line per slice."""
+    t = tariff(
+        "input population: inhabitants\n"
+        "slices steps by population\n"
+        "  first   up to 10_000             at 2 DKK per inhabitant\n"
+        "  second  from 10_001 to 50_000    at 1.50 DKK per inhabitant\n"
+        "  rest    from 50_001              at 1 DKK per inhabitant\n"
+        "charge fee every year\n  amount steps\n"
+    )
+    ev = Evaluator(t)
+    line = ev.evaluate(customer(population=D(60_000)), 2024).line("fee")
+    assert line.amount == D(20_000 + 60_000 + 10_000)
+    slices = [s for s in line.steps if s.kind == "slice"]
+    assert [s.text for s in slices] == [
+        "slice first (1–10 000): 10 000 × 2 = 20 000",
+        "slice second (10 001–50 000): 40 000 × 1.5 = 60 000",
+        "slice rest (50 001–): 10 000 × 1 = 10 000",
+    ]
+    assert ev.evaluate(customer(population=D(7)), 2024).line("fee").amount == D(14)
+    assert ev.evaluate(customer(population=D(0)), 2024).line("fee").amount == D(0)
+
+
+def test_dated_value_in_force_on_1_january() -> None:
+    """A dated param uses the value in force on 1 January; before the first is an error."""
+    t = tariff(
+        "input population: inhabitants\n"
+        "param price =\n"
+        "  1.37 DKK per inhabitant from 2018-01-01\n"
+        "  1.94 DKK per inhabitant from 2019-01-01\n"
+        "charge fee every year\n  amount price * population\n"
+    )
+    ev = Evaluator(t)
+    assert ev.evaluate(customer(population=D(100)), 2018).line("fee").amount == D("137")
+    assert ev.evaluate(customer(population=D(100)), 2025).line("fee").amount == D("194")
+    with pytest.raises(EvaluationError, match="price has no value for billing year 2017"):
+        ev.evaluate(customer(population=D(100)), 2017)
