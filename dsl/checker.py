@@ -947,13 +947,17 @@ class _Checker:
                 self.warn(f"parameter {p.name} hides the declaration of the same name inside "
                           f"formula {formula.name}", p.span, hint="rename the parameter")
 
+    def numeric_input(self, name: ast.Name, what: str, hint: str) -> None:
+        """Report ``name`` unless it is a numeric input (what counts, sums or shares)."""
+        if self.ref(name.name, name.span, "value") is None:
+            return
+        inp = self.sym.input(name.name)
+        if inp is None or input_unit(inp) is None:
+            self.err(f"{what} {name.name}, which is not a numeric input", name.span, hint=hint)
+
     def check_aggregate(self, agg: ast.AggregateDecl) -> None:
-        kind = self.ref(agg.of.name, agg.of.span, "value")
-        if kind is not None:
-            inp = self.sym.input(agg.of.name)
-            if inp is None or input_unit(inp) is None:
-                self.err(f"aggregate {agg.name} is over {agg.of.name}, which is not a numeric "
-                         "input", agg.of.span, hint="e.g.  aggregate largest = max of population")
+        self.numeric_input(agg.of, f"aggregate {agg.name} is over",
+                           "e.g.  aggregate largest = max of population")
         if agg.among is not None:
             self.check_cond(agg.among)
 
@@ -969,12 +973,8 @@ class _Checker:
                     hint="a pool's total is one amount for everyone: use settings, params "
                     "and aggregates",
                 )
-        kind = self.ref(pool.key.name, pool.key.span, "value")
-        if kind is not None:
-            inp = self.sym.input(pool.key.name)
-            if inp is None or input_unit(inp) is None:
-                self.err(f"pool {pool.name} is shared by {pool.key.name}, which is not a numeric "
-                         "input", pool.key.span, hint="share by a count, e.g. population")
+        self.numeric_input(pool.key, f"pool {pool.name} is shared by",
+                           "share by a count, e.g. population")
         if pool.among is not None:
             self.check_cond(pool.among)
 

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
-from paths import DATA, ROOT
-
-from takst.cli import main
+from paths import DATA, ROOT, run
 
 OS2 = "rules/os2valghalla.tariff"
 KB = "rules/kongsbergregionen.tariff"
 DEMO = "data/os2valghalla_demo_2024.csv"
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(cwd)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_check_rules_is_clean() -> None:

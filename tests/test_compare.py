@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from paths import DATA, ROOT, run
 
-from takst.cli import main
 from takst.dsl.errors import CheckError
 from takst.dsl.parser import parse_file
 from takst.interpreter.compare import (
@@ -32,8 +31,6 @@ from takst.interpreter.compare import (
 )
 from takst.interpreter.register import load_register
 
-from paths import DATA, ROOT
-
 OS2 = "rules/os2valghalla.tariff"
 OS2_2025 = "tests/fixtures/compare/os2valghalla_2025.tariff"
 DEMO = "data/os2valghalla_demo_2024.csv"
@@ -43,17 +40,6 @@ PRICE_CONFLICT = "tests/fixtures/compare/price_conflict.tariff"
 BOUNDARIES = "tests/fixtures/compare/boundaries.csv"
 SERVICEPLATFORMEN = ROOT / "rules" / "serviceplatformen.tariff"
 RED, UP_TO, SOME_OVER, OVER, BIG = DEFAULT_NAMES
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(cwd)
-    return code, out.getvalue(), err.getvalue()
 
 
 def comparison(old: str, new: str, register: str, year: int = 2024) -> Comparison:

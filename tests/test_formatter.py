@@ -8,7 +8,6 @@ constructs: formatting is idempotent, the formatted text parses to the same AST
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import re
@@ -20,9 +19,8 @@ import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import ROOT
+from paths import ROOT, run
 
-from takst.cli import main
 from takst.dsl import ast, formatter
 from takst.dsl.errors import TariffError, TariffSyntaxError
 from takst.dsl.formatter import FormatError, Printer, format_text
@@ -365,17 +363,6 @@ def test_a_printer_that_drops_content_is_caught(monkeypatch: pytest.MonkeyPatch)
 
 
 # ------------------------------------------------------------------ the command
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(cwd)
-    return code, out.getvalue(), err.getvalue()
 
 
 UGLY = HEADER + "bands size by population\n  small to 9999\n  big from 10000\n"
