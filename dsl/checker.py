@@ -1449,9 +1449,6 @@ class _Checker:
                         f"{g.name} is a whole number of {_things(inp)}, not {plain(g.value)}",
                         g.span,
                     )
-        for g in ex.given:
-            if g.name in given and self.sym.setting(g.name) is not None:
-                pass
         if ex.register is not None:
             for g in ex.given:
                 if g.name in inputs or g.name in BUILTIN_TEXT:

@@ -1027,8 +1027,6 @@ class _Builder(Transformer[Token, Any]):
                                         span=span)
         if len(low) == 4 and low[:3] == ["exceptions", "only", "lower"]:
             return ast.PropertyDecl(str(name), lab, "exceptions_lower", nm(toks[3]), span=span)
-        if len(low) == 7 and low[0:2] == ["shares", "of"] and low[3:] == ["add", "up", "to", "the"]:
-            pass
         if len(low) == 8 and low[0:2] == ["shares", "of"] and \
                 low[3:] == ["add", "up", "to", "the", "pool"]:
             return ast.PropertyDecl(str(name), lab, "pool_adds_up", nm(toks[2]), span=span)

@@ -334,7 +334,7 @@ class Evaluator:
             shares = {cid: (exact[cid], (floors[cid] + (1 if cid in extra else 0)) * step)
                       for cid in exact}
         among = f" among {_cond_words(pool.among)}" if pool.among is not None else ""
-        text = (f"pool {pool.name} = {money_group(_dec_or(total))} {self.currency}, shared by "
+        text = (f"pool {pool.name} = {_money(total)} {self.currency}, shared by "
                 f"{pool.key.name}{among}: Σ {pool.key.name} = {num_text(key_sum)} over "
                 f"{len(members)} customers")
         return PoolShares(total, key_sum, len(members), shares, text)
@@ -376,9 +376,11 @@ def _table_index(table: ast.Table) -> dict[tuple[str, ...], ast.Cell]:
     return index
 
 
-def _dec_or(x: Fraction) -> Decimal:
+def _money(x: Fraction) -> str:
+    """An amount for the trace: ``34 880.00`` when it has an exact decimal, else
+    ``33.333333…`` (never silently cut to a rounder number)."""
     d = fraction_to_decimal(x)
-    return d if d is not None else Decimal(x.numerator // x.denominator)
+    return money_group(d) if d is not None else num_text(x)
 
 
 def _cond_words(c: ast.Cond | None) -> str:
@@ -595,7 +597,7 @@ class _Run:
                     steps.append(
                         Step(
                             "exception",
-                            f"exception applies{reason}: {why} → {money_group(_dec_or(value))}",
+                            f"exception applies{reason}: {why} → {_money(value)}",
                             ex.span,
                             value=exact_text(value),
                             applied=True,
@@ -637,7 +639,7 @@ class _Run:
                         Step(
                             "prorate",
                             f"prorated {frac_text}{reason}: {why}; "
-                            f"{money_group(_dec_or(before))} × {frac_text} = {num_text(amount)}",
+                            f"{_money(before)} × {frac_text} = {num_text(amount)}",
                             pr.span,
                             value=exact_text(amount),
                             detail=(
@@ -884,11 +886,11 @@ class _Run:
             tail = ""
             if decl.step is not None:
                 tail = (f"; rounded to {decl.step_text} by largest remainder: "
-                        f"{num_text(exact)} → {money_group(_dec_or(rounded))}")
+                        f"{num_text(exact)} → {_money(rounded)}")
             steps.append(Step(
                 "pool",
                 f"{pool.text}; rate {num_text(rate)} per unit; share = "
-                f"{money_group(_dec_or(pool.total))} × {value_text(key)} / {num_text(pool.key_sum)}"
+                f"{_money(pool.total)} × {value_text(key)} / {num_text(pool.key_sum)}"
                 f" = {num_text(exact)}{tail}",
                 decl.span,
                 value=exact_text(rounded),

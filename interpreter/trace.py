@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -213,11 +212,3 @@ def customer_json(result: CustomerResult, *, with_trace: bool) -> dict[str, Any]
         "pending": list(result.pending),
         "inputs": {k: value_json(v) for k, v in result.inputs},
     }
-
-
-def inputs_mapping(result: CustomerResult) -> Mapping[str, Value]:
-    return dict(result.inputs)
-
-
-def flatten(steps: Sequence[Step], kind: StepKind) -> list[Step]:
-    return [s for s in steps if s.kind == kind]

@@ -324,3 +324,19 @@ def test_dated_value_in_force_on_1_january() -> None:
     assert ev.evaluate(customer(population=D(100)), 2025).line("fee").amount == D("194")
     with pytest.raises(EvaluationError, match="price has no value for billing year 2017"):
         ev.evaluate(customer(population=D(100)), 2017)
+
+
+def test_inexact_exception_value_is_not_shown_rounder() -> None:
+    """An exception whose value has no finite decimal is shown as 33.333333…, not cut to 33."""
+    t = tariff(
+        "input member: yes/no\n"
+        "charge fee every year\n"
+        "  amount 100 DKK\n"
+        "  except member -> 100 DKK / 3\n"
+        "  round to øre half up\n"
+    )
+    line = Evaluator(t).evaluate(customer(member=True), 2024).line("fee")
+    assert line.amount == D("33.33")
+    fired = next(s for s in line.steps if s.kind == "exception" and s.applied)
+    assert fired.text.endswith("→ 33.333333…")
+    assert fired.value == "100/3"
