@@ -235,7 +235,7 @@ def bench_sizes(sizes: Sequence[int], repeat: int, profile: bool, fail: Failures
     from takst.dsl.numbers import money_group, money_text
     from takst.dsl.parser import parse_file
     from takst.interpreter.evaluator import Evaluator
-    from takst.interpreter.register import load_register
+    from takst.io.register import load_register
 
     tariff = parse_file(TARIFF)
     if errors_of(check(tariff)):

@@ -24,6 +24,7 @@ import attrs
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, Span, diagnostic
+from takst.dsl.intervals import Interval, band_interval, int_range
 from takst.dsl.numbers import group, literal, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, BUILTINS, Symbols, input_unit, value_kind
 from takst.dsl.units import MONEY, MONEY_UNIT, PLAIN, Unit, singular
@@ -48,36 +49,6 @@ def errors_of(diags: list[Diagnostic]) -> list[Diagnostic]:
 # ------------------------------------------------------------------ band analysis
 
 
-@attrs.frozen
-class Interval:
-    """A band as an interval of the subject's values. ``None`` is unbounded."""
-
-    band: ast.Band
-    lo: Decimal | None
-    lo_incl: bool
-    hi: Decimal | None
-    hi_incl: bool
-
-
-def band_interval(band: ast.Band, floor: Decimal | None) -> Interval:
-    """The interval a band covers; a missing lower bound starts at the domain's floor."""
-    if band.lower is not None:
-        lo: Decimal | None = band.lower.value
-        lo_incl = band.lower.inclusive
-    else:
-        lo, lo_incl = floor, True
-    hi = band.upper.value if band.upper else None
-    hi_incl = band.upper.inclusive if band.upper else False
-    return Interval(band, lo, lo_incl, hi, hi_incl)
-
-
-def _int_range(iv: Interval) -> tuple[Decimal | None, Decimal | None]:
-    """Whole-number bounds (inclusive) of an interval over whole numbers."""
-    lo = None if iv.lo is None else (iv.lo if iv.lo_incl else iv.lo + 1)
-    hi = None if iv.hi is None else (iv.hi if iv.hi_incl else iv.hi - 1)
-    return lo, hi
-
-
 def _values(lo: Decimal, hi: Decimal | None, unit: str) -> tuple[str, str]:
     """Words for a run of whole values, and the verb agreeing with it."""
     if hi is None:
@@ -95,7 +66,7 @@ def analyse_bands(decl: ast.BandsDecl, whole: bool, floor: Decimal | None) -> li
     if whole:
         ranges = []
         for iv in ivs:
-            lo, hi = _int_range(iv)
+            lo, hi = int_range(iv)
             if lo is None:
                 lo = floor if floor is not None else Decimal("-1e30")
             if hi is not None and lo > hi:

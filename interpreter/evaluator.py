@@ -31,145 +31,28 @@ from fractions import Fraction
 import attrs
 
 from takst.dsl import ast
-from takst.dsl.checker import band_interval, check, errors_of
+from takst.dsl.checker import check, errors_of
+from takst.dsl.intervals import band_interval
 from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, RegisterError, diagnostic
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
-from takst.interpreter.trace import ChargeLine, CustomerResult, Step, Value, value_text
-
-#: Exact arithmetic: any result that would need rounding raises instead.
-EXACT = decimal.Context(
-    prec=200,
-    rounding=decimal.ROUND_HALF_EVEN,
-    Emax=10_000,
-    Emin=-10_000,
-    traps=[
-        decimal.InvalidOperation,
-        decimal.DivisionByZero,
-        decimal.Overflow,
-        decimal.Inexact,
-        decimal.FloatOperation,
-    ],
+from takst.interpreter.exact import (
+    EXACT,
+    as_fraction,
+    fraction_text,
+    exact_text,
+    float_free,
+    fraction_to_decimal,
+    num_text,
+    round_fraction,
 )
+from takst.interpreter.model import Context, Customer, PoolShares
+from takst.interpreter.trace import ChargeLine, CustomerResult, Step, Value, value_text
 
 ZERO = Decimal("0")
 _OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}
 #: Largest numerator/denominator a calculation may reach (keeps evaluation bounded).
 MAX_BITS = 4_000
-
-
-@attrs.frozen
-class Customer:
-    """One customer: the register's id and name, a value per input, its type and services."""
-
-    id: str
-    name: str
-    values: Mapping[str, Value]
-    customer_type: str = ""
-    origin: str = "command line"
-    #: Charges this customer uses (the register's ``services`` column); None: all.
-    services: frozenset[str] | None = None
-
-
-@attrs.frozen
-class PoolShares:
-    """A pool computed over a register: its total, key sum and each member's share."""
-
-    total: Fraction
-    key_sum: Fraction
-    members: int
-    #: customer id -> (exact share, share after rounding)
-    shares: Mapping[str, tuple[Fraction, Fraction]]
-    text: str
-
-
-@attrs.frozen
-class Context:
-    """Values for the whole evaluation: settings, aggregates and pools."""
-
-    settings: Mapping[str, Value] = attrs.field(factory=dict)
-    #: aggregate name -> (value, how it was found)
-    aggregates: Mapping[str, tuple[Fraction, str]] = attrs.field(factory=dict)
-    pools: Mapping[str, PoolShares] = attrs.field(factory=dict)
-    register: str | None = None
-
-
-# ------------------------------------------------------------------ exact numbers
-
-
-def round_fraction(x: Fraction, step: Decimal, mode: str) -> Decimal:
-    """Round an exact value to a multiple of ``step``. Exact: no float, no context rounding."""
-    q = x / Fraction(step)
-    sign = -1 if q < 0 else 1
-    a = abs(q)
-    whole = a.numerator // a.denominator
-    rem = a - whole
-    half = Fraction(1, 2)
-    if mode == "down":
-        k = whole
-    elif mode == "up":
-        k = whole + (1 if rem else 0)
-    elif mode == "half up":
-        k = whole + (1 if rem >= half else 0)
-    elif mode == "half even":
-        k = whole + (1 if rem > half or (rem == half and whole % 2 == 1) else 0)
-    else:  # pragma: no cover - the grammar admits only the four modes
-        raise ValueError(mode)
-    with decimal.localcontext(EXACT):
-        return Decimal(sign * k) * step
-
-
-def fraction_to_decimal(x: Fraction) -> Decimal | None:
-    """The exact decimal of a fraction, or None when it has no finite decimal expansion."""
-    den = x.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den != 1:
-        return None
-    scale = max(twos, fives)
-    numerator = x.numerator * (10**scale // x.denominator)
-    return Decimal(numerator).scaleb(-scale)
-
-
-def exact_text(x: Fraction) -> str:
-    """A machine-readable exact value: ``47584.5`` or, without a finite decimal, ``94201/717710``."""
-    d = fraction_to_decimal(x)
-    if d is not None:
-        return plain(d) if d == d.to_integral_value() else format(d, "f")
-    return f"{x.numerator}/{x.denominator}"
-
-
-def num_text(x: Fraction, places: int = 6) -> str:
-    """A value for people: ``47 584.5``, or ``0.131252… (94201/717710)`` when it does not end."""
-    d = fraction_to_decimal(x)
-    if d is not None:
-        return group(d)
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    whole = a.numerator // a.denominator
-    digits = ((a - whole) * 10**places).numerator // ((a - whole) * 10**places).denominator
-    return f"{sign}{group(Decimal(whole))}.{digits:0{places}d}…"
-
-
-def float_free(x: Fraction) -> str:
-    """An inexact fraction in words, e.g. ``100/3 (33.333…)``, computed without float."""
-    return f"{x.numerator}/{x.denominator} ({num_text(x, 3)})"
-
-
-def _fraction_text(num: Decimal, den: Decimal) -> str:
-    if den == 100:
-        return f"{plain(num)} %"
-    return f"{plain(num)}/{plain(den)}"
-
-
-def _as_fraction(value: Value) -> Fraction:
-    assert isinstance(value, Decimal), value
-    return Fraction(value)
 
 
 class _NotOffered(Exception):
@@ -276,7 +159,7 @@ class Evaluator:
                     raise EvaluationError(diagnostic(
                         f"aggregate {agg.name}: no customer of {where} qualifies", agg.span,
                         hint="check the `among` condition and the register"))
-                values = [(_as_fraction(c.values[agg.of.name]), c) for c in members
+                values = [(as_fraction(c.values[agg.of.name]), c) for c in members
                           if agg.of.name in c.values]  # an optional input not given: left out
                 if not values:
                     raise EvaluationError(diagnostic(
@@ -308,7 +191,7 @@ class Evaluator:
                 f"pool {pool.name} is shared by {pool.key.name}, but this customer has no value "
                 "for it", where=f"{c.origin}, column {pool.key.name}",
                 hint="every customer among the pool's members needs the key") for c in lacking])
-        keys = {c.id: _as_fraction(c.values[pool.key.name]) for c in members}
+        keys = {c.id: as_fraction(c.values[pool.key.name]) for c in members}
         key_sum = sum(keys.values(), Fraction(0))
         if not members or key_sum == 0:
             raise EvaluationError(diagnostic(
@@ -630,7 +513,7 @@ class _Run:
             else:
                 assert pr.condition is not None
                 ok, why = self.cond(pr.condition)
-                frac_text = _fraction_text(num, den)
+                frac_text = fraction_text(num, den)
             if ok:
                 before = amount
                 amount = amount * Fraction(num) / Fraction(den)
@@ -789,7 +672,7 @@ class _Run:
             if steps is not None:
                 steps.append(Step("input", f"{name} = {value_text(value)} (setting)", None,
                                   value=str(value)))
-            return _as_fraction(value)
+            return as_fraction(value)
         if kind == "aggregate":
             return self.aggregate(name, steps)
         if kind == "pool":
@@ -857,7 +740,7 @@ class _Run:
                     f"aggregate {name} is computed over a register, and there is none here",
                     agg.span if agg else None,
                     hint=f"evaluate with --register, or give the value: --set {name}=..."))
-            value, how = _as_fraction(given), "given, not computed from a register"
+            value, how = as_fraction(given), "given, not computed from a register"
         if steps is not None:
             decl = self.ev.sym.aggregate(name)
             steps.append(Step("param", f"{name} = {num_text(value)} ({how})",
@@ -907,7 +790,7 @@ class _Run:
         raw = self.c.values.get(subject)
         if raw is None:
             raise _Missing(subject)
-        q = _as_fraction(raw)
+        q = as_fraction(raw)
         inp = self.ev.sym.input(subject)
         whole = inp is not None and inp.type.kind in ("inhabitants", "count")
         total = Fraction(0)

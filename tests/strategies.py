@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from takst.interpreter.evaluator import Customer
+from takst.interpreter.model import Customer
 
 #: The crowdfunding participants of seed 001 and a few that are not.
 NAMES = ["Kolding", "Aarhus", "København", "Læsø", "Vejle", "Aalborg", "Herning", "Odense"]

@@ -14,7 +14,7 @@ from paths import DATA, ROOT, run
 
 from takst.dsl.errors import CheckError
 from takst.dsl.parser import parse_file
-from takst.interpreter.compare import (
+from takst.compare.compare import (
     DEFAULT_KRONER_BANDS,
     DEFAULT_NAMES,
     DEFAULT_PERCENT_BANDS,
@@ -29,7 +29,7 @@ from takst.interpreter.compare import (
     percent_exact_text,
     percent_whole,
 )
-from takst.interpreter.register import load_register
+from takst.io.register import load_register
 
 OS2 = "rules/os2valghalla.tariff"
 OS2_2025 = "tests/fixtures/compare/os2valghalla_2025.tariff"

@@ -18,7 +18,7 @@ from takst.dsl.errors import TariffSyntaxError
 from takst.dsl.loader import load_tariff
 from takst.dsl.parser import parse
 from takst.interpreter.evaluator import Customer, Evaluator
-from takst.interpreter.properties import check_properties
+from takst.testing.properties import check_properties
 
 HEADER = 'tariff t "T"\n  currency DKK\n  source "test"\n'
 

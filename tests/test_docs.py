@@ -59,7 +59,7 @@ from takst.dsl.checker import check, errors_of
 from takst.dsl.errors import Diagnostic, TariffError, render_all
 from takst.dsl.parser import parse
 from takst.interpreter.evaluator import Evaluator
-from takst.interpreter.specs import report_failure, run_examples
+from takst.testing.specs import report_failure, run_examples
 
 from takst.cli import main
 

@@ -20,7 +20,7 @@ from takst.interpreter.evaluator import (
     fraction_to_decimal,
     round_fraction,
 )
-from takst.interpreter.specs import run_examples
+from takst.testing.specs import run_examples
 
 D = Decimal
 

@@ -16,7 +16,7 @@ from takst.dsl.checker import check
 from takst.dsl.errors import TariffSyntaxError
 from takst.dsl.loader import load_tariff
 from takst.interpreter.evaluator import Evaluator
-from takst.interpreter.specs import run_examples
+from takst.testing.specs import run_examples
 
 HEADER = 'tariff t "T"\n  currency NOK\n  source "test"\n'
 MODULE = 'module common "Common"\n  currency NOK\n  source "test"\n'

@@ -11,7 +11,7 @@ from paths import DATA
 
 from takst.dsl import ast
 from takst.dsl.errors import RegisterError, render
-from takst.interpreter.register import load_register, parse_register
+from takst.io.register import load_register, parse_register
 
 HEADER = "id,name,customer_type,population,os2_member,joined\n"
 

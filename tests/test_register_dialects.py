@@ -16,8 +16,8 @@ from takst.cli import main
 from takst.dsl import ast
 from takst.dsl.errors import RegisterError, render
 from takst.dsl.parser import parse
-from takst.interpreter.evaluator import Customer
-from takst.interpreter.register import load_register, parse_register
+from takst.interpreter.model import Customer
+from takst.io.register import load_register, parse_register
 
 FIXTURES = ROOT / "tests" / "fixtures" / "registers"
 OS2 = str(ROOT / "rules" / "os2valghalla.tariff")

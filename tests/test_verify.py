@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from paths import DATA, RULES
 from takst.dsl.parser import parse_file
-from takst.interpreter.manifest import options_of, sidecar_path, tariff_sources
+from takst.provenance.manifest import options_of, sidecar_path, tariff_sources
 
 from takst import __version__
 from takst.cli import main

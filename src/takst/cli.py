@@ -26,9 +26,9 @@ from takst.dsl.errors import (
     render,
 )
 from takst.dsl.loader import load_tariff as load_with_imports
-from takst.interpreter import compare as versions
+from takst.compare import compare as versions
 from takst.interpreter.evaluator import Context, Customer, Evaluator
-from takst.interpreter.manifest import (
+from takst.provenance.manifest import (
     Manifest,
     ResultError,
     compare_amounts,
@@ -40,10 +40,10 @@ from takst.interpreter.manifest import (
     sidecar_text,
     source_changes,
 )
-from takst.interpreter.register import BadValue, load_register, parse_value
-from takst.interpreter.report import to_csv, to_json, to_table, write_atomic
-from takst.interpreter.properties import DEFAULT_CASES, check_properties
-from takst.interpreter.specs import report_failure, run_examples, tariff_files
+from takst.io.register import BadValue, load_register, parse_value
+from takst.render.report import to_csv, to_json, to_table, write_atomic
+from takst.testing.properties import DEFAULT_CASES, check_properties
+from takst.testing.specs import report_failure, run_examples, tariff_files
 from takst.interpreter.trace import CustomerResult, render_text
 
 MAX_SHOWN = 100

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
-from takst.interpreter.evaluator import Customer
+from takst.interpreter.model import Customer
 from takst.interpreter.trace import Value
 
 REQUIRED = ("id", "name")

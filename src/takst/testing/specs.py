@@ -99,7 +99,7 @@ def _register_path(evaluator: Evaluator, example: ast.Example) -> Path:
 def _run_register_example(
     evaluator: Evaluator, example: ast.Example, settings: dict[str, Value]
 ) -> ExampleOutcome:
-    from takst.interpreter.register import load_register
+    from takst.io.register import load_register
 
     tariff = evaluator.tariff
     path = _register_path(evaluator, example)

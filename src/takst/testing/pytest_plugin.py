@@ -145,7 +145,7 @@ class ExampleItem(_TariffItem):
         self.example = example
 
     def runtest(self) -> None:
-        from takst.interpreter.specs import report_failure, run_example
+        from takst.testing.specs import report_failure, run_example
 
         outcome = run_example(self.evaluator, self.example)
         if not outcome.passed:
@@ -164,7 +164,7 @@ class PropertyItem(_TariffItem):
         self.prop = prop
 
     def runtest(self) -> None:
-        from takst.interpreter.properties import check_property
+        from takst.testing.properties import check_property
 
         result = check_property(self.evaluator, self.prop)
         if not result.passed:

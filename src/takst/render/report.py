@@ -40,7 +40,7 @@ def to_json(
 ) -> str:
     """The results as one JSON document, one head entry and one customer per line.
 
-    ``manifest`` (see :mod:`takst.interpreter.manifest`) becomes the first entry,
+    ``manifest`` (see :mod:`takst.provenance.manifest`) becomes the first entry,
     ``"manifest"``, so that ``takst verify`` can check the result again.
     """
     head: dict[str, Any] = {} if manifest is None else {"manifest": dict(manifest)}

@@ -1,0 +1,1 @@
+"""Two versions of a tariff over one register: who pays how much more."""

@@ -1,0 +1,1 @@
+"""Reading files and registers, and writing outputs atomically."""

@@ -1,0 +1,1 @@
+"""Manifests that record how a result was made, and ``verify`` that replays them."""

@@ -1,0 +1,1 @@
+"""Results rendered for people and programs: tables, worksheets, JSON, CSV."""

@@ -1,0 +1,1 @@
+"""Tariffs as executable specs: example blocks, declared properties, the pytest plugin."""
