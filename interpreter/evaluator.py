@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -32,22 +32,22 @@ import attrs
 
 from takst.dsl import ast
 from takst.dsl.checker import check, errors_of
-from takst.dsl.intervals import band_interval
 from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, RegisterError, diagnostic
+from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
 from takst.interpreter.exact import (
     EXACT,
     as_fraction,
-    fraction_text,
     exact_text,
     float_free,
+    fraction_text,
     fraction_to_decimal,
     num_text,
     round_fraction,
 )
-from takst.interpreter.model import Context, Customer, PoolShares
-from takst.interpreter.trace import ChargeLine, CustomerResult, Step, Value, value_text
+from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, PoolShares, Value
+from takst.interpreter.trace import Step, value_text
 
 ZERO = Decimal("0")
 _OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}
@@ -1055,3 +1055,33 @@ __all__ = [
     "fraction_to_decimal",
     "round_fraction",
 ]
+
+
+class InterpreterEngine:
+    """The reference interpreter as an :class:`~takst.interpreter.backend.Engine`."""
+
+    name = "interpreter"
+
+    def __init__(self, tariff: ast.Tariff, *, checked: bool = False) -> None:
+        self.evaluator = Evaluator(tariff, checked=checked)
+
+    def prepare(
+        self,
+        customers: Iterable[Customer],
+        year: int,
+        *,
+        settings: Mapping[str, Value] | None = None,
+        register: str | None = None,
+    ) -> Context:
+        return self.evaluator.prepare(list(customers), year, settings, register)
+
+    def evaluate(
+        self,
+        customers: Iterable[Customer],
+        year: int,
+        context: Context,
+        *,
+        trace: bool = False,
+    ) -> Iterator[CustomerResult]:
+        for customer in customers:
+            yield self.evaluator.evaluate(customer, year, trace=trace, context=context)

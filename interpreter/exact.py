@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from takst.dsl.numbers import group, plain
-from takst.interpreter.trace import Value
+from takst.interpreter.model import Value
 
 #: Exact arithmetic: any result that would need rounding raises instead.
 EXACT = decimal.Context(

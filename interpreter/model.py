@@ -6,12 +6,22 @@ engines) and by the applications that build customers from registers or values.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from takst.interpreter.trace import Value
+from takst.dsl.errors import Span
+from takst.dsl.numbers import exact_sum
+
+if TYPE_CHECKING:
+    from takst.interpreter.trace import Step
+
+#: A value of an input or setting: a number, yes/no, a date or a name.
+Value = Decimal | bool | dt.date | str
 
 
 @attrs.frozen
@@ -48,3 +58,43 @@ class Context:
     aggregates: Mapping[str, tuple[Fraction, str]] = attrs.field(factory=dict)
     pools: Mapping[str, PoolShares] = attrs.field(factory=dict)
     register: str | None = None
+
+
+# ------------------------------------------------------------------ results
+
+
+Status = Literal["ok", "pending"]
+
+
+@attrs.frozen
+class ChargeLine:
+    charge: str
+    label: str
+    amount: Decimal | None  # None when pending
+    status: Status
+    charged: bool
+    steps: tuple[Step, ...]
+    span: Span | None = None
+
+
+@attrs.frozen
+class CustomerResult:
+    id: str
+    name: str
+    origin: str  # "register row 12", "example ..." or "command line"
+    inputs: tuple[tuple[str, Value], ...]
+    lines: tuple[ChargeLine, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return exact_sum(ln.amount for ln in self.lines if ln.amount is not None)
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        return tuple(ln.charge for ln in self.lines if ln.status == "pending")
+
+    def line(self, charge: str) -> ChargeLine:
+        for ln in self.lines:
+            if ln.charge == charge:
+                return ln
+        raise KeyError(charge)

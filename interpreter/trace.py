@@ -18,7 +18,8 @@ from typing import Any, Literal
 import attrs
 
 from takst.dsl.errors import Span
-from takst.dsl.numbers import exact_sum, group, money_group, money_text
+from takst.dsl.numbers import group, money_group, money_text
+from takst.interpreter.model import ChargeLine, CustomerResult, Value
 
 StepKind = Literal[
     "frequency",  # whether the charge is due in the billing year
@@ -34,9 +35,6 @@ StepKind = Literal[
     "result",  # the line's amount
 ]
 
-Value = Decimal | bool | dt.date | str
-
-
 @attrs.frozen
 class Step:
     kind: StepKind
@@ -51,43 +49,6 @@ class Step:
 
     def get(self, key: str) -> str | None:
         return dict(self.detail).get(key)
-
-
-Status = Literal["ok", "pending"]
-
-
-@attrs.frozen
-class ChargeLine:
-    charge: str
-    label: str
-    amount: Decimal | None  # None when pending
-    status: Status
-    charged: bool
-    steps: tuple[Step, ...]
-    span: Span | None = None
-
-
-@attrs.frozen
-class CustomerResult:
-    id: str
-    name: str
-    origin: str  # "register row 12", "example ..." or "command line"
-    inputs: tuple[tuple[str, Value], ...]
-    lines: tuple[ChargeLine, ...]
-
-    @property
-    def total(self) -> Decimal:
-        return exact_sum(ln.amount for ln in self.lines if ln.amount is not None)
-
-    @property
-    def pending(self) -> tuple[str, ...]:
-        return tuple(ln.charge for ln in self.lines if ln.status == "pending")
-
-    def line(self, charge: str) -> ChargeLine:
-        for ln in self.lines:
-            if ln.charge == charge:
-                return ln
-        raise KeyError(charge)
 
 
 # ------------------------------------------------------------------ value words

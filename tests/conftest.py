@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import ROOT, RULES
 
 from takst.dsl import ast
 from takst.dsl.parser import parse_file
 from takst.interpreter.evaluator import Evaluator
-
-from paths import ROOT, RULES
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from paths import RULES, STDLIB
+
 from takst.dsl import ast
 from takst.dsl.checker import _disjoint, analyse_bands, band_interval, check, errors_of
 from takst.dsl.errors import Diagnostic
 from takst.dsl.loader import load_tariff
-from takst.dsl.parser import parse, parse_file
+from takst.dsl.parser import parse
 from takst.dsl.symbols import Symbols
 
 HEADER = 'tariff t "T"\n  currency DKK\n  source "s"\n'

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from paths import DATA, ROOT, run
 
-from takst.dsl.errors import CheckError
-from takst.dsl.parser import parse_file
 from takst.compare.compare import (
     DEFAULT_KRONER_BANDS,
     DEFAULT_NAMES,
@@ -29,6 +27,8 @@ from takst.compare.compare import (
     percent_exact_text,
     percent_whole,
 )
+from takst.dsl.errors import CheckError
+from takst.dsl.parser import parse_file
 from takst.io.register import load_register
 
 OS2 = "rules/os2valghalla.tariff"

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from takst.dsl.checker import check
 from takst.dsl.errors import TariffSyntaxError, render_all
 from takst.dsl.parser import parse_file

@@ -54,14 +54,14 @@ from types import ModuleType
 from unittest import mock
 
 import pytest
+
+from takst.cli import main
 from takst.dsl import ast, loader
 from takst.dsl.checker import check, errors_of
 from takst.dsl.errors import Diagnostic, TariffError, render_all
 from takst.dsl.parser import parse
 from takst.interpreter.evaluator import Evaluator
 from takst.testing.specs import report_failure, run_examples
-
-from takst.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

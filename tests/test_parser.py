@@ -9,6 +9,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, Span, TariffError, TariffSyntaxError
 from takst.dsl.parser import parse, parse_file

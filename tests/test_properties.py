@@ -13,7 +13,8 @@ from paths import ROOT
 from strategies import any_population, kongsberg_customers, os2_customers, years
 
 from takst.interpreter.evaluator import Customer, Evaluator, round_fraction
-from takst.interpreter.trace import ChargeLine, Step
+from takst.interpreter.model import ChargeLine
+from takst.interpreter.trace import Step
 
 SETTINGS = settings(max_examples=300, deadline=None)
 

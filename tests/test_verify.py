@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from paths import DATA, RULES
-from takst.dsl.parser import parse_file
-from takst.provenance.manifest import options_of, sidecar_path, tariff_sources
 
 from takst import __version__
 from takst.cli import main
+from takst.dsl.parser import parse_file
+from takst.provenance.manifest import options_of, sidecar_path, tariff_sources
 
 TARIFF = "rules/os2valghalla.tariff"
 REGISTER = "data/os2valghalla_demo_2024.csv"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from takst import __version__
+from takst.compare import compare as versions
 from takst.dsl import ast
 from takst.dsl.checker import check, errors_of
 from takst.dsl.errors import (
@@ -26,8 +27,9 @@ from takst.dsl.errors import (
     render,
 )
 from takst.dsl.loader import load_tariff as load_with_imports
-from takst.compare import compare as versions
 from takst.interpreter.evaluator import Context, Customer, Evaluator
+from takst.interpreter.trace import CustomerResult, render_text
+from takst.io.register import BadValue, load_register, parse_value
 from takst.provenance.manifest import (
     Manifest,
     ResultError,
@@ -40,11 +42,9 @@ from takst.provenance.manifest import (
     sidecar_text,
     source_changes,
 )
-from takst.io.register import BadValue, load_register, parse_value
 from takst.render.report import to_csv, to_json, to_table, write_atomic
 from takst.testing.properties import DEFAULT_CASES, check_properties
 from takst.testing.specs import report_failure, run_examples, tariff_files
-from takst.interpreter.trace import CustomerResult, render_text
 
 MAX_SHOWN = 100
 

@@ -58,10 +58,10 @@ from fractions import Fraction
 from typing import Any, Literal
 
 import attrs
+
 from takst.dsl import ast
 from takst.dsl.errors import CheckError, diagnostic
 from takst.dsl.numbers import exact_sum, group, money_group, money_text, plain
-from takst.interpreter.trace import Value
 from takst.interpreter.evaluator import (
     EXACT,
     Customer,
@@ -69,6 +69,7 @@ from takst.interpreter.evaluator import (
     fraction_to_decimal,
     round_fraction,
 )
+from takst.interpreter.model import Value
 
 BandKind = Literal["percent", "kroner"]
 

@@ -40,8 +40,7 @@ from pathlib import Path
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
-from takst.interpreter.model import Customer
-from takst.interpreter.trace import Value
+from takst.interpreter.model import Customer, Value
 
 REQUIRED = ("id", "name")
 _TRUE = {"true", "yes", "ja", "1", "sand", "sann", "sant"}

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import io
 import json
+import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePath
 from typing import Any
 
 import attrs
+
 from takst.dsl import ast
 from takst.dsl.errors import SOURCES, Span, TariffError, diagnostic
 from takst.dsl.numbers import money_text

@@ -23,7 +23,7 @@ from takst.dsl.errors import TariffError, render
 from takst.dsl.numbers import literal, money_group
 from takst.dsl.symbols import Symbols
 from takst.interpreter.evaluator import Context, Customer, Evaluator
-from takst.interpreter.trace import Value
+from takst.interpreter.model import Value
 
 DEFAULT_CASES = 200
 
