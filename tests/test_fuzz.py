@@ -136,9 +136,21 @@ def test_the_engine_finds_a_planted_crash(scratch: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(takst.cli, "check", broken)
     path = scratch / "planted.tariff"
     path.write_text(TARIFFS["rules/os2valghalla.tariff"], encoding="utf-8")
-    outcome = fuzz.check_case(path)
+    outcome = fuzz.check_case(path, timeout=0)  # in this process, where the plant is
     assert outcome.code is None
     assert fuzz.signature(outcome.problems) == "broken ZeroDivisionError"
+
+
+def test_a_case_over_its_time_is_a_timeout_even_inside_hypothesis(scratch: Path) -> None:
+    """A case that runs too long is killed from outside and reported as a timeout, also
+    while `takst test` runs Hypothesis (an alarm inside it was reported as a flaky
+    strategy); the next case runs in a fresh process."""
+    os2 = str(ROOT / "rules" / "os2valghalla.tariff")
+    code, _, _, problems = fuzz._run_guarded(["test", "--cases", "1000000", os2], 1.0)
+    assert (code, problems) == (None, ["timeout: still running after 1.0 s"])
+    code, out, err, problems = fuzz._run_guarded(["check", os2], 30.0)
+    assert (code, problems) == (0, [])
+    assert out == f"{os2}: ok\n"
 
 
 def test_the_engine_rejects_unpositioned_diagnostics() -> None:
