@@ -390,7 +390,7 @@ class _Checker:
         if h is None:
             self.err(
                 "this file has no tariff header",
-                Span(self.t.file, 1, 1, 1, 2),
+                Span(self.t.file, 1, 1, 1, 2, source=self.t.span.source),
                 hint='start the file with:  tariff my_tariff "Title"  and a currency line',
             )
             return

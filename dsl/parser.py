@@ -21,7 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.tree import Meta
 
 from takst.dsl import ast
-from takst.dsl.errors import SOURCES, Diagnostic, Span, TariffSyntaxError, diagnostic
+from takst.dsl.errors import Diagnostic, SourceText, Span, TariffSyntaxError, diagnostic
 
 #: Words for the grammar's named terminals (never show a terminal name to an author).
 _TERMINAL_WORDS = {
@@ -138,7 +138,9 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
     return None
 
 
-def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
+def _syntax_diagnostic(
+    err: UnexpectedInput, file: str, text: str, source: SourceText
+) -> Diagnostic:
     line = getattr(err, "line", 1) or 1
     column = getattr(err, "column", 1) or 1
     lines = text.split("\n")  # as Lark counts lines: only \n ends one
@@ -147,7 +149,7 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
     line_text = lines[line - 1] if 0 < line <= len(lines) else ""
     if isinstance(err, UnexpectedCharacters):
         char = line_text[column - 1] if 0 < column <= len(line_text) else "\n"
-        span = Span(file, line, column, line, column + 1)
+        span = Span(file, line, column, line, column + 1, source=source)
         if char == '"':
             return diagnostic(
                 "this text has no closing double quote",
@@ -177,14 +179,14 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
         expected = set(err.accepts or err.expected)
         if token.type == "$END":
             last = len(lines) or 1
-            span = Span(file, last, 1, last, 1)
+            span = Span(file, last, 1, last, 1, source=source)
             return diagnostic(
                 f"the file ends too early; expected {_expected_words(expected)}",
                 span,
                 hint="finish the last declaration",
             )
         width = max(len(str(token.value).split("\n")[0]), 1)
-        span = Span(file, line, column, line, column + width)
+        span = Span(file, line, column, line, column + width, source=source)
         if token.type == "_NL":
             message = f"the line ends too early; expected {_expected_words(expected)}"
         else:
@@ -194,8 +196,8 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
         )
     if isinstance(err, UnexpectedEOF):
         last = len(lines) or 1
-        return diagnostic("the file ends too early", Span(file, last, 1, last, 1))
-    return diagnostic(str(err).splitlines()[0], Span(file, line, column, line, column + 1))
+        return diagnostic("the file ends too early", Span(file, last, 1, last, 1, source=source))
+    return diagnostic(str(err).splitlines()[0], Span(file, line, column, line, column + 1, source=source))
 
 
 def _blank_block(text: str, line: int) -> str:
@@ -221,7 +223,7 @@ def _is_top_level(line: str) -> bool:
 def parse(text: str, file: str = "<text>") -> ast.Tariff:
     """Parse a tariff text. Raises :class:`TariffSyntaxError` with every syntax error found."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    SOURCES.add(file, text)
+    source = SourceText(text)  # every span of this parse shows its lines from here
     if not text.endswith("\n"):
         text += "\n"
     diags: list[Diagnostic] = []
@@ -232,7 +234,7 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
             tree = _lark().parse(attempt)
             break
         except UnexpectedInput as err:
-            diag = _syntax_diagnostic(err, file, text)
+            diag = _syntax_diagnostic(err, file, text, source)
             if diags and diag.span is not None and diags[-1].span == diag.span:
                 break
             diags.append(diag)
@@ -244,8 +246,8 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     if diags:
         raise TariffSyntaxError(diags)
     assert tree is not None
-    _check_depth(tree, file)
-    builder = _Builder(file)
+    _check_depth(tree, file, source)
+    builder = _Builder(file, source)
     tariff = builder.transform(tree)
     if builder.problems:
         raise TariffSyntaxError(builder.problems)
@@ -253,7 +255,7 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     return tariff
 
 
-def _check_depth(tree: lark.Tree[Token], file: str) -> None:
+def _check_depth(tree: lark.Tree[Token], file: str, source: SourceText) -> None:
     """Refuse absurdly nested expressions before any recursive stage sees them."""
     stack: list[tuple[lark.Tree[Token], int]] = [(tree, 0)]
     while stack:
@@ -266,7 +268,7 @@ def _check_depth(tree: lark.Tree[Token], file: str) -> None:
                 diagnostic(
                     f"this calculation or condition is too long or too deeply nested "
                     f"(more than {MAX_DEPTH} levels)",
-                    Span(file, line, col, line, col + 1),
+                    Span(file, line, col, line, col + 1, source=source),
                     hint="split the calculation or condition into named params",
                 )
             )
@@ -318,25 +320,27 @@ def _text(token: Token) -> str:
 class _Builder(Transformer[Token, Any]):
     """Maps each grammar rule to an AST node. Structure only, no evaluation."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, source: SourceText | None = None) -> None:
         super().__init__()
         self.file = file
+        self._source = source
         self.problems: list[Diagnostic] = []
 
     # ----------------------------------------------------------------- helpers
     def _span(self, meta: Meta) -> Span:
         if meta.empty:
-            return Span(self.file, 1, 1, 1, 1)
+            return Span(self.file, 1, 1, 1, 1, source=self._source)
         end_line, end_column = meta.end_line, meta.end_column
         if end_column == 1 and end_line > meta.line:  # ends on the newline: stop at the line end
             end_line -= 1
             end_column = 10_000
-        return Span(self.file, meta.line, meta.column, end_line, end_column)
+        return Span(self.file, meta.line, meta.column, end_line, end_column, source=self._source)
 
     def _tspan(self, token: Token) -> Span:
         line = token.line or 1
         col = token.column or 1
-        return Span(self.file, line, col, token.end_line or line, token.end_column or col + 1)
+        return Span(self.file, line, col, token.end_line or line, token.end_column or col + 1,
+                    source=self._source)
 
     def _number(self, token: Token) -> Decimal:
         raw = str(token)
@@ -423,7 +427,7 @@ class _Builder(Transformer[Token, Any]):
             charges=tuple(c for c in children if isinstance(c, ast.ChargeDecl)),
             examples=tuple(c for c in children if isinstance(c, ast.Example)),
             extra_headers=tuple(h for h in headers[1:]),
-            span=Span(self.file, 1, 1, 1, 1),
+            span=Span(self.file, 1, 1, 1, 1, source=self._source),
         )
 
     def tariff(self, meta: Meta, children: Children) -> ast.Header:
