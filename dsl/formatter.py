@@ -709,7 +709,7 @@ def format_text(text: str, file: str = "<text>") -> str:
     tariff = parse(text, file)
     src = Source(text)
     printer = Printer(src, file)
-    decls = sorted(_nodes_of(tariff), key=_position)
+    decls = tariff.declarations  # in the order written
     code: list[tuple[str, int]] = []  # (line, declaration index)
     for k, decl in enumerate(decls):
         code.extend((line, k) for line in printer.node(decl))

@@ -33,18 +33,18 @@ _MODULE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 #: The definitions a module contributes to the tariff that imports it.
 #: (Inputs and settings are not shared: a module's inputs serve its own examples; the
 #: tariff that imports it declares its own.)
-_SHARED = (
-    "lists",
-    "categories",
-    "groups",
-    "bands",
-    "slices",
-    "params",
-    "formulas",
-    "aggregates",
-    "pools",
-    "prorations",
-    "roundings",
+_SHARED: tuple[type[ast.Node], ...] = (
+    ast.ListDecl,
+    ast.CategoriesDecl,
+    ast.GroupDecl,
+    ast.BandsDecl,
+    ast.SlicesDecl,
+    ast.ParamDecl,
+    ast.FormulaDecl,
+    ast.AggregateDecl,
+    ast.PoolDecl,
+    ast.ProrationDecl,
+    ast.RoundingDecl,
 )
 
 
@@ -167,18 +167,11 @@ class _Loader:
 
 
 def _merge(tariff: ast.Tariff, module: ast.Tariff) -> ast.Tariff:
-    """The tariff with the module's shared definitions added (and the module's own files)."""
-    changes: dict[str, object] = {
-        field: (
-            *getattr(tariff, field),
-            *(d for d in getattr(module, field)
-              if not any(x is d for x in getattr(tariff, field))),  # a diamond adds once
-        )
-        for field in _SHARED
-    }
+    """The tariff with the module's shared definitions after its own (and the module's files)."""
+    have = {id(d) for d in tariff.declarations}  # a diamond adds a declaration once
+    shared = [d for d in module.declarations if isinstance(d, _SHARED) and id(d) not in have]
     files = (*tariff.modules, *(f for f in (module.file, *module.modules) if f not in tariff.modules))
-    changes["modules"] = files
-    return attrs.evolve(tariff, **changes)  # type: ignore[arg-type]
+    return attrs.evolve(tariff, declarations=(*tariff.declarations, *shared), modules=files)
 
 
 def load_tariff(path: str | Path, *, root: str | Path | None = None) -> ast.Tariff:

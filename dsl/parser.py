@@ -397,36 +397,22 @@ class _Builder(Transformer[Token, Any]):
 
     # ----------------------------------------------------------------- file
     def start(self, meta: Meta, children: Children) -> ast.Tariff:
-        # every header in file order (a `module` header comes as ("module", Header))
-        headers = [c[1] if isinstance(c, tuple) else c for c in children
-                   if isinstance(c, ast.Header) or (isinstance(c, tuple) and c and c[0] == "module")]
-        modules = [c for c in children if isinstance(c, tuple) and c and c[0] == "module"]
-
-        def of(cls: type) -> tuple[Any, ...]:
-            return tuple(c for c in children if isinstance(c, cls))
-
+        # every declaration in file order (a `module` header comes as ("module", Header))
+        decls: list[ast.Node] = []
+        first_is_module: bool | None = None
+        for c in children:
+            if isinstance(c, tuple) and c and c[0] == "module":
+                c = c[1]
+                if first_is_module is None:
+                    first_is_module = True
+            elif isinstance(c, ast.Header) and first_is_module is None:
+                first_is_module = False
+            if isinstance(c, ast.TOP_LEVEL):
+                decls.append(c)
         return ast.Tariff(
-            is_module=bool(modules) and (not headers or headers[0] is modules[0][1]),
-            imports=of(ast.Import),
-            settings=of(ast.SettingDecl),
-            categories=of(ast.CategoriesDecl),
-            groups=of(ast.GroupDecl),
-            slices=of(ast.SlicesDecl),
-            formulas=of(ast.FormulaDecl),
-            aggregates=of(ast.AggregateDecl),
-            pools=of(ast.PoolDecl),
-            prorations=of(ast.ProrationDecl),
-            roundings=of(ast.RoundingDecl),
-            properties=of(ast.PropertyDecl),
-            file=self.file,
-            header=headers[0] if headers else None,
-            inputs=tuple(c for c in children if isinstance(c, ast.InputDecl)),
-            lists=tuple(c for c in children if isinstance(c, ast.ListDecl)),
-            bands=tuple(c for c in children if isinstance(c, ast.BandsDecl)),
-            params=tuple(c for c in children if isinstance(c, ast.ParamDecl)),
-            charges=tuple(c for c in children if isinstance(c, ast.ChargeDecl)),
-            examples=tuple(c for c in children if isinstance(c, ast.Example)),
-            extra_headers=tuple(h for h in headers[1:]),
+            self.file,
+            decls,
+            is_module=bool(first_is_module),
             span=Span(self.file, 1, 1, 1, 1, source=self._source),
         )
 

@@ -961,3 +961,55 @@ def test_deep_nesting() -> None:
 def test_redundant_parentheses_are_not_nesting() -> None:
     """Parentheses around a single value add no depth: 150 pairs still parse to the number."""
     assert expr("(" * 150 + "1" + ")" * 150) == ast.Number(Decimal(1), span=SPAN)
+
+
+# ------------------------------------------------------------------ declarations in source order
+
+ORDERED = """\
+param price = 2 DKK
+input population: inhabitants
+charge fee every year
+  amount price * population
+param base = 1 DKK
+charge other every year
+  amount base
+"""
+
+
+def test_declarations_keep_source_order() -> None:
+    """A tariff holds its declarations in the order written; each per-kind view keeps that order."""
+    t = parse_body(ORDERED)
+    assert [type(d).__name__ for d in t.declarations] == [
+        "Header", "ParamDecl", "InputDecl", "ChargeDecl", "ParamDecl", "ChargeDecl"]
+    assert [p.name for p in t.params] == ["price", "base"]
+    assert [c.name for c in t.charges] == ["fee", "other"]
+    assert t.header is t.declarations[0] and t.extra_headers == ()
+    assert t.of_kind(ast.InputDecl) == t.inputs
+
+
+def test_evolve_with_a_view_replaces_that_kind_in_place() -> None:
+    """attrs.evolve(tariff, charges=...) puts the new charges where the old ones stood and
+    leaves every other declaration (and the order) alone."""
+    t = parse_body(ORDERED)
+    renamed = tuple(attrs.evolve(c, name=c.name + "_x") for c in t.charges)
+    t2 = attrs.evolve(t, charges=renamed)
+    assert [getattr(d, "name", None) for d in t2.declarations] == [
+        "t", "price", "population", "fee_x", "base", "other_x"]
+    fewer = attrs.evolve(t, charges=renamed[1:])
+    assert [getattr(d, "name", None) for d in fewer.declarations] == [
+        "t", "price", "population", "other_x", "base"]
+    assert attrs.evolve(t, charges=t.charges) == t
+    with pytest.raises(TypeError):
+        ast.Tariff("x", (), span=SPAN, chargez=())  # type: ignore[arg-type]
+
+
+def test_walk_and_find_all_visit_every_node_in_source_order() -> None:
+    """ast.walk yields every node depth first in field order; find_all picks one class."""
+    t = parse_body(ORDERED)
+    refs = [r.name for r in ast.find_all(t, ast.Ref)]
+    assert refs == ["price", "population", "base"]
+    assert sum(1 for _ in ast.walk(t.charges[0])) == len(list(ast.walk(t.charges[0])))
+    assert next(iter(ast.walk(t))) is t
+    assert [type(n).__name__ for n in ast.iter_child_nodes(t)][:2] == ["Header", "ParamDecl"]
+    deep = parse_body("param p = " + "(" * 90 + "1" + ")" * 90 + "\n")
+    assert len(list(ast.find_all(deep, ast.Number))) == 1
