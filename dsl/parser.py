@@ -6,22 +6,20 @@ module: they become :class:`TariffSyntaxError` with plain-words messages.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 import lark
-from lark import Lark, Token, Transformer, v_args
+from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.tree import Meta
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, SourceText, Span, TariffSyntaxError, diagnostic
+from takst.dsl.grammar import parser
 
 #: Words for the grammar's named terminals (never show a terminal name to an author).
 _TERMINAL_WORDS = {
@@ -50,16 +48,8 @@ TOP_LEVEL = (
 _DANISH_THOUSANDS = re.compile(r"^\d{1,3}(\.000)+$")
 
 
-@lru_cache(maxsize=1)
-def _lark() -> Lark:
-    grammar = resources.files("takst.dsl").joinpath("tariff.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
+#: The LALR parser of ``tariff.lark`` (built once per grammar, cached on disk: see grammar.py).
+_lark = parser
 
 
 def _describe_terminal(name: str) -> str:
@@ -112,6 +102,8 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
         return (f'"{token_value}" is a word of the tariff language and cannot be a name here; '
                 f"choose another name, e.g. {token_value}_")
     keywords = [w.strip('"') for w in map(_describe_terminal, expected) if w.startswith('"')]
+    import difflib  # only for a hint: not imported by every process
+
     close = difflib.get_close_matches(token_value, keywords, n=1, cutoff=0.8)  # float-ok: likeness
     if close and token_value not in keywords:
         return f"did you mean {close[0]}?"
@@ -525,7 +517,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.InputType("count", counted=str(children[0]), span=self._span(meta))
 
     # ----------------------------------------------------------------- lists
-    def list(self, meta: Meta, children: Children) -> ast.ListDecl:
+    def list_decl(self, meta: Meta, children: Children) -> ast.ListDecl:
         name, label, *items = children
         return ast.ListDecl(
             name=str(name),
@@ -640,10 +632,12 @@ class _Builder(Transformer[Token, Any]):
 
     def proration(self, meta: Meta, children: Children) -> ast.ProrationDecl:
         name, label, rule = children
-        if isinstance(rule, str):
-            num, den, period = Decimal(1), Decimal(1), rule
+        period: Literal["months", "days"] | None = None
+        num, den = Decimal(1), Decimal(1)
+        if rule == "months" or rule == "days":  # the grammar allows only these two words
+            period = rule
         else:
-            (num, den), period = rule, None
+            num, den = rule
         return ast.ProrationDecl(
             name=str(name), label=_text(label) if label else None, numerator=num,
             denominator=den, period=period, span=self._tspan(name),
@@ -1003,7 +997,8 @@ class _Builder(Transformer[Token, Any]):
 
         if len(low) == 6 and low[1:4] in (["never", "decreases", "as"], ["never", "increases", "as"]) \
                 and low[5] == "grows":
-            kind = "non_decreasing" if low[2] == "decreases" else "non_increasing"
+            kind: ast.PropertyKind = (
+                "non_decreasing" if low[2] == "decreases" else "non_increasing")
             return ast.PropertyDecl(str(name), lab, kind, nm(toks[0]), input=nm(toks[4]),
                                     span=span)
         if len(low) >= 6 and low[1:3] == ["is", "between"] and "and" in low[3:]:

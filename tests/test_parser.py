@@ -1013,3 +1013,57 @@ def test_walk_and_find_all_visit_every_node_in_source_order() -> None:
     assert [type(n).__name__ for n in ast.iter_child_nodes(t)][:2] == ["Header", "ParamDecl"]
     deep = parse_body("param p = " + "(" * 90 + "1" + ")" * 90 + "\n")
     assert len(list(ast.find_all(deep, ast.Number))) == 1
+
+
+# ------------------------------------------------------------------ the cached parser tables
+
+_ROOT = Path(__file__).resolve().parents[1]
+SEED_FILES = sorted([*(_ROOT / "rules").glob("*.tariff"), *(_ROOT / "stdlib").glob("*.tariff")])
+
+
+def test_cached_tables_parse_exactly_like_freshly_built_ones(tmp_path: Path) -> None:
+    """The parser loaded from the cache gives the same trees as one built from the grammar."""
+    from takst.dsl import grammar
+
+    text = grammar.grammar_text()
+    grammar.load_or_build(text, tmp_path)  # builds and writes the cache
+    (cache,) = tmp_path.iterdir()
+    assert cache.name == grammar.cache_name(text)
+    loaded = grammar.load_or_build(text, tmp_path)
+    built = grammar.build(text)
+    assert SEED_FILES
+    for path in SEED_FILES:
+        source = path.read_text(encoding="utf-8")
+        assert loaded.parse(source) == built.parse(source), path
+    assert [t.name for t in loaded.terminals] == [t.name for t in built.terminals]
+
+
+def test_a_changed_grammar_never_meets_old_tables(tmp_path: Path) -> None:
+    """Another grammar text has another cache file; a file whose recorded digest does not
+    match (stale, damaged or foreign) is ignored and replaced, never used."""
+    from takst.dsl import grammar
+
+    text = grammar.grammar_text()
+    changed = text + "\n// a comment changes the digest\n"
+    assert grammar.cache_name(changed) != grammar.cache_name(text)
+    grammar.load_or_build(text, tmp_path)
+    old = tmp_path / grammar.cache_name(text)
+    (tmp_path / grammar.cache_name(changed)).write_bytes(old.read_bytes())  # stale tables
+    grammar.load_or_build(changed, tmp_path)
+    first_line = (tmp_path / grammar.cache_name(changed)).read_bytes().split(b"\n", 1)[0]
+    assert first_line == grammar.digest(changed).encode("ascii")
+    old.write_bytes(b"garbage\n")  # damaged: rebuilt
+    assert grammar.load_or_build(text, tmp_path).parse(HEADER) == grammar.build(text).parse(HEADER)
+    assert old.read_bytes().split(b"\n", 1)[0] == grammar.digest(text).encode("ascii")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_unwritable_cache_folder_only_costs_time(tmp_path: Path) -> None:
+    """A cache folder that cannot be made or written still gives a working parser."""
+    from takst.dsl import grammar
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    parser = grammar.load_or_build(grammar.grammar_text(), blocker / "cache")
+    assert parser.parse(HEADER) is not None
+    assert grammar.load_or_build(grammar.grammar_text(), None).parse(HEADER) is not None

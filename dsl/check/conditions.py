@@ -11,7 +11,7 @@ from takst.dsl import ast
 from takst.dsl.check.words import Kind, article, name_of, operand_text, type_unit
 from takst.dsl.numbers import plain
 from takst.dsl.symbols import BILLING_YEAR, Symbols, input_unit, value_kind
-from takst.dsl.units import PLAIN
+from takst.dsl.units import PLAIN, Unit
 from takst.dsl.visitor import NodeVisitor
 
 if TYPE_CHECKING:
@@ -147,11 +147,11 @@ class Conditions(NodeVisitor[None]):
             return
         if left == "bands":
             if right != "bandkey":
-                keys = ", ".join(self.ctx.sym.dimension_keys(left_bands or "") or ())
+                names = ", ".join(self.ctx.sym.dimension_keys(left_bands or "") or ())
                 self.ctx.err(
                     f"{operand_text(cond.right)} is not a band of {left_bands}",
                     cond.right.span,
-                    hint=f"the bands of {left_bands} are: {keys}",
+                    hint=f"the bands of {left_bands} are: {names}",
                 )
             elif cond.op not in ("=", "!="):
                 self.ctx.err(
@@ -178,7 +178,7 @@ class Conditions(NodeVisitor[None]):
         )
 
     def check_compare_units(self, cond: ast.Compare) -> None:
-        units = []
+        units: list[Unit | None] = []
         for op in (cond.left, cond.right):
             if op.kind == "number":
                 units.append(None)  # a literal adapts to the other side
