@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 
 
 def check_example(ctx: Context, ex: ast.Example) -> None:
+    given = _check_given(ctx, ex)
+    _check_missing(ctx, ex, given)
+    _check_expects(ctx, ex)
+
+
+def _check_given(ctx: Context, ex: ast.Example) -> dict[str, ast.Given]:
+    """Each given value names an input (or a setting) once, with a value of its kind."""
     inputs = ctx.sym.inputs()
     given: dict[str, ast.Given] = {}
     for g in ex.given:
@@ -56,6 +63,12 @@ def check_example(ctx: Context, ex: ast.Example) -> None:
                     f"{g.name} is a whole number of {things(inp)}, not {plain(g.value)}",
                     g.span,
                 )
+    return given
+
+
+def _check_missing(ctx: Context, ex: ast.Example, given: dict[str, ast.Given]) -> None:
+    """An example gives every input it needs, and none that its register holds."""
+    inputs = ctx.sym.inputs()
     if ex.register is not None:
         for g in ex.given:
             if g.name in inputs or g.name in BUILTIN_TEXT:
@@ -79,6 +92,10 @@ def check_example(ctx: Context, ex: ast.Example) -> None:
                 f"{n} {sample_value(inputs[n]) if n in inputs else '1_000'}" for n in missing
             ),
         )
+
+
+def _check_expects(ctx: Context, ex: ast.Example) -> None:
+    """Each expectation names a charge or a pool of the tariff, once."""
     charges = {c.name for c in ctx.t.charges}
     seen_keys: set[tuple[str | None, str, str | None]] = set()
     for e in ex.expects:
