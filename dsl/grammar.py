@@ -8,6 +8,7 @@ text, the Lark options, Lark's version and Python's version. A changed grammar
 (or an upgraded Lark) therefore never meets old tables: it has another file
 name, and the file's first line repeats the digest, which is checked on load.
 
+The tables are stored as JSON (never a pickle: reading a cache file cannot run code).
 The file is written to a temporary name in the same folder and renamed into
 place, so a process never reads a half-written file, and two processes that
 build at the same time both write the same content. Any problem with the cache
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -30,6 +32,8 @@ from typing import Any
 
 import lark
 from lark import Lark
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 
 #: The options the parser is built with (part of the cache key).
 OPTIONS: dict[str, Any] = {
@@ -71,7 +75,7 @@ def cache_dir() -> Path | None:
 
 def cache_name(grammar: str) -> str:
     """The name of the cache file for ``grammar`` (its digest is part of it)."""
-    return f"tariff-lark-{digest(grammar)}.pickle"
+    return f"tariff-lark-{digest(grammar)}.json"
 
 
 def _load(path: Path, key: str) -> Lark | None:
@@ -79,20 +83,38 @@ def _load(path: Path, key: str) -> Lark | None:
         with path.open("rb") as f:
             if f.readline().rstrip(b"\n") != key.encode("ascii"):
                 return None
-            parser = Lark.load(f)
+            payload = json.loads(f.read())
+        return _from_tables(payload)
     except Exception:  # missing, unreadable or damaged: build the tables again
         return None
-    return parser if isinstance(parser, Lark) else None
+
+
+def _tables(parser: Lark) -> dict[str, Any]:
+    """The parser's tables as plain data (what Lark itself would pickle)."""
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    return {"data": data, "memo": memo}
+
+
+def _from_tables(payload: dict[str, Any]) -> Lark:
+    """A parser from its tables read back from JSON, which turned the integer keys of
+    the memo and of the LALR table into strings: they are turned back."""
+    payload["memo"] = {int(k): v for k, v in payload["memo"].items()}
+    table = payload["data"]["parser"]["parser"]
+    table["tokens"] = {int(k): v for k, v in table["tokens"].items()}
+    table["states"] = {int(state): {int(tok): act for tok, act in actions.items()}
+                       for state, actions in table["states"].items()}
+    return Lark.load(payload)  # Lark.load also takes this dict (its file format, unpickled)
 
 
 def _save(parser: Lark, path: Path, key: str) -> None:
     tmp: str | None = None
     try:
+        body = json.dumps(_tables(parser), separators=(",", ":")).encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tariff-lark-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(key.encode("ascii") + b"\n")
-            parser.save(f)
+            f.write(body)
         os.replace(tmp, path)
         tmp = None
     except OSError:  # a read-only or full folder: run without the cache

@@ -27,7 +27,7 @@ import pytest
 
 from takst.dsl import errors as errors_module
 from takst.dsl import parser as parser_module
-from takst.dsl.checker import check
+from takst.dsl.check import check
 from takst.dsl.errors import TariffSyntaxError, render, render_all
 from takst.dsl.parser import parse, parse_file
 

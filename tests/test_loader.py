@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from paths import ROOT
 
-from takst.dsl.checker import check
+from takst.dsl.check import check
 from takst.dsl.errors import TariffSyntaxError
 from takst.dsl.loader import load_tariff
 from takst.interpreter.evaluator import Evaluator
@@ -134,7 +134,7 @@ def test_no_dynamic_code_in_the_engine() -> None:
     banned_modules = {"socket", "urllib", "http", "subprocess", "requests", "pickle"}
     found = []
     for folder in ("dsl", "interpreter"):
-        for path in sorted((ROOT / folder).glob("*.py")):
+        for path in sorted((ROOT / folder).rglob("*.py")):
             tree = pyast.parse(path.read_text(encoding="utf-8"))
             for node in pyast.walk(tree):
                 if isinstance(node, pyast.Call) and getattr(node.func, "id", None) in banned_calls:
