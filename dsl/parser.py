@@ -20,6 +20,7 @@ from lark.tree import Meta
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, SourceText, Span, TariffSyntaxError, diagnostic
 from takst.dsl.grammar import parser
+from takst.dsl.numbers import group
 
 #: Words for the grammar's named terminals (never show a terminal name to an author).
 _TERMINAL_WORDS = {
@@ -33,8 +34,15 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
-#: How deep expressions and conditions may nest (keeps every later stage's recursion bounded).
+#: How deep expressions and conditions may nest: levels of parentheses (a formula's
+#: arguments included) and of ``not``.
 MAX_DEPTH = 100
+#: How long a calculation or condition may be: terms and operators in a row (e.g. the
+#: terms of one sum). With MAX_DEPTH it bounds the depth of the tree, so every later
+#: stage (checker, evaluator, formatter) recurses a bounded number of levels.
+MAX_TERMS = 250
+#: The largest tariff file (in bytes; a text: in characters) that is read at all.
+MAX_FILE_SIZE = 2_000_000
 #: How many digits a number literal may have.
 MAX_DIGITS = 30
 
@@ -215,7 +223,10 @@ def _is_top_level(line: str) -> bool:
 def parse(text: str, file: str = "<text>") -> ast.Tariff:
     """Parse a tariff text. Raises :class:`TariffSyntaxError` with every syntax error found."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > MAX_FILE_SIZE:
+        raise TariffSyntaxError(_too_large(file, f"{group(len(text))} characters"))
     source = SourceText(text)  # every span of this parse shows its lines from here
+    _check_parentheses(text, file, source)
     if not text.endswith("\n"):
         text += "\n"
     diags: list[Diagnostic] = []
@@ -247,24 +258,66 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     return tariff
 
 
+def _too_large(file: str, size: str) -> Diagnostic:
+    return diagnostic(
+        f"this file is too large to be a tariff: {size}; takst reads tariff files of at most "
+        f"{group(MAX_FILE_SIZE)} bytes",
+        Span(file, 1, 1, 1, 1),
+        hint="check that this is the tariff you meant; a large table can live in a module "
+        "of its own",
+    )
+
+
+def _too_deep(file: str, line: int, col: int, source: SourceText) -> TariffSyntaxError:
+    return TariffSyntaxError(diagnostic(
+        f"this calculation or condition is too deeply nested (more than {MAX_DEPTH} levels)",
+        Span(file, line, col, line, col + 1, source=source),
+        hint="split the calculation or condition into named params",
+    ))
+
+
+#: What the parenthesis scan looks at: texts and comments (skipped), parentheses, line ends.
+_PARENS = re.compile(r'"[^"\n]*"|#[^\n]*|[()\n]')
+
+
+def _check_parentheses(text: str, file: str, source: SourceText) -> None:
+    """Refuse parentheses nested more than MAX_DEPTH deep, before the parser sees them
+    (a linear scan: 100 000 nested pairs are refused at once)."""
+    depth = 0
+    line, line_start = 1, 0
+    for m in _PARENS.finditer(text):
+        token = m.group()
+        if token == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(file, line, m.start() - line_start + 1, source)
+        elif token == ")":
+            depth = max(depth - 1, 0)
+        elif token == "\n":
+            line, line_start = line + 1, m.end()
+
+
 def _check_depth(tree: lark.Tree[Token], file: str, source: SourceText) -> None:
-    """Refuse absurdly nested expressions before any recursive stage sees them."""
-    stack: list[tuple[lark.Tree[Token], int]] = [(tree, 0)]
+    """Refuse absurdly nested or long calculations before any recursive stage sees them:
+    more than MAX_DEPTH ``not`` in a row, or a tree more than MAX_TERMS deep (terms and
+    operators in a row). Parentheses add no node; :func:`_check_parentheses` counts them."""
+    stack: list[tuple[lark.Tree[Token], int, int]] = [(tree, 0, 0)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        node, length, nesting = stack.pop()
+        if node.data == "not_":
+            nesting += 1
+        if nesting > MAX_DEPTH or length > MAX_TERMS:
             meta = node.meta
             line = getattr(meta, "line", 1)
             col = getattr(meta, "column", 1)
-            raise TariffSyntaxError(
-                diagnostic(
-                    f"this calculation or condition is too long or too deeply nested "
-                    f"(more than {MAX_DEPTH} levels)",
-                    Span(file, line, col, line, col + 1, source=source),
-                    hint="split the calculation or condition into named params",
-                )
-            )
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
+            if nesting > MAX_DEPTH:
+                raise _too_deep(file, line, col, source)
+            raise TariffSyntaxError(diagnostic(
+                f"this calculation or condition is too long (more than about {MAX_TERMS} terms)",
+                Span(file, line, col, line, col + 1, source=source),
+                hint="split it into named params, e.g. one param per subtotal",
+            ))
+        stack.extend((c, length + 1, nesting) for c in node.children if isinstance(c, lark.Tree))
 
 
 def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
@@ -272,7 +325,8 @@ def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
     path = Path(path)
     name = display if display is not None else str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_SIZE + 1)
     except FileNotFoundError:
         raise TariffSyntaxError(
             diagnostic(f"no tariff file {name}", hint="check the path and the file name")
@@ -285,6 +339,8 @@ def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
         raise TariffSyntaxError(
             diagnostic(f"cannot read {name}: {err.strerror}", hint="check the file's permissions")
         ) from None
+    if len(raw) > MAX_FILE_SIZE:
+        raise TariffSyntaxError(_too_large(name, f"more than {group(MAX_FILE_SIZE)} bytes"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

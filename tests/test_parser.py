@@ -953,14 +953,19 @@ def test_deep_nesting() -> None:
         HEADER + "charge c every year\n  amount 1 DKK\n  except " + "not " * 150 + "m -> 0 DKK\n"
     )
     assert diag.message == (
-        "this calculation or condition is too long or too deeply nested (more than 100 levels)"
+        "this calculation or condition is too deeply nested (more than 100 levels)"
     )
     assert diag.hint == "split the calculation or condition into named params"
 
 
-def test_redundant_parentheses_are_not_nesting() -> None:
-    """Parentheses around a single value add no depth: 150 pairs still parse to the number."""
-    assert expr("(" * 150 + "1" + ")" * 150) == ast.Number(Decimal(1), span=SPAN)
+def test_redundant_parentheses_parse_to_their_value_up_to_the_nesting_limit() -> None:
+    """Parentheses around a single value add no node: 100 pairs parse to the number; 101
+    pairs are nested deeper than the stated limit."""
+    assert expr("(" * 100 + "1" + ")" * 100) == ast.Number(Decimal(1), span=SPAN)
+    (diag,) = syntax_errors(HEADER + "param p = " + "(" * 101 + "1" + ")" * 101 + "\n")
+    assert diag.message == (
+        "this calculation or condition is too deeply nested (more than 100 levels)")
+    assert diag.span is not None and (diag.span.line, diag.span.column) == (4, 111)
 
 
 # ------------------------------------------------------------------ declarations in source order
