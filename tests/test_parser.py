@@ -1004,6 +1004,7 @@ def test_evolve_with_a_view_replaces_that_kind_in_place() -> None:
     assert [getattr(d, "name", None) for d in fewer.declarations] == [
         "t", "price", "population", "other_x", "base"]
     assert attrs.evolve(t, charges=t.charges) == t
+    assert t.replace(charges=renamed) == t2
     with pytest.raises(TypeError):
         ast.Tariff("x", (), span=SPAN, chargez=())  # type: ignore[arg-type]
 
