@@ -9,12 +9,15 @@ Rewrites use :func:`attrs.evolve`, never mutation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
 from takst.dsl.errors import Span
+
+N = TypeVar("N", bound="Node")
 
 # ---------------------------------------------------------------- base classes
 
@@ -467,34 +470,186 @@ class PropertyDecl(Decl):
 # ---------------------------------------------------------------- the file
 
 
-@attrs.frozen
+#: The per-kind views of a tariff: attribute name -> the declaration class it holds.
+KINDS: dict[str, type[Node]] = {
+    "imports": Import,
+    "inputs": InputDecl,
+    "settings": SettingDecl,
+    "lists": ListDecl,
+    "categories": CategoriesDecl,
+    "groups": GroupDecl,
+    "bands": BandsDecl,
+    "slices": SlicesDecl,
+    "params": ParamDecl,
+    "formulas": FormulaDecl,
+    "aggregates": AggregateDecl,
+    "pools": PoolDecl,
+    "prorations": ProrationDecl,
+    "roundings": RoundingDecl,
+    "charges": ChargeDecl,
+    "examples": Example,
+    "properties": PropertyDecl,
+}
+
+#: Every class that stands at the top level of a file (headers included).
+TOP_LEVEL: tuple[type[Node], ...] = (Header, *KINDS.values())
+
+
+def _replace_kind(decls: list[Node], cls: type[Node], new: tuple[Node, ...]) -> None:
+    """Put ``new`` in place of the declarations of class ``cls``: one for one where the
+    count is the same, else all of them where the first one stood (or at the end)."""
+    at = [i for i, d in enumerate(decls) if type(d) is cls]
+    if len(at) == len(new):
+        for i, d in zip(at, new, strict=True):
+            decls[i] = d
+        return
+    first = at[0] if at else len(decls)
+    for i in reversed(at):
+        del decls[i]
+    decls[first:first] = new
+
+
+@attrs.frozen(init=False)
 class Tariff(Node):
-    """A whole ``.tariff`` file, declarations in the order written."""
+    """A whole ``.tariff`` file: its declarations in the order written.
+
+    ``declarations`` holds every top-level construct (headers, imports, inputs,
+    bands, charges, examples, ...) in source order; ``tariff.charges``,
+    ``tariff.inputs``, ... are views of one kind each, in the same order. A module's
+    shared declarations, once imported, follow the importing file's own.
+
+    The views can also be given to the constructor (and to :func:`attrs.evolve`):
+    ``attrs.evolve(tariff, charges=new)`` puts the new charges where the old ones
+    stood.
+    """
 
     file: str
-    header: Header | None
-    inputs: tuple[InputDecl, ...]
-    lists: tuple[ListDecl, ...]
-    bands: tuple[BandsDecl, ...]
-    params: tuple[ParamDecl, ...]
-    charges: tuple[ChargeDecl, ...]
-    examples: tuple[Example, ...]
-    #: Extra header blocks (a file may have only one; the checker reports the rest).
-    extra_headers: tuple[Header, ...] = ()
-    is_module: bool = False
-    imports: tuple[Import, ...] = ()
-    settings: tuple[SettingDecl, ...] = ()
-    categories: tuple[CategoriesDecl, ...] = ()
-    groups: tuple[GroupDecl, ...] = ()
-    slices: tuple[SlicesDecl, ...] = ()
-    formulas: tuple[FormulaDecl, ...] = ()
-    aggregates: tuple[AggregateDecl, ...] = ()
-    pools: tuple[PoolDecl, ...] = ()
-    prorations: tuple[ProrationDecl, ...] = ()
-    roundings: tuple[RoundingDecl, ...] = ()
+    declarations: tuple[Node, ...]
+    is_module: bool
     #: The module files imported, directly or through other modules.
-    modules: tuple[str, ...] = ()
-    properties: tuple[PropertyDecl, ...] = ()
+    modules: tuple[str, ...]
+    _views: dict[type[Node], tuple[Node, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False)
+
+    def __init__(
+        self,
+        file: str,
+        declarations: Sequence[Node] = (),
+        *,
+        span: Span,
+        is_module: bool = False,
+        modules: tuple[str, ...] = (),
+        header: Header | None = None,
+        extra_headers: tuple[Header, ...] | None = None,
+        **views: tuple[Node, ...],
+    ) -> None:
+        decls = list(declarations)
+        unknown = set(views) - set(KINDS)
+        if unknown:
+            raise TypeError(f"Tariff() got unexpected keyword arguments {sorted(unknown)}")
+        if header is not None or extra_headers is not None:
+            old = [d for d in decls if isinstance(d, Header)]
+            new_headers = (
+                (header,) if header is not None else tuple(old[:1])
+            ) + (extra_headers if extra_headers is not None else tuple(old[1:]))
+            _replace_kind(decls, Header, new_headers)
+        for name, new in views.items():
+            _replace_kind(decls, KINDS[name], tuple(new))
+        self.__attrs_init__(file, tuple(decls), is_module, modules, span=span)
+        by_kind: dict[type[Node], list[Node]] = {cls: [] for cls in TOP_LEVEL}
+        for d in self.declarations:
+            by_kind.setdefault(type(d), []).append(d)
+        object.__setattr__(self, "_views", {cls: tuple(v) for cls, v in by_kind.items()})
+
+    def replace(self, **views: tuple[Node, ...]) -> Tariff:
+        """This tariff with the declarations of some kinds replaced, e.g.
+        ``tariff.replace(charges=new)`` (each where the old ones stood; typed, unlike
+        ``attrs.evolve`` with a view)."""
+        changes: dict[str, Any] = dict(views)
+        return Tariff(self.file, self.declarations, span=self.span, is_module=self.is_module,
+                      modules=self.modules, **changes)
+
+    def of_kind(self, cls: type[N]) -> tuple[N, ...]:
+        """The declarations of class ``cls``, in source order."""
+        return self._views.get(cls, ())  # type: ignore[return-value]
+
+    @property
+    def header(self) -> Header | None:
+        headers = self.of_kind(Header)
+        return headers[0] if headers else None
+
+    @property
+    def extra_headers(self) -> tuple[Header, ...]:
+        """Extra header blocks (a file may have only one; the checker reports the rest)."""
+        return self.of_kind(Header)[1:]
+
+    @property
+    def imports(self) -> tuple[Import, ...]:
+        return self.of_kind(Import)
+
+    @property
+    def inputs(self) -> tuple[InputDecl, ...]:
+        return self.of_kind(InputDecl)
+
+    @property
+    def settings(self) -> tuple[SettingDecl, ...]:
+        return self.of_kind(SettingDecl)
+
+    @property
+    def lists(self) -> tuple[ListDecl, ...]:
+        return self.of_kind(ListDecl)
+
+    @property
+    def categories(self) -> tuple[CategoriesDecl, ...]:
+        return self.of_kind(CategoriesDecl)
+
+    @property
+    def groups(self) -> tuple[GroupDecl, ...]:
+        return self.of_kind(GroupDecl)
+
+    @property
+    def bands(self) -> tuple[BandsDecl, ...]:
+        return self.of_kind(BandsDecl)
+
+    @property
+    def slices(self) -> tuple[SlicesDecl, ...]:
+        return self.of_kind(SlicesDecl)
+
+    @property
+    def params(self) -> tuple[ParamDecl, ...]:
+        return self.of_kind(ParamDecl)
+
+    @property
+    def formulas(self) -> tuple[FormulaDecl, ...]:
+        return self.of_kind(FormulaDecl)
+
+    @property
+    def aggregates(self) -> tuple[AggregateDecl, ...]:
+        return self.of_kind(AggregateDecl)
+
+    @property
+    def pools(self) -> tuple[PoolDecl, ...]:
+        return self.of_kind(PoolDecl)
+
+    @property
+    def prorations(self) -> tuple[ProrationDecl, ...]:
+        return self.of_kind(ProrationDecl)
+
+    @property
+    def roundings(self) -> tuple[RoundingDecl, ...]:
+        return self.of_kind(RoundingDecl)
+
+    @property
+    def charges(self) -> tuple[ChargeDecl, ...]:
+        return self.of_kind(ChargeDecl)
+
+    @property
+    def examples(self) -> tuple[Example, ...]:
+        return self.of_kind(Example)
+
+    @property
+    def properties(self) -> tuple[PropertyDecl, ...]:
+        return self.of_kind(PropertyDecl)
 
     @property
     def name(self) -> str:
@@ -511,3 +666,56 @@ class Tariff(Node):
         if self.header and self.header.currency:
             return self.header.currency.name
         return "DKK"
+
+
+# ---------------------------------------------------------------- walking the tree
+
+
+def iter_child_nodes(node: Node) -> Iterator[Node]:
+    """The nodes directly inside ``node``, field by field in declaration order (a field
+    holding a tuple gives its nodes in order). Spans and other non-node values are skipped."""
+    for f in _node_fields(type(node)):
+        value = getattr(node, f)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            for v in value:
+                if isinstance(v, Node):
+                    yield v
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, depth first, field by field (iterative:
+    no recursion limit, however deep the tree)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(iter_child_nodes(current))))
+
+
+def find_all(node: Node, cls: type[N] | tuple[type[N], ...]) -> Iterator[N]:
+    """Every node of class ``cls`` (or of one of the classes) at or below ``node``."""
+    for n in walk(node):
+        if isinstance(n, cls):
+            yield n
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+#: Fields that repeat a node held in another field (a charge's first body and first
+#: rounding are also in ``bodies`` and ``roundings``): walked once, through the tuple.
+_REPEATS: dict[type, frozenset[str]] = {ChargeDecl: frozenset({"body", "rounding"})}
+
+
+def _node_fields(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        skip = {"span", "year_span", "_views"}
+        if cls is Tariff:
+            names = ("declarations",)
+        else:
+            skip |= _REPEATS.get(cls, frozenset())
+            names = tuple(f.name for f in attrs.fields(cls) if f.name not in skip)
+        _FIELDS[cls] = names
+    return names

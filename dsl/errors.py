@@ -22,15 +22,45 @@ import attrs
 Severity = Literal["error", "warning"]
 
 
+class SourceText:
+    """The text of one parsed file, split into lines as the parser counts them.
+
+    Every :class:`Span` made while parsing a text points at its ``SourceText``, so a
+    diagnostic can show its line without any process-wide cache: the text lives as
+    long as the spans (the AST, the diagnostics) that need it.
+    """
+
+    __slots__ = ("__weakref__", "lines")
+
+    def __init__(self, text: str) -> None:
+        # only \n ends a line (not \x1c, U+2028, ...)
+        self.lines: tuple[str, ...] = tuple(
+            text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+    def line(self, line: int) -> str | None:
+        if not 1 <= line <= len(self.lines):
+            return None
+        return self.lines[line - 1]
+
+    def __repr__(self) -> str:
+        return f"<SourceText of {len(self.lines)} lines>"
+
+
 @attrs.frozen
 class Span:
-    """Where a construct stands in a source file (1-based lines and columns)."""
+    """Where a construct stands in a source file (1-based lines and columns).
+
+    ``source`` is the text the span was found in (when known); it is not part of a
+    span's identity: two spans at the same place are equal whatever text they carry.
+    """
 
     file: str
     line: int
     column: int
     end_line: int
     end_column: int
+    source: SourceText | None = attrs.field(
+        default=None, eq=False, hash=False, repr=False, kw_only=True)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -118,32 +148,32 @@ def diagnostic(
 
 
 class SourceCache:
-    """Source texts by file name, so a diagnostic can show the offending line."""
+    """Source texts by file name, owned by a caller that renders diagnostics whose
+    spans carry no text (a span's own text, when it has one, wins)."""
 
     def __init__(self) -> None:
-        self._texts: dict[str, list[str]] = {}
+        self._texts: dict[str, SourceText] = {}
 
     def add(self, file: str, text: str) -> None:
-        # lines as the parser counts them: only \n ends a line (not \x1c, U+2028, ...)
-        self._texts[file] = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._texts[file] = SourceText(text)
 
     def line(self, file: str, line: int) -> str | None:
-        lines = self._texts.get(file)
-        if lines is None or not 1 <= line <= len(lines):
-            return None
-        return lines[line - 1]
-
-
-#: Sources of every file parsed in this process (filled by the parser).
-SOURCES = SourceCache()
+        source = self._texts.get(file)
+        return None if source is None else source.line(line)
 
 
 #: Source lines longer than this are shown as a window around the caret.
 EXCERPT_WIDTH = 100
 
 
-def _excerpt(span: Span, sources: SourceCache) -> list[str]:
-    text = sources.line(span.file, span.line)
+def _source_line(span: Span, sources: SourceCache | None) -> str | None:
+    if span.source is not None:
+        return span.source.line(span.line)
+    return sources.line(span.file, span.line) if sources is not None else None
+
+
+def _excerpt(span: Span, sources: SourceCache | None) -> list[str]:
+    text = _source_line(span, sources)
     if text is None:
         return []
     text = text.expandtabs(1).rstrip()
@@ -165,8 +195,11 @@ def _excerpt(span: Span, sources: SourceCache) -> list[str]:
     return [gutter + text, " " * (len(gutter) - 2) + "| " + " " * start + "^" * width]
 
 
-def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
-    """Render a diagnostic as ``file:line:col: severity: message``, the line, a caret, a hint."""
+def render(diag: Diagnostic, sources: SourceCache | None = None) -> str:
+    """Render a diagnostic as ``file:line:col: severity: message``, the line, a caret, a hint.
+
+    The line comes from the span's own source text; ``sources`` serves spans made
+    without one."""
     if diag.span is not None:
         head = f"{diag.span}: {diag.severity}: {diag.message}"
     elif diag.where is not None:
@@ -184,5 +217,5 @@ def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
     return "\n".join(out)
 
 
-def render_all(diags: Iterable[Diagnostic], sources: SourceCache = SOURCES) -> str:
+def render_all(diags: Iterable[Diagnostic], sources: SourceCache | None = None) -> str:
     return "\n\n".join(render(d, sources) for d in diags)

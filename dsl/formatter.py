@@ -59,7 +59,7 @@ import attrs
 from lark import Token
 
 from takst.dsl import ast
-from takst.dsl.errors import SOURCES, Span, TariffError, TariffSyntaxError, diagnostic
+from takst.dsl.errors import SourceText, Span, TariffError, TariffSyntaxError, diagnostic
 from takst.dsl.numbers import group
 from takst.dsl.parser import _lark, parse, parse_file
 
@@ -107,6 +107,8 @@ class Source:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = text.split("\n")
+        #: What diagnostics about this text show (the source, never the laid-out result).
+        self.source = SourceText(text)
         self.tokens: list[Token] = [t for t in _lark().lex(text) if t.type != "_NL"]
         self.by_start = {(t.line, t.column): i for i, t in enumerate(self.tokens)}
         self.by_end = {(t.end_line, t.end_column): i for i, t in enumerate(self.tokens)}
@@ -243,7 +245,7 @@ class Printer:
 
     def _line_span(self, span: Span) -> Span:
         text = self.src.lines[span.line - 1] if 0 < span.line <= len(self.src.lines) else ""
-        return Span(self.file, span.line, 1, span.line, max(len(text), 1) + 1)
+        return Span(self.file, span.line, 1, span.line, max(len(text), 1) + 1, source=self.src.source)
 
     # -------------------------------------------------------------- leaves
     def label(self, label: str | None) -> str:
@@ -707,7 +709,7 @@ def format_text(text: str, file: str = "<text>") -> str:
     tariff = parse(text, file)
     src = Source(text)
     printer = Printer(src, file)
-    decls = sorted(_nodes_of(tariff), key=_position)
+    decls = tariff.declarations  # in the order written
     code: list[tuple[str, int]] = []  # (line, declaration index)
     for k, decl in enumerate(decls):
         code.extend((line, k) for line in printer.node(decl))
@@ -725,8 +727,6 @@ def _reads_back(out: str, tariff: ast.Tariff, text: str, file: str) -> None:
             problem = "it would parse to a different tariff"
     except TariffSyntaxError as e:
         problem = f"it would not parse ({e.diagnostics[0].message})"
-    finally:
-        SOURCES.add(file, text)  # diagnostics about ``file`` show the source, not ``out``
     if problem:
         raise FormatError(diagnostic(
             f"takst fmt cannot lay out {file}: {problem}; the file is left as it is",
@@ -766,7 +766,7 @@ def _changed(src: Source, file: str, line: int, printed: str) -> FormatError:
     return FormatError(diagnostic(
         f"takst fmt would change what this line says (it printed {printed}); "
         "the file is left as it is",
-        Span(file, line, 1, line, width_ + 1),
+        Span(file, line, 1, line, width_ + 1, source=src.source),
         hint="a construct the formatter does not know yet; please report it, and format "
         "this file by hand for now",
     ))

@@ -12,6 +12,10 @@ inside the project root (the nearest folder above the tariff with a
 Absolute paths, ``..`` escapes and symbolic links that lead outside are refused
 with a positioned error. Loading reads files only: nothing is run, nothing is
 fetched.
+
+Limits: imports nest at most :data:`MAX_IMPORT_DEPTH` modules deep (a tariff that
+imports a module that imports a module ... ); an import path holds no control
+characters (NUL, escape, ...). Both are positioned errors at the import.
 """
 
 from __future__ import annotations
@@ -28,23 +32,25 @@ from takst.dsl.errors import Diagnostic, TariffSyntaxError, diagnostic
 from takst.dsl.parser import parse_file
 
 ROOT_MARKERS = ("pyproject.toml", "takst.toml", ".git")
+#: How many modules deep imports may nest (a tariff's own imports are level 1).
+MAX_IMPORT_DEPTH = 50
 _MODULE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 #: The definitions a module contributes to the tariff that imports it.
 #: (Inputs and settings are not shared: a module's inputs serve its own examples; the
 #: tariff that imports it declares its own.)
-_SHARED = (
-    "lists",
-    "categories",
-    "groups",
-    "bands",
-    "slices",
-    "params",
-    "formulas",
-    "aggregates",
-    "pools",
-    "prorations",
-    "roundings",
+_SHARED: tuple[type[ast.Node], ...] = (
+    ast.ListDecl,
+    ast.CategoriesDecl,
+    ast.GroupDecl,
+    ast.BandsDecl,
+    ast.SlicesDecl,
+    ast.ParamDecl,
+    ast.FormulaDecl,
+    ast.AggregateDecl,
+    ast.PoolDecl,
+    ast.ProrationDecl,
+    ast.RoundingDecl,
 )
 
 
@@ -103,6 +109,13 @@ class _Loader:
         if not target:
             self.problems.append(diagnostic("the import names no file", imp.span))
             return None
+        control = next((c for c in target if ord(c) < 32 or 127 <= ord(c) < 160), None)
+        if control is not None:
+            what = "NUL" if control == "\x00" else f"U+{ord(control):04X}"
+            self.problems.append(diagnostic(
+                f"the import path holds an invisible control character ({what})", imp.span,
+                hint="retype the path; a file name never holds control characters"))
+            return None
         if os.path.isabs(target) or target.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", target):
             self.problems.append(diagnostic(
                 f"imports use relative paths; {target} is absolute", imp.span,
@@ -142,6 +155,14 @@ class _Loader:
             return None
         if real in self.cache:
             return self.cache[real]
+        if len(stack) > MAX_IMPORT_DEPTH:
+            assert via is not None
+            self.problems.append(diagnostic(
+                f"imports nest more than {MAX_IMPORT_DEPTH} modules deep "
+                f"(this import is level {len(stack)})", via.span,
+                hint="import the modules from fewer levels: a module may import several "
+                "others side by side"))
+            return None
         display = _display(path) if via is not None else None
         try:
             tariff = parse_file(path, display) if display else parse_file(path)
@@ -167,18 +188,11 @@ class _Loader:
 
 
 def _merge(tariff: ast.Tariff, module: ast.Tariff) -> ast.Tariff:
-    """The tariff with the module's shared definitions added (and the module's own files)."""
-    changes: dict[str, object] = {
-        field: (
-            *getattr(tariff, field),
-            *(d for d in getattr(module, field)
-              if not any(x is d for x in getattr(tariff, field))),  # a diamond adds once
-        )
-        for field in _SHARED
-    }
+    """The tariff with the module's shared definitions after its own (and the module's files)."""
+    have = {id(d) for d in tariff.declarations}  # a diamond adds a declaration once
+    shared = [d for d in module.declarations if isinstance(d, _SHARED) and id(d) not in have]
     files = (*tariff.modules, *(f for f in (module.file, *module.modules) if f not in tariff.modules))
-    changes["modules"] = files
-    return attrs.evolve(tariff, **changes)  # type: ignore[arg-type]
+    return attrs.evolve(tariff, declarations=(*tariff.declarations, *shared), modules=files)
 
 
 def load_tariff(path: str | Path, *, root: str | Path | None = None) -> ast.Tariff:

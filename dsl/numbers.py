@@ -13,7 +13,7 @@ def group(value: Decimal | int, sep: str = " ") -> str:
     sign = "-" if d < 0 else ""
     text = format(d.copy_abs(), "f")  # copy_abs is exact; abs() rounds to the context
     whole, _, frac = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -6,22 +6,21 @@ module: they become :class:`TariffSyntaxError` with plain-words messages.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 import lark
-from lark import Lark, Token, Transformer, v_args
+from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.tree import Meta
 
 from takst.dsl import ast
-from takst.dsl.errors import SOURCES, Diagnostic, Span, TariffSyntaxError, diagnostic
+from takst.dsl.errors import Diagnostic, SourceText, Span, TariffSyntaxError, diagnostic
+from takst.dsl.grammar import parser
+from takst.dsl.numbers import group
 
 #: Words for the grammar's named terminals (never show a terminal name to an author).
 _TERMINAL_WORDS = {
@@ -35,8 +34,15 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
-#: How deep expressions and conditions may nest (keeps every later stage's recursion bounded).
+#: How deep expressions and conditions may nest: levels of parentheses (a formula's
+#: arguments included) and of ``not``.
 MAX_DEPTH = 100
+#: How long a calculation or condition may be: terms and operators in a row (e.g. the
+#: terms of one sum). With MAX_DEPTH it bounds the depth of the tree, so every later
+#: stage (checker, evaluator, formatter) recurses a bounded number of levels.
+MAX_TERMS = 250
+#: The largest tariff file (in bytes; a text: in characters) that is read at all.
+MAX_FILE_SIZE = 2_000_000
 #: How many digits a number literal may have.
 MAX_DIGITS = 30
 
@@ -50,16 +56,8 @@ TOP_LEVEL = (
 _DANISH_THOUSANDS = re.compile(r"^\d{1,3}(\.000)+$")
 
 
-@lru_cache(maxsize=1)
-def _lark() -> Lark:
-    grammar = resources.files("takst.dsl").joinpath("tariff.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
+#: The LALR parser of ``tariff.lark`` (built once per grammar, cached on disk: see grammar.py).
+_lark = parser
 
 
 def _describe_terminal(name: str) -> str:
@@ -112,6 +110,8 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
         return (f'"{token_value}" is a word of the tariff language and cannot be a name here; '
                 f"choose another name, e.g. {token_value}_")
     keywords = [w.strip('"') for w in map(_describe_terminal, expected) if w.startswith('"')]
+    import difflib  # only for a hint: not imported by every process
+
     close = difflib.get_close_matches(token_value, keywords, n=1, cutoff=0.8)  # float-ok: likeness
     if close and token_value not in keywords:
         return f"did you mean {close[0]}?"
@@ -138,7 +138,9 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
     return None
 
 
-def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
+def _syntax_diagnostic(
+    err: UnexpectedInput, file: str, text: str, source: SourceText
+) -> Diagnostic:
     line = getattr(err, "line", 1) or 1
     column = getattr(err, "column", 1) or 1
     lines = text.split("\n")  # as Lark counts lines: only \n ends one
@@ -147,7 +149,7 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
     line_text = lines[line - 1] if 0 < line <= len(lines) else ""
     if isinstance(err, UnexpectedCharacters):
         char = line_text[column - 1] if 0 < column <= len(line_text) else "\n"
-        span = Span(file, line, column, line, column + 1)
+        span = Span(file, line, column, line, column + 1, source=source)
         if char == '"':
             return diagnostic(
                 "this text has no closing double quote",
@@ -177,14 +179,14 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
         expected = set(err.accepts or err.expected)
         if token.type == "$END":
             last = len(lines) or 1
-            span = Span(file, last, 1, last, 1)
+            span = Span(file, last, 1, last, 1, source=source)
             return diagnostic(
                 f"the file ends too early; expected {_expected_words(expected)}",
                 span,
                 hint="finish the last declaration",
             )
         width = max(len(str(token.value).split("\n")[0]), 1)
-        span = Span(file, line, column, line, column + width)
+        span = Span(file, line, column, line, column + width, source=source)
         if token.type == "_NL":
             message = f"the line ends too early; expected {_expected_words(expected)}"
         else:
@@ -194,8 +196,8 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
         )
     if isinstance(err, UnexpectedEOF):
         last = len(lines) or 1
-        return diagnostic("the file ends too early", Span(file, last, 1, last, 1))
-    return diagnostic(str(err).splitlines()[0], Span(file, line, column, line, column + 1))
+        return diagnostic("the file ends too early", Span(file, last, 1, last, 1, source=source))
+    return diagnostic(str(err).splitlines()[0], Span(file, line, column, line, column + 1, source=source))
 
 
 def _blank_block(text: str, line: int) -> str:
@@ -221,7 +223,10 @@ def _is_top_level(line: str) -> bool:
 def parse(text: str, file: str = "<text>") -> ast.Tariff:
     """Parse a tariff text. Raises :class:`TariffSyntaxError` with every syntax error found."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    SOURCES.add(file, text)
+    if len(text) > MAX_FILE_SIZE:
+        raise TariffSyntaxError(_too_large(file, f"{group(len(text))} characters"))
+    source = SourceText(text)  # every span of this parse shows its lines from here
+    _check_parentheses(text, file, source)
     if not text.endswith("\n"):
         text += "\n"
     diags: list[Diagnostic] = []
@@ -232,7 +237,7 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
             tree = _lark().parse(attempt)
             break
         except UnexpectedInput as err:
-            diag = _syntax_diagnostic(err, file, text)
+            diag = _syntax_diagnostic(err, file, text, source)
             if diags and diag.span is not None and diags[-1].span == diag.span:
                 break
             diags.append(diag)
@@ -244,8 +249,8 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     if diags:
         raise TariffSyntaxError(diags)
     assert tree is not None
-    _check_depth(tree, file)
-    builder = _Builder(file)
+    _check_depth(tree, file, source)
+    builder = _Builder(file, source)
     tariff = builder.transform(tree)
     if builder.problems:
         raise TariffSyntaxError(builder.problems)
@@ -253,24 +258,66 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     return tariff
 
 
-def _check_depth(tree: lark.Tree[Token], file: str) -> None:
-    """Refuse absurdly nested expressions before any recursive stage sees them."""
-    stack: list[tuple[lark.Tree[Token], int]] = [(tree, 0)]
+def _too_large(file: str, size: str) -> Diagnostic:
+    return diagnostic(
+        f"this file is too large to be a tariff: {size}; takst reads tariff files of at most "
+        f"{group(MAX_FILE_SIZE)} bytes",
+        Span(file, 1, 1, 1, 1),
+        hint="check that this is the tariff you meant; a large table can live in a module "
+        "of its own",
+    )
+
+
+def _too_deep(file: str, line: int, col: int, source: SourceText) -> TariffSyntaxError:
+    return TariffSyntaxError(diagnostic(
+        f"this calculation or condition is too deeply nested (more than {MAX_DEPTH} levels)",
+        Span(file, line, col, line, col + 1, source=source),
+        hint="split the calculation or condition into named params",
+    ))
+
+
+#: What the parenthesis scan looks at: texts and comments (skipped), parentheses, line ends.
+_PARENS = re.compile(r'"[^"\n]*"|#[^\n]*|[()\n]')
+
+
+def _check_parentheses(text: str, file: str, source: SourceText) -> None:
+    """Refuse parentheses nested more than MAX_DEPTH deep, before the parser sees them
+    (a linear scan: 100 000 nested pairs are refused at once)."""
+    depth = 0
+    line, line_start = 1, 0
+    for m in _PARENS.finditer(text):
+        token = m.group()
+        if token == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(file, line, m.start() - line_start + 1, source)
+        elif token == ")":
+            depth = max(depth - 1, 0)
+        elif token == "\n":
+            line, line_start = line + 1, m.end()
+
+
+def _check_depth(tree: lark.Tree[Token], file: str, source: SourceText) -> None:
+    """Refuse absurdly nested or long calculations before any recursive stage sees them:
+    more than MAX_DEPTH ``not`` in a row, or a tree more than MAX_TERMS deep (terms and
+    operators in a row). Parentheses add no node; :func:`_check_parentheses` counts them."""
+    stack: list[tuple[lark.Tree[Token], int, int]] = [(tree, 0, 0)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        node, length, nesting = stack.pop()
+        if node.data == "not_":
+            nesting += 1
+        if nesting > MAX_DEPTH or length > MAX_TERMS:
             meta = node.meta
             line = getattr(meta, "line", 1)
             col = getattr(meta, "column", 1)
-            raise TariffSyntaxError(
-                diagnostic(
-                    f"this calculation or condition is too long or too deeply nested "
-                    f"(more than {MAX_DEPTH} levels)",
-                    Span(file, line, col, line, col + 1),
-                    hint="split the calculation or condition into named params",
-                )
-            )
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
+            if nesting > MAX_DEPTH:
+                raise _too_deep(file, line, col, source)
+            raise TariffSyntaxError(diagnostic(
+                f"this calculation or condition is too long (more than about {MAX_TERMS} terms)",
+                Span(file, line, col, line, col + 1, source=source),
+                hint="split it into named params, e.g. one param per subtotal",
+            ))
+        stack.extend((c, length + 1, nesting) for c in node.children if isinstance(c, lark.Tree))
 
 
 def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
@@ -278,7 +325,8 @@ def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
     path = Path(path)
     name = display if display is not None else str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_SIZE + 1)
     except FileNotFoundError:
         raise TariffSyntaxError(
             diagnostic(f"no tariff file {name}", hint="check the path and the file name")
@@ -291,6 +339,8 @@ def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
         raise TariffSyntaxError(
             diagnostic(f"cannot read {name}: {err.strerror}", hint="check the file's permissions")
         ) from None
+    if len(raw) > MAX_FILE_SIZE:
+        raise TariffSyntaxError(_too_large(name, f"more than {group(MAX_FILE_SIZE)} bytes"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -318,25 +368,27 @@ def _text(token: Token) -> str:
 class _Builder(Transformer[Token, Any]):
     """Maps each grammar rule to an AST node. Structure only, no evaluation."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, source: SourceText | None = None) -> None:
         super().__init__()
         self.file = file
+        self._source = source
         self.problems: list[Diagnostic] = []
 
     # ----------------------------------------------------------------- helpers
     def _span(self, meta: Meta) -> Span:
         if meta.empty:
-            return Span(self.file, 1, 1, 1, 1)
+            return Span(self.file, 1, 1, 1, 1, source=self._source)
         end_line, end_column = meta.end_line, meta.end_column
         if end_column == 1 and end_line > meta.line:  # ends on the newline: stop at the line end
             end_line -= 1
             end_column = 10_000
-        return Span(self.file, meta.line, meta.column, end_line, end_column)
+        return Span(self.file, meta.line, meta.column, end_line, end_column, source=self._source)
 
     def _tspan(self, token: Token) -> Span:
         line = token.line or 1
         col = token.column or 1
-        return Span(self.file, line, col, token.end_line or line, token.end_column or col + 1)
+        return Span(self.file, line, col, token.end_line or line, token.end_column or col + 1,
+                    source=self._source)
 
     def _number(self, token: Token) -> Decimal:
         raw = str(token)
@@ -393,37 +445,23 @@ class _Builder(Transformer[Token, Any]):
 
     # ----------------------------------------------------------------- file
     def start(self, meta: Meta, children: Children) -> ast.Tariff:
-        # every header in file order (a `module` header comes as ("module", Header))
-        headers = [c[1] if isinstance(c, tuple) else c for c in children
-                   if isinstance(c, ast.Header) or (isinstance(c, tuple) and c and c[0] == "module")]
-        modules = [c for c in children if isinstance(c, tuple) and c and c[0] == "module"]
-
-        def of(cls: type) -> tuple[Any, ...]:
-            return tuple(c for c in children if isinstance(c, cls))
-
+        # every declaration in file order (a `module` header comes as ("module", Header))
+        decls: list[ast.Node] = []
+        first_is_module: bool | None = None
+        for c in children:
+            if isinstance(c, tuple) and c and c[0] == "module":
+                c = c[1]
+                if first_is_module is None:
+                    first_is_module = True
+            elif isinstance(c, ast.Header) and first_is_module is None:
+                first_is_module = False
+            if isinstance(c, ast.TOP_LEVEL):
+                decls.append(c)
         return ast.Tariff(
-            is_module=bool(modules) and (not headers or headers[0] is modules[0][1]),
-            imports=of(ast.Import),
-            settings=of(ast.SettingDecl),
-            categories=of(ast.CategoriesDecl),
-            groups=of(ast.GroupDecl),
-            slices=of(ast.SlicesDecl),
-            formulas=of(ast.FormulaDecl),
-            aggregates=of(ast.AggregateDecl),
-            pools=of(ast.PoolDecl),
-            prorations=of(ast.ProrationDecl),
-            roundings=of(ast.RoundingDecl),
-            properties=of(ast.PropertyDecl),
-            file=self.file,
-            header=headers[0] if headers else None,
-            inputs=tuple(c for c in children if isinstance(c, ast.InputDecl)),
-            lists=tuple(c for c in children if isinstance(c, ast.ListDecl)),
-            bands=tuple(c for c in children if isinstance(c, ast.BandsDecl)),
-            params=tuple(c for c in children if isinstance(c, ast.ParamDecl)),
-            charges=tuple(c for c in children if isinstance(c, ast.ChargeDecl)),
-            examples=tuple(c for c in children if isinstance(c, ast.Example)),
-            extra_headers=tuple(h for h in headers[1:]),
-            span=Span(self.file, 1, 1, 1, 1),
+            self.file,
+            decls,
+            is_module=bool(first_is_module),
+            span=Span(self.file, 1, 1, 1, 1, source=self._source),
         )
 
     def tariff(self, meta: Meta, children: Children) -> ast.Header:
@@ -535,7 +573,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.InputType("count", counted=str(children[0]), span=self._span(meta))
 
     # ----------------------------------------------------------------- lists
-    def list(self, meta: Meta, children: Children) -> ast.ListDecl:
+    def list_decl(self, meta: Meta, children: Children) -> ast.ListDecl:
         name, label, *items = children
         return ast.ListDecl(
             name=str(name),
@@ -650,10 +688,12 @@ class _Builder(Transformer[Token, Any]):
 
     def proration(self, meta: Meta, children: Children) -> ast.ProrationDecl:
         name, label, rule = children
-        if isinstance(rule, str):
-            num, den, period = Decimal(1), Decimal(1), rule
+        period: Literal["months", "days"] | None = None
+        num, den = Decimal(1), Decimal(1)
+        if rule == "months" or rule == "days":  # the grammar allows only these two words
+            period = rule
         else:
-            (num, den), period = rule, None
+            num, den = rule
         return ast.ProrationDecl(
             name=str(name), label=_text(label) if label else None, numerator=num,
             denominator=den, period=period, span=self._tspan(name),
@@ -1013,7 +1053,8 @@ class _Builder(Transformer[Token, Any]):
 
         if len(low) == 6 and low[1:4] in (["never", "decreases", "as"], ["never", "increases", "as"]) \
                 and low[5] == "grows":
-            kind = "non_decreasing" if low[2] == "decreases" else "non_increasing"
+            kind: ast.PropertyKind = (
+                "non_decreasing" if low[2] == "decreases" else "non_increasing")
             return ast.PropertyDecl(str(name), lab, kind, nm(toks[0]), input=nm(toks[4]),
                                     span=span)
         if len(low) >= 6 and low[1:3] == ["is", "between"] and "and" in low[3:]:

@@ -10,8 +10,10 @@ import pytest
 from paths import RULES, STDLIB
 
 from takst.dsl import ast
-from takst.dsl.checker import _disjoint, analyse_bands, band_interval, check, errors_of
+from takst.dsl.check import analyse_bands, check, errors_of
+from takst.dsl.check.conditions import disjoint as exclusive
 from takst.dsl.errors import Diagnostic
+from takst.dsl.intervals import band_interval
 from takst.dsl.loader import load_tariff
 from takst.dsl.parser import parse
 from takst.dsl.symbols import Symbols
@@ -318,7 +320,7 @@ def disjoint(a: str, b: str) -> bool:
         + f"charge c every year\n  amount 1 DKK\n  except {a} -> 0 DKK\n  except {b} -> 1 DKK\n"
     )
     first, second = t.charges[0].exceptions
-    return _disjoint(first.condition, second.condition, Symbols(t))
+    return exclusive(first.condition, second.condition, Symbols(t))
 
 
 @pytest.mark.parametrize(

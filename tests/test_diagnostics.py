@@ -18,14 +18,18 @@ update mode leaves their ``.err`` files alone.
 
 from __future__ import annotations
 
+import gc
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 
-from takst.dsl.checker import check
-from takst.dsl.errors import TariffSyntaxError, render_all
-from takst.dsl.parser import parse_file
+from takst.dsl import errors as errors_module
+from takst.dsl import parser as parser_module
+from takst.dsl.check import check
+from takst.dsl.errors import TariffSyntaxError, render, render_all
+from takst.dsl.parser import parse, parse_file
 
 CASES = Path(__file__).resolve().parent / "cases"
 
@@ -103,6 +107,64 @@ def test_output_does_not_depend_on_the_working_directory(
     monkeypatch.chdir(tmp_path)
     assert diagnose(path) == here
     assert here.startswith("tests/cases/os2valghalla_bands_as_published.tariff:10:3: ")
+
+
+_TWO_TEXTS = (
+    'tariff a "A"\n  currency DKK\n  source "s"\n\ncharge fee every year\n  amount 10 DKK +\n',
+    'tariff b "B"\n  currency DKK\n  source "s"\n\ncharge due every year\n  amount 99 DKK *\n',
+)
+
+
+def _syntax_errors(text: str, file: str) -> TariffSyntaxError:
+    with pytest.raises(TariffSyntaxError) as info:
+        parse(text, file)
+    return info.value
+
+
+def test_two_texts_of_one_file_name_show_their_own_lines() -> None:
+    """Two parses of different texts under the same file name each render their own source line,
+    whichever was parsed last (a diagnostic carries its source; no cache is shared)."""
+    first = _syntax_errors(_TWO_TEXTS[0], "same.tariff")
+    second = _syntax_errors(_TWO_TEXTS[1], "same.tariff")
+    assert render(first.diagnostics[0]).splitlines()[1] == "    6 |   amount 10 DKK +"
+    assert render(second.diagnostics[0]).splitlines()[1] == "    6 |   amount 99 DKK *"
+    checked_a = check(parse(_TWO_TEXTS[0].replace(" +\n", " + nothing\n"), "same.tariff"))
+    checked_b = check(parse(_TWO_TEXTS[1].replace(" *\n", " * naught\n"), "same.tariff"))
+    assert "   amount 10 DKK + nothing" in render_all(checked_a)
+    assert "   amount 99 DKK * naught" in render_all(checked_b)
+    assert "naught" not in render_all(checked_a) and "nothing" not in render_all(checked_b)
+
+
+def _module_state() -> int:
+    """How many items the dsl modules' global containers hold."""
+    total = 0
+    for module in (errors_module, parser_module):
+        for value in vars(module).values():
+            if isinstance(value, dict | list | set):
+                total += len(value)
+            elif hasattr(value, "_texts"):
+                total += len(value._texts)
+    return total
+
+
+def test_parsing_keeps_nothing_process_wide() -> None:
+    """A parse's source text lives as long as its AST and diagnostics, and no module-level
+    store grows with the number of parses."""
+    assert not hasattr(errors_module, "SOURCES")
+    parse(_TWO_TEXTS[0].replace(" +\n", "\n"), "warm-up.tariff")
+    before = _module_state()
+    for n in range(200):
+        tariff = parse(_TWO_TEXTS[0].replace(" +\n", f" + {n}\n"), f"file{n}.tariff")
+    assert _module_state() == before
+    source = weakref.ref(tariff.span.source) if tariff.span.source is not None else None
+    assert source is not None and source() is not None
+    err = _syntax_errors(_TWO_TEXTS[1], "gone.tariff")
+    diag_source = err.diagnostics[0].span.source if err.diagnostics[0].span else None
+    assert diag_source is not None
+    held = weakref.ref(diag_source)
+    del tariff, err, diag_source
+    gc.collect()
+    assert source() is None and held() is None
 
 
 def main(argv: list[str]) -> int:

@@ -55,38 +55,90 @@ def assert_positioned(err: str, path: Path, line: int, message: str) -> None:
 # ------------------------------------------------------------------ nesting
 
 
-def test_deeply_nested_calculation_is_a_positioned_error(tmp_path: Path) -> None:
-    """200 terms in one amount are more than 100 levels: an error on that line."""
+def test_flat_sum_of_200_terms_is_not_nesting(tmp_path: Path) -> None:
+    """200 terms in one amount are long but flat: the tariff checks, evaluates with a trace,
+    tests and formats (the nesting limit counts depth, not terms)."""
+    path = tmp_path / "t.tariff"
+    path.write_text(HEAD + "charge fee every year\n  amount " + " + ".join(["1 DKK"] * 200)
+                    + " + 0 DKK per inhabitant * population\n\nexample \"e\"\n"
+                    "  given population 1\n  billing year 2024\n  expect fee 200\n",
+                    encoding="utf-8")
+    for argv in (["check"], ["test"], ["fmt", "--check"],
+                 ["eval", "--set", "population=1", "--year", "2024", "--trace"]):
+        code, _, err, seconds = run(argv[0], str(path), *argv[1:])
+        assert code == 0, (argv, err)
+        assert seconds < FEW_SECONDS
+    assert "200" in run("eval", str(path), "--set", "population=1", "--year", "2024")[1]
+
+
+def test_the_longest_calculation_runs_through_every_stage(tmp_path: Path) -> None:
+    """A sum just under the length limit, nested 100 formula calls and 99 parentheses pass
+    every stage (check, test, trace, format): the limits keep all recursion bounded."""
+    longest = " + ".join(["1 DKK"] * 240)
+    calls = "f(" * 100 + "1 DKK" + ")" * 100
+    parens = "(" * 99 + "1 DKK" + ")" * 99
+    path = tmp_path / "t.tariff"
+    path.write_text(HEAD + "formula f(x) = x\n"
+                    + f"charge a every year\n  amount {longest}\n"
+                    + f"charge b every year\n  amount {calls} + 1 DKK per inhabitant * population\n"
+                    + f"charge c every year\n  amount {parens}\n"
+                    + '\nexample "e"\n  given population 1\n  billing year 2024\n'
+                    + "  expect a 240, b 2, c 1\n", encoding="utf-8")
+    for argv in (["check"], ["test"], ["fmt", "--check"],
+                 ["eval", "--set", "population=1", "--year", "2024", "--trace"]):
+        code, _, err, _ = run(argv[0], str(path), *argv[1:])
+        assert code == 0, (argv, err)
+
+
+def test_overlong_calculation_is_a_positioned_error(tmp_path: Path) -> None:
+    """A sum of 300 terms is longer than the stated limit: an error on that line."""
     code, err, _ = check(tmp_path, HEAD + "charge fee every year\n  amount "
-                         + " + ".join(["1 DKK"] * 200) + "\n")
+                         + " + ".join(["1 DKK"] * 300) + "\n")
     assert code == 1
     assert_positioned(err, tmp_path / "t.tariff", 7,
-                      "this calculation or condition is too long or too deeply nested "
-                      "(more than 100 levels)")
+                      "this calculation or condition is too long (more than about 250 terms)")
 
 
-@pytest.mark.parametrize("condition", [
-    " and ".join(["population > 1"] * 500),
-    "not " * 5000 + "population > 1",
+@pytest.mark.parametrize(("condition", "message"), [
+    (" and ".join(["population > 1"] * 500), "too long (more than about 250 terms)"),
+    ("not " * 5000 + "population > 1", "too deeply nested (more than 100 levels)"),
 ], ids=["and", "not"])
-def test_deeply_nested_condition_is_a_positioned_error(tmp_path: Path, condition: str) -> None:
-    """A condition of 500 `and`s or 5 000 `not`s is refused at its line."""
+def test_deeply_nested_condition_is_a_positioned_error(
+    tmp_path: Path, condition: str, message: str
+) -> None:
+    """A condition of 500 `and`s (too long) or 5 000 `not`s (too deep) is refused at its line."""
     code, err, seconds = check(tmp_path, HEAD + FEE + f"  except {condition} -> 0 DKK\n")
     assert code == 1 and seconds < FEW_SECONDS
-    assert_positioned(err, tmp_path / "t.tariff", 8, "too long or too deeply nested")
+    assert_positioned(err, tmp_path / "t.tariff", 8, message)
 
 
-def test_hundred_thousand_parentheses_are_bounded(tmp_path: Path) -> None:
-    """Parentheses add no depth to the tree: 100 000 of them parse in bounded time."""
+def test_hundred_thousand_parentheses_are_refused_quickly(tmp_path: Path) -> None:
+    """100 000 nested parentheses are nested 100 000 deep: refused at once, at the 101st."""
     condition = "(" * 100_000 + "population > 1" + ")" * 100_000
     code, err, seconds = check(tmp_path, HEAD + FEE + f"  except {condition} -> 0 DKK\n")
-    assert (code, err) == (0, "")
-    assert seconds < FEW_SECONDS
+    assert code == 1 and seconds < 2.0
+    assert_positioned(err, tmp_path / "t.tariff", 8,
+                      "this calculation or condition is too deeply nested (more than 100 levels)")
+    assert first_error(err).startswith(f"{tmp_path / 't.tariff'}:8:110: ")
+
+
+def test_a_hundred_parentheses_are_allowed_and_a_hundred_and_one_are_not(tmp_path: Path) -> None:
+    """The stated nesting limit: 100 levels of parentheses check, 101 are refused."""
+    def condition(n: int) -> str:
+        return "(" * n + "population > 1" + ")" * n
+
+    assert check(tmp_path, HEAD + FEE + f"  except {condition(100)} -> 0 DKK\n")[:2] == (0, "")
+    code, err, _ = check(tmp_path, HEAD + FEE + f"  except {condition(101)} -> 0 DKK\n")
+    assert code == 1 and "too deeply nested (more than 100 levels)" in first_error(err)
 
 
 def test_unbalanced_parentheses_are_a_positioned_error(tmp_path: Path) -> None:
-    """10 000 opening parentheses without their closing ones: an error on their line."""
+    """Opening parentheses without their closing ones: an error on their line (too deep when
+    there are 10 000 of them, a syntax error when there are two)."""
     code, err, _ = check(tmp_path, HEAD + FEE + "  except " + "(" * 10_000 + " -> 0 DKK\n")
+    assert code == 1
+    assert_positioned(err, tmp_path / "t.tariff", 8, "too deeply nested")
+    code, err, _ = check(tmp_path, HEAD + FEE + "  except ((population > 1 -> 0 DKK\n")
     assert code == 1
     assert_positioned(err, tmp_path / "t.tariff", 8, "unexpected")
 
@@ -111,6 +163,27 @@ def test_one_megabyte_line_checks_in_seconds(tmp_path: Path) -> None:
     assert code == 1 and seconds < FEW_SECONDS
     assert_positioned(err, tmp_path / "t.tariff", 8, "charge fee has more than one amount")
     assert max(len(line) for line in err.splitlines()) < 200
+
+
+def test_a_file_over_the_size_limit_is_refused_at_once(tmp_path: Path) -> None:
+    """A 10 MB tariff (200 000 charges) is refused before it is parsed, with the stated
+    limit in the message; a text of that size given to parse() is refused the same way."""
+    from takst.dsl.errors import TariffSyntaxError
+    from takst.dsl.parser import MAX_FILE_SIZE, parse
+
+    body = "".join(f"charge c{i} every year\n  amount {i} DKK + 1 DKK\n" for i in range(200_000))
+    text = HEAD + body
+    assert len(text) > 5 * MAX_FILE_SIZE
+    code, err, seconds = check(tmp_path, text)
+    assert code == 1 and seconds < FEW_SECONDS
+    head = first_error(err)
+    assert head.startswith(f"{tmp_path / 't.tariff'}:1:1: error: this file is too large to be a "
+                           "tariff: more than 2 000 000 bytes; takst reads tariff files of at most "
+                           "2 000 000 bytes"), head
+    with pytest.raises(TariffSyntaxError) as info:
+        parse(text, "big.tariff")
+    assert "takst reads tariff files of at most 2 000 000 bytes" in info.value.diagnostics[0].message
+    assert MAX_FILE_SIZE == 2_000_000
 
 
 def test_checking_many_charges_grows_linearly(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from paths import ROOT
 
-from takst.dsl.checker import check
+from takst.dsl.check import check
 from takst.dsl.errors import TariffSyntaxError
 from takst.dsl.loader import load_tariff
 from takst.interpreter.evaluator import Evaluator
@@ -104,6 +104,68 @@ def test_missing_module_and_cycle(project: Path) -> None:
     assert any(m.startswith("6:8: there is no stdlib module no_such_module") for m in msgs)
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f"], ids=["NUL", "ESC", "DEL"])
+def test_a_control_character_in_an_import_path_is_a_positioned_error(
+    project: Path, char: str
+) -> None:
+    """An import path holding a NUL (or another control character) is refused at the import,
+    before any file is looked for."""
+    t = project / "tariffs" / "main.tariff"
+    t.write_text(HEADER + f'import "lib/a{char}b.tariff"\n', encoding="utf-8")
+    (msg,) = errors(t)
+    assert msg.startswith("4:8: the import path holds an invisible control character (")
+    from takst.cli import main
+
+    code = main(["check", str(t)], _Sink(), err := _Sink())
+    assert code == 1 and "internal error" not in err.text
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_chain_of_1500_imports_is_a_positioned_error(project: Path) -> None:
+    """Imports nest at most MAX_IMPORT_DEPTH modules deep: a chain of 1 500 modules stops with
+    one positioned error at the import that goes one level too deep (no RecursionError)."""
+    from takst.dsl.loader import MAX_IMPORT_DEPTH
+
+    lib = project / "tariffs" / "lib"
+    for n in range(1500):
+        nxt = f'import "m{n + 1}.tariff"\n' if n < 1499 else ""
+        (lib / f"m{n}.tariff").write_text(MODULE.replace("common", f"m{n}") + nxt,
+                                          encoding="utf-8")
+    t = project / "tariffs" / "main.tariff"
+    t.write_text(HEADER + 'import "lib/m0.tariff"\n', encoding="utf-8")
+    (msg,) = errors(t)
+    assert msg == (f"4:8: imports nest more than {MAX_IMPORT_DEPTH} modules deep "
+                   f"(this import is level {MAX_IMPORT_DEPTH + 1})") or msg.endswith(
+        f"imports nest more than {MAX_IMPORT_DEPTH} modules deep "
+        f"(this import is level {MAX_IMPORT_DEPTH + 1})")
+    assert MAX_IMPORT_DEPTH == 50
+
+
+def test_a_chain_just_within_the_import_limit_loads(project: Path) -> None:
+    """A chain of exactly MAX_IMPORT_DEPTH modules loads, with every module's definitions."""
+    from takst.dsl.loader import MAX_IMPORT_DEPTH
+
+    lib = project / "tariffs" / "lib"
+    for n in range(MAX_IMPORT_DEPTH):
+        nxt = f'import "m{n + 1}.tariff"\n' if n < MAX_IMPORT_DEPTH - 1 else ""
+        (lib / f"m{n}.tariff").write_text(
+            MODULE.replace("common", f"m{n}") + nxt + f"param p{n} = 1 NOK\n", encoding="utf-8")
+    t = project / "tariffs" / "main.tariff"
+    t.write_text(HEADER + 'import "lib/m0.tariff"\n', encoding="utf-8")
+    assert len(load_tariff(t).params) == MAX_IMPORT_DEPTH
+
+
 def test_a_tariff_is_not_a_module(project: Path) -> None:
     """Only files that start with `module` can be imported."""
     (project / "tariffs" / "other.tariff").write_text(HEADER, encoding="utf-8")
@@ -134,7 +196,7 @@ def test_no_dynamic_code_in_the_engine() -> None:
     banned_modules = {"socket", "urllib", "http", "subprocess", "requests", "pickle"}
     found = []
     for folder in ("dsl", "interpreter"):
-        for path in sorted((ROOT / folder).glob("*.py")):
+        for path in sorted((ROOT / folder).rglob("*.py")):
             tree = pyast.parse(path.read_text(encoding="utf-8"))
             for node in pyast.walk(tree):
                 if isinstance(node, pyast.Call) and getattr(node.func, "id", None) in banned_calls:

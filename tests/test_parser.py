@@ -953,11 +953,123 @@ def test_deep_nesting() -> None:
         HEADER + "charge c every year\n  amount 1 DKK\n  except " + "not " * 150 + "m -> 0 DKK\n"
     )
     assert diag.message == (
-        "this calculation or condition is too long or too deeply nested (more than 100 levels)"
+        "this calculation or condition is too deeply nested (more than 100 levels)"
     )
     assert diag.hint == "split the calculation or condition into named params"
 
 
-def test_redundant_parentheses_are_not_nesting() -> None:
-    """Parentheses around a single value add no depth: 150 pairs still parse to the number."""
-    assert expr("(" * 150 + "1" + ")" * 150) == ast.Number(Decimal(1), span=SPAN)
+def test_redundant_parentheses_parse_to_their_value_up_to_the_nesting_limit() -> None:
+    """Parentheses around a single value add no node: 100 pairs parse to the number; 101
+    pairs are nested deeper than the stated limit."""
+    assert expr("(" * 100 + "1" + ")" * 100) == ast.Number(Decimal(1), span=SPAN)
+    (diag,) = syntax_errors(HEADER + "param p = " + "(" * 101 + "1" + ")" * 101 + "\n")
+    assert diag.message == (
+        "this calculation or condition is too deeply nested (more than 100 levels)")
+    assert diag.span is not None and (diag.span.line, diag.span.column) == (4, 111)
+
+
+# ------------------------------------------------------------------ declarations in source order
+
+ORDERED = """\
+param price = 2 DKK
+input population: inhabitants
+charge fee every year
+  amount price * population
+param base = 1 DKK
+charge other every year
+  amount base
+"""
+
+
+def test_declarations_keep_source_order() -> None:
+    """A tariff holds its declarations in the order written; each per-kind view keeps that order."""
+    t = parse_body(ORDERED)
+    assert [type(d).__name__ for d in t.declarations] == [
+        "Header", "ParamDecl", "InputDecl", "ChargeDecl", "ParamDecl", "ChargeDecl"]
+    assert [p.name for p in t.params] == ["price", "base"]
+    assert [c.name for c in t.charges] == ["fee", "other"]
+    assert t.header is t.declarations[0] and t.extra_headers == ()
+    assert t.of_kind(ast.InputDecl) == t.inputs
+
+
+def test_evolve_with_a_view_replaces_that_kind_in_place() -> None:
+    """attrs.evolve(tariff, charges=...) puts the new charges where the old ones stood and
+    leaves every other declaration (and the order) alone."""
+    t = parse_body(ORDERED)
+    renamed = tuple(attrs.evolve(c, name=c.name + "_x") for c in t.charges)
+    t2 = attrs.evolve(t, charges=renamed)
+    assert [getattr(d, "name", None) for d in t2.declarations] == [
+        "t", "price", "population", "fee_x", "base", "other_x"]
+    fewer = attrs.evolve(t, charges=renamed[1:])
+    assert [getattr(d, "name", None) for d in fewer.declarations] == [
+        "t", "price", "population", "other_x", "base"]
+    assert attrs.evolve(t, charges=t.charges) == t
+    assert t.replace(charges=renamed) == t2
+    with pytest.raises(TypeError):
+        ast.Tariff("x", (), span=SPAN, chargez=())  # type: ignore[arg-type]
+
+
+def test_walk_and_find_all_visit_every_node_in_source_order() -> None:
+    """ast.walk yields every node depth first in field order; find_all picks one class."""
+    t = parse_body(ORDERED)
+    refs = [r.name for r in ast.find_all(t, ast.Ref)]
+    assert refs == ["price", "population", "base"]
+    assert sum(1 for _ in ast.walk(t.charges[0])) == len(list(ast.walk(t.charges[0])))
+    assert next(iter(ast.walk(t))) is t
+    assert [type(n).__name__ for n in ast.iter_child_nodes(t)][:2] == ["Header", "ParamDecl"]
+    deep = parse_body("param p = " + "(" * 90 + "1" + ")" * 90 + "\n")
+    assert len(list(ast.find_all(deep, ast.Number))) == 1
+
+
+# ------------------------------------------------------------------ the cached parser tables
+
+_ROOT = Path(__file__).resolve().parents[1]
+SEED_FILES = sorted([*(_ROOT / "rules").glob("*.tariff"), *(_ROOT / "stdlib").glob("*.tariff")])
+
+
+def test_cached_tables_parse_exactly_like_freshly_built_ones(tmp_path: Path) -> None:
+    """The parser loaded from the cache gives the same trees as one built from the grammar."""
+    from takst.dsl import grammar
+
+    text = grammar.grammar_text()
+    grammar.load_or_build(text, tmp_path)  # builds and writes the cache
+    (cache,) = tmp_path.iterdir()
+    assert cache.name == grammar.cache_name(text)
+    loaded = grammar.load_or_build(text, tmp_path)
+    built = grammar.build(text)
+    assert SEED_FILES
+    for path in SEED_FILES:
+        source = path.read_text(encoding="utf-8")
+        assert loaded.parse(source) == built.parse(source), path
+    assert [t.name for t in loaded.terminals] == [t.name for t in built.terminals]
+
+
+def test_a_changed_grammar_never_meets_old_tables(tmp_path: Path) -> None:
+    """Another grammar text has another cache file; a file whose recorded digest does not
+    match (stale, damaged or foreign) is ignored and replaced, never used."""
+    from takst.dsl import grammar
+
+    text = grammar.grammar_text()
+    changed = text + "\n// a comment changes the digest\n"
+    assert grammar.cache_name(changed) != grammar.cache_name(text)
+    grammar.load_or_build(text, tmp_path)
+    old = tmp_path / grammar.cache_name(text)
+    (tmp_path / grammar.cache_name(changed)).write_bytes(old.read_bytes())  # stale tables
+    grammar.load_or_build(changed, tmp_path)
+    first_line = (tmp_path / grammar.cache_name(changed)).read_bytes().split(b"\n", 1)[0]
+    assert first_line == grammar.digest(changed).encode("ascii")
+    old.write_bytes(b"garbage\n")  # damaged: rebuilt
+    assert grammar.load_or_build(text, tmp_path).parse(HEADER) == grammar.build(text).parse(HEADER)
+    assert old.read_bytes().split(b"\n", 1)[0] == grammar.digest(text).encode("ascii")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_unwritable_cache_folder_only_costs_time(tmp_path: Path) -> None:
+    """A cache folder that cannot be made or written still gives a working parser."""
+    from takst.dsl import grammar
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    parser = grammar.load_or_build(grammar.grammar_text(), blocker / "cache")
+    assert parser.parse(HEADER) is not None
+    assert grammar.load_or_build(grammar.grammar_text(), None).parse(HEADER) is not None

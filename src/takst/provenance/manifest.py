@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 
 from takst.dsl import ast
-from takst.dsl.errors import SOURCES, Span, TariffError, diagnostic
+from takst.dsl.errors import SourceText, Span, TariffError, diagnostic
 from takst.dsl.numbers import money_text
 from takst.interpreter.trace import CustomerResult, value_json
 
@@ -283,7 +283,6 @@ def _line_of(text: str, needle: str) -> int:
 
 
 def _load_json(path: str, text: str) -> Any:
-    SOURCES.add(path, text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -292,7 +291,8 @@ def _load_json(path: str, text: str) -> Any:
         raise _fail(
             f"{path} is not complete JSON: {err.msg.lower()}"
             if cut else f"{path} is not valid JSON: {err.msg.lower()}",
-            span=Span(path, err.lineno, err.colno, err.lineno, err.colno + 1),
+            span=Span(path, err.lineno, err.colno, err.lineno, err.colno + 1,
+                      source=SourceText(text)),
             hint=("the file ends too early: it was cut off while being copied or written; "
                   if cut else "the file was damaged or edited by hand; ") + HINT_REMAKE,
         ) from None

@@ -306,7 +306,7 @@ def check_property(evaluator: Evaluator, prop: ast.PropertyDecl, *,
 def _without_exceptions(tariff: ast.Tariff, charge: str) -> ast.Tariff:
     charges = tuple(attrs.evolve(c, exceptions=()) if c.name == charge else c
                     for c in tariff.charges)
-    return attrs.evolve(tariff, charges=charges)
+    return tariff.replace(charges=charges)
 
 
 def _describe_error(evaluator: Evaluator, d: Draw, charge: str) -> str | None:
