@@ -23,7 +23,8 @@ from takst.interpreter.evaluator import (
     fraction_to_decimal,
     num_text,
 )
-from takst.interpreter.trace import CustomerResult, Value, render_text
+from takst.interpreter.model import CustomerResult, Value
+from takst.render.worksheet import render_text
 
 
 @attrs.frozen
