@@ -70,7 +70,7 @@ def _output(args: argparse.Namespace, out: TextIO) -> Iterator[TextIO]:
     with tempfile.SpooledTemporaryFile(SPOOL, "w+", encoding="utf-8", newline="") as spool:
         yield spool  # type: ignore[misc]
         spool.seek(0)
-        shutil.copyfileobj(spool, out)  # type: ignore[misc]
+        shutil.copyfileobj(spool, out)
 
 
 # ------------------------------------------------------------------ commands

@@ -340,10 +340,12 @@ def _manifest(data: Any, path: str, at: str) -> Manifest:
         if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
             raise bad("register rows is not a number")
         register = RegisterRecord(text(reg, "path", "register "), digest(reg, "register "), rows)
+    request: Any
+    ignored: Sequence[str] = ()
     if version == 1:
         request, ignored = _v1_request(data, records, register, bad)
     else:
-        request, ignored = data.get("request"), ()
+        request = data.get("request")
     if not isinstance(request, dict):
         raise bad("request is missing or not an object")
     _check_request(request, register, bad)
