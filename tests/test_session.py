@@ -317,7 +317,7 @@ def _failing_engine(after: int) -> session_module.EngineFactory:
 def test_a_failure_midway_writes_nothing(fmt: str, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """An error after some results were written leaves no output file and prints nothing."""
-    monkeypatch.setitem(session_module.DEFAULT_ENGINES, "interpreter",  # type: ignore[index]
+    monkeypatch.setitem(session_module.DEFAULT_ENGINES, "interpreter",
                         _failing_engine(after=50))
     target = tmp_path / f"out.{fmt}"
     for extra in ([], ["--out", str(target)]):
