@@ -522,3 +522,18 @@ def test_snippet_highlights_without_errors(snippet: Snippet) -> None:
 
     bad = [v for t, v in lexer.TariffLexer().get_tokens(snippet.text) if t in Error]
     assert not bad, f"characters the highlighter does not know: {bad}"
+
+
+def test_the_python_page_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every example of docs/python.rst (the session API) gives the output shown."""
+    import contextlib
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        failed, attempted = doctest.testfile(
+            str(DOCS / "python.rst"), module_relative=False, optionflags=doctest.ELLIPSIS,
+            report=True)
+    assert attempted >= 30, "docs/python.rst lost its examples"
+    assert failed == 0, report.getvalue()

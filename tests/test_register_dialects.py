@@ -490,7 +490,7 @@ def test_result_records_the_dialect_options_and_verifies(
                        "tests/fixtures/registers/os2_danish_thousands.csv", "--decimal", "comma",
                        "--year", "2024", "--format", "json", "--out", str(result))
     assert (code, err) == (0, "")
-    assert json.loads(result.read_text(encoding="utf-8"))["manifest"]["options"]["decimal"] == (
+    assert json.loads(result.read_text(encoding="utf-8"))["manifest"]["request"]["dialect"]["decimal"] == (
         "comma")
     code, out, err = run("verify", str(result))
     assert (code, err) == (0, "")

@@ -14,7 +14,8 @@ from paths import DATA, RULES
 from takst import __version__
 from takst.cli import main
 from takst.dsl.parser import parse_file
-from takst.provenance.manifest import options_of, sidecar_path, tariff_sources
+from takst.provenance.manifest import sidecar_path, tariff_sources
+from takst.session import Request
 
 TARIFF = "rules/os2valghalla.tariff"
 REGISTER = "data/os2valghalla_demo_2024.csv"
@@ -67,20 +68,20 @@ def amounts(result: Path, charge: str, value: str) -> list[str]:
 # ------------------------------------------------------------------ the manifest
 
 
-def test_json_manifest_records_files_year_and_options(work: Path) -> None:
-    """A JSON result starts with a manifest of the version, file hashes, year and options."""
+def test_json_manifest_records_files_and_the_request(work: Path) -> None:
+    """A JSON result starts with a manifest of the version, file hashes and the request."""
     result = produce("json")
     lines = result.read_text(encoding="utf-8").splitlines()
     assert lines[1].startswith('  "manifest": {')
     doc = json.loads(result.read_text(encoding="utf-8"))
     assert doc["manifest"] == {
-        "manifest_version": 1,
+        "manifest_version": 2,
         "takst_version": __version__,
         "tariffs": [{"path": TARIFF, "sha256": sha(TARIFF)}],
         "register": {"path": REGISTER, "sha256": sha(REGISTER), "rows": 98},
-        "set": [],
-        "year": 2024,
-        "options": {"format": "json", "trace": False},
+        "request": {"tariff": TARIFF, "year": 2024, "register": REGISTER, "values": [],
+                    "settings": [], "dialect": {"delimiter": None, "decimal": None},
+                    "engine": "interpreter", "trace": False},
     }
     assert list(doc)[1:] == ["tariff", "title", "file", "year", "currency", "charges",
                              "customers", "totals"]
@@ -105,7 +106,10 @@ def test_eval_twice_gives_identical_csv_and_manifest_bytes(work: Path) -> None:
     assert sidecar_path(a).read_bytes() == sidecar_path(b).read_bytes()
     side = json.loads(sidecar_path(a).read_text(encoding="utf-8"))
     assert side["result"] == {"format": "csv", "sha256": sha(a)}
-    assert side["manifest"]["options"] == {"format": "csv", "trace": False}
+    assert side["manifest"]["request"] == {
+        "tariff": TARIFF, "year": 2024, "register": REGISTER, "values": [], "settings": [],
+        "dialect": {"delimiter": None, "decimal": None}, "engine": "interpreter",
+        "trace": False}
     assert a.read_text(encoding="utf-8").startswith("id,name,annual_fee,")
 
 
@@ -125,7 +129,9 @@ def test_set_values_are_recorded_instead_of_a_register(work: Path) -> None:
     assert code == 0, err
     manifest = json.loads(out)["manifest"]
     assert manifest["register"] is None
-    assert manifest["set"] == ["population=41000", "os2_member=yes", "joined=2023-11-01"]
+    assert manifest["request"]["values"] == ["population=41000", "os2_member=yes",
+                                             "joined=2023-11-01"]
+    assert manifest["request"]["year"] == 2023 and manifest["request"]["register"] is None
     Path("one.json").write_text(out, encoding="utf-8")
     assert run("verify", "one.json")[:2] == (
         0, "identical: 1 customer, 3 amounts, every file unchanged\n")
@@ -211,13 +217,19 @@ def test_an_import_dropped_from_the_tariff_is_named(imports: Path) -> None:
     assert lines[2] == "tariff changed, no amount differs: 2 customers, 2 amounts"
 
 
-def test_options_are_read_generically_from_the_command() -> None:
-    """Every option given is recorded by name; where the output goes and unused ones are not."""
-    namespace = {"command": "eval", "file": "x.tariff", "register": "r.csv", "set": [],
-                 "year": 2024, "out": "r.json", "format": "json", "trace": True,
-                 "delimiter": ";", "decimal": ",", "encoding": None}
-    assert options_of(namespace) == {"decimal": ",", "delimiter": ";", "format": "json",
-                                     "trace": True}
+def test_every_field_of_the_request_is_recorded_and_read_back() -> None:
+    """A request's JSON has every field of the request, and reads back as the same request."""
+    import attrs
+
+    from takst.session import Dialect
+
+    request = Request("x.tariff", 2024, register="r.csv", values=("tier=2",),
+                      settings=("total=1000",), dialect=Dialect("semicolon", "comma"),
+                      trace=True)
+    data = request.to_json()
+    assert list(data) == [f.name for f in attrs.fields(Request)]
+    assert Request.from_json(data) == (request, [])
+    assert Request.from_json({**data, "colour": "red"}) == (request, ["colour=red"])
 
 
 # ------------------------------------------------------------------ verify: identical
@@ -380,7 +392,7 @@ def test_amounts_differ_with_nothing_changed_says_so(work: Path) -> None:
 def test_unknown_recorded_option_is_reported(work: Path) -> None:
     """An option this takst does not know is named, and the result is not called identical."""
     result = produce("json")
-    edit(result, '"options": {', '"options": {"frobnicate": 3, ')
+    edit(result, '"request": {', '"request": {"frobnicate": 3, ')
     code, out, _ = run("verify", "result.json")
     assert (code, out) == (1, "option frobnicate=3 of the result is not known to this takst; "
                               "it was left out\noptions not known, no amount differs: "
@@ -427,7 +439,7 @@ def test_a_file_that_is_not_a_takst_result(work: Path) -> None:
 def test_a_damaged_manifest_is_named(work: Path) -> None:
     """A manifest with a bad field says which field, and where the manifest stands."""
     result = produce("json")
-    edit(result, '"year": 2024, "options"', '"year": "2024", "options"')
+    edit(result, '"year": 2024, "register"', '"year": "2024", "register"')
     code, _, err = run("verify", "result.json")
     assert code == 1
     assert err.startswith("result.json, line 2: error: the manifest of result.json is damaged: "
@@ -495,7 +507,7 @@ def test_register_dialect_options_are_recorded_and_replayed(work: Path) -> None:
                        "--year", "2024", "--format", "json", "--out", "semi.json")
     assert code == 0, err
     manifest = json.loads(Path("semi.json").read_text(encoding="utf-8"))["manifest"]
-    assert manifest["options"]["delimiter"] == "semicolon"
+    assert manifest["request"]["dialect"] == {"delimiter": "semicolon", "decimal": None}
     assert manifest["register"] == {"path": "data/semi.csv", "sha256": sha("data/semi.csv"),
                                     "rows": 98}
     assert run("verify", "semi.json") == (
@@ -515,3 +527,60 @@ def test_a_charge_added_to_the_tariff_is_named_once(work: Path) -> None:
     assert lines[3].split("  ") == ["", "(every customer)", "support", "not in the result",
                                     "in the tariff now", "the tariff changed"]
     assert len(lines) == 4
+
+
+# ------------------------------------------------------------------ the request, from Python
+
+
+def test_a_result_made_from_python_through_the_session_verifies(work: Path) -> None:
+    """A JSON result a program writes through the session, not the CLI, is verifiable."""
+    from takst.render.report import write_json
+    from takst.session import Session
+
+    evaluation = Session().run(Request(TARIFF, 2024, register=REGISTER))
+    with open("python.json", "w", encoding="utf-8") as fh:
+        write_json(fh, evaluation.tariff, 2024, evaluation,
+                   manifest=evaluation.manifest().to_json())
+    assert run("verify", "python.json") == (
+        0, "identical: 98 customers, 294 amounts, every file unchanged\n", "")
+    assert Path("python.json").read_bytes() == produce("json").read_bytes()
+    edit(REGISTER, "0101,København,", "0101,Kobenhavn,")
+    code, out, _ = run("verify", "python.json")
+    assert code == 1 and out.startswith(f"{REGISTER} changed since the result was made")
+
+
+def test_values_and_settings_from_python_are_recorded_and_replayed(work: Path) -> None:
+    """Values given as a mapping are recorded as NAME=VALUE texts and verify identical."""
+    import datetime as dt
+
+    from takst.render.report import to_json
+    from takst.session import Session
+
+    request = Request(TARIFF, 2023, values={"population": 41000, "os2_member": True,
+                                            "joined": dt.date(2023, 11, 1)})
+    assert request.values == ("population=41000", "os2_member=yes", "joined=2023-11-01")
+    evaluation = Session().run(request)
+    Path("values.json").write_text(
+        to_json(evaluation.tariff, 2023, evaluation, manifest=evaluation.manifest().to_json()),
+        encoding="utf-8")
+    assert run("verify", "values.json") == (
+        0, "identical: 1 customer, 3 amounts, every file unchanged\n", "")
+
+
+def test_a_version_1_manifest_with_options_is_still_verified(work: Path) -> None:
+    """A result whose manifest recorded the command's options (version 1) verifies as before."""
+    result = produce("json")
+    doc = json.loads(result.read_text(encoding="utf-8"))
+    v1 = {"manifest_version": 1, "takst_version": __version__, "tariffs": doc["manifest"]["tariffs"],
+          "register": doc["manifest"]["register"], "set": [], "year": 2024,
+          "options": {"format": "json", "trace": False}}
+    text = result.read_text(encoding="utf-8").splitlines(keepends=True)
+    text[1] = f'  "manifest": {json.dumps(v1, ensure_ascii=False)},\n'
+    Path("v1.json").write_text("".join(text), encoding="utf-8")
+    assert run("verify", "v1.json") == (
+        0, "identical: 98 customers, 294 amounts, every file unchanged\n", "")
+    text[1] = text[1].replace('"options": {', '"options": {"frobnicate": 3, ')
+    Path("v1.json").write_text("".join(text), encoding="utf-8")
+    assert run("verify", "v1.json")[:2] == (
+        1, "option frobnicate=3 of the result is not known to this takst; it was left out\n"
+           "options not known, no amount differs: 98 customers, 294 amounts\n")

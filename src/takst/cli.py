@@ -1,52 +1,48 @@
-"""The ``takst`` command line: check, eval, explain, test, verify.
+"""The ``takst`` command line: check, eval, explain, test, verify, fmt, compare.
+
+argparse -> :mod:`takst.session` -> :mod:`takst.render`, nothing else: every
+command turns its options into session calls and writes what they return.
 
 Exit codes: 0 success; 1 problems found (diagnostics, failing examples, bad
-register); 2 the command line itself is wrong. A user never sees a Python
-traceback for bad input: every problem is a positioned diagnostic.
+register); 2 the command line itself is wrong; 70 an internal error. A user
+never sees a Python traceback for bad input: every problem is a positioned
+diagnostic.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from takst import __version__
-from takst.compare import compare as versions
-from takst.dsl import ast
-from takst.dsl.checker import check, errors_of
 from takst.dsl.errors import (
-    CheckError,
     Diagnostic,
     TariffError,
     UsageError,
     diagnostic,
     render,
 )
-from takst.dsl.loader import load_tariff as load_with_imports
-from takst.interpreter.evaluator import Context, Customer, Evaluator
-from takst.interpreter.trace import CustomerResult, render_text
-from takst.io.register import BadValue, load_register, parse_value
-from takst.provenance.manifest import (
-    Manifest,
-    ResultError,
-    compare_amounts,
-    file_changes,
-    load_result,
-    make_manifest,
-    options_of,
-    sidecar_path,
-    sidecar_text,
-    source_changes,
-)
-from takst.render.report import to_csv, to_json, to_table, write_atomic
-from takst.testing.properties import DEFAULT_CASES, check_properties
-from takst.testing.specs import report_failure, run_examples, tariff_files
+from takst.render.report import HashingWriter, open_atomic, write_atomic
+from takst.session import Checked, Dialect, Request, Session, summary
+from takst.testing.properties import DEFAULT_CASES
+from takst.testing.specs import tariff_files
+
+if TYPE_CHECKING:
+    from takst.compare import compare as versions
 
 MAX_SHOWN = 100
+#: Output to standard output is kept in memory up to this size, then in a temporary file,
+#: and written when the command succeeds (so a failing command writes nothing).
+SPOOL = 1 << 20
+
+_summary = summary
 
 
 def _print_diags(diags: Sequence[Diagnostic], stream: TextIO) -> None:
@@ -57,26 +53,24 @@ def _print_diags(diags: Sequence[Diagnostic], stream: TextIO) -> None:
         print(f"... and {len(diags) - MAX_SHOWN} more problems", file=stream)
 
 
-def _summary(diags: Sequence[Diagnostic]) -> str:
-    errors = sum(1 for d in diags if d.is_error)
-    warnings = len(diags) - errors
-    parts = []
-    if errors:
-        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    if warnings:
-        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
-    return ", ".join(parts)
+def _load(session: Session, path: str, err: TextIO) -> Checked:
+    """Load and check; print the warnings; raise on errors."""
+    checked = session.load(path)
+    _print_diags(checked.warnings, err)
+    return checked
 
 
-def load_tariff(path: str, err: TextIO) -> ast.Tariff:
-    """Parse and check; print warnings; raise on errors."""
-    tariff = load_with_imports(path)
-    diags = check(tariff)
-    errors = errors_of(diags)
-    if errors:
-        raise CheckError(diags)
-    _print_diags(diags, err)
-    return tariff
+@contextlib.contextmanager
+def _output(args: argparse.Namespace, out: TextIO) -> Iterator[TextIO]:
+    """Where a command writes: ``--out`` atomically, or standard output once it is done."""
+    if getattr(args, "out", None):
+        with open_atomic(args.out) as fh:
+            yield fh
+        return
+    with tempfile.SpooledTemporaryFile(SPOOL, "w+", encoding="utf-8", newline="") as spool:
+        yield spool  # type: ignore[misc]
+        spool.seek(0)
+        shutil.copyfileobj(spool, out)
 
 
 # ------------------------------------------------------------------ commands
@@ -86,12 +80,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     files = tariff_files(args.files)
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
+    session = Session()
     bad = 0
     for f in files:
-        try:
-            diags = check(load_with_imports(f))
-        except TariffError as e:
-            diags = list(e.diagnostics)
+        diags = session.check(f).diagnostics
         if diags:
             bad += 1
             _print_diags(diags, err)
@@ -109,224 +101,69 @@ def _year(args: argparse.Namespace) -> int:
     return int(args.year)
 
 
-def _shared_names(tariff: ast.Tariff) -> dict[str, ast.InputType | None]:
-    """Names --set may give for the whole evaluation: settings (typed) and aggregates."""
-    out: dict[str, ast.InputType | None] = {s.name: s.type for s in tariff.settings}
-    out.update({a.name: None for a in tariff.aggregates})
-    return out
-
-
-def _settings_from_sets(tariff: ast.Tariff, sets: list[str], *, register: bool) -> dict:
-    """The --set values of settings (and, without a register, of aggregates)."""
-    shared = _shared_names(tariff)
-    values = {}
-    problems = []
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or key not in shared:
-            continue
-        typ = shared[key]
-        if typ is None and register:
-            problems.append(diagnostic(
-                f"--set {key}: {key} is computed from the register and cannot be given",
-                hint=f"leave out --set {key}"))
-            continue
-        decl = ast.InputDecl(key, None, typ or ast.InputType("number", span=tariff.span),
-                             span=tariff.span)
-        try:
-            values[key] = parse_value(decl, raw)
-        except BadValue as bad:
-            problems.append(diagnostic(f"--set {key}: {bad.message}", hint=bad.hint))
-    if problems:
-        raise UsageError(problems)
-    return values
-
-
-def _evaluate(args: argparse.Namespace, tariff: ast.Tariff, customers: list[Customer],
-              year: int, *, trace: bool) -> list[CustomerResult]:
-    """Evaluate customers with the register-wide values (settings, aggregates, pools)."""
-    evaluator = Evaluator(tariff, checked=True)
-    settings = _settings_from_sets(tariff, args.set or [], register=bool(args.register))
-    if args.register:
-        return evaluator.evaluate_all(customers, year, trace=trace, settings=settings,
-                                      register=args.register)
-    problems = evaluator.validate(customers)
-    if problems:
-        raise UsageError(problems)
-    ctx = Context(settings=settings)
-    return [evaluator.evaluate(c, year, trace=trace, context=ctx) for c in customers]
-
-
-def _customers_from_sets(tariff: ast.Tariff, sets: list[str]) -> list[Customer]:
-    inputs = {i.name: i for i in tariff.inputs}
-    shared = _shared_names(tariff)
-    values = {}
-    ident = name = "the customer"
-    ctype = ""
-    problems = []
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep:
-            problems.append(diagnostic(f"--set {item}: expected NAME=VALUE",
-                                       hint="e.g. --set population=41000"))
-            continue
-        if key in shared:
-            continue  # a setting or an aggregate: see _settings_from_sets
-        if key in ("id", "name", "customer_type"):
-            if key == "id":
-                ident = raw
-            elif key == "name":
-                name = raw
-            else:
-                ctype = raw
-            continue
-        decl = inputs.get(key)
-        if decl is None:
-            problems.append(
-                diagnostic(
-                    f"--set {key}: the tariff has no input {key}",
-                    hint="its inputs are: " + ", ".join(inputs) + " (and id, name, customer_type)",
-                )
-            )
-            continue
-        try:
-            values[key] = parse_value(decl, raw)
-        except BadValue as bad:
-            problems.append(diagnostic(f"--set {key}: {bad.message}", hint=bad.hint))
-    missing = [n for n, d in inputs.items() if n not in values and not d.optional]
-    missing += [n for n, t in shared.items() if t is not None and not any(
-        x.partition("=")[0].strip() == n for x in sets)]
-    if missing and not problems:
-        problems.append(
-            diagnostic(
-                "no value for " + ", ".join(missing),
-                hint="add " + " ".join(f"--set {m}=..." for m in missing),
-            )
-        )
-    if problems:
-        raise UsageError(problems)
-    if ident == "the customer" and name != "the customer":
-        ident = name
-    return [Customer(id=ident, name=name, values=values, customer_type=ctype,
-                     origin="command line")]
-
-
-def _customers(args: argparse.Namespace, tariff: ast.Tariff) -> list[Customer]:
-    shared = _shared_names(tariff)
-    per_customer = [x for x in (args.set or []) if x.partition("=")[0].strip() not in shared]
-    if args.register and per_customer:
-        raise UsageError(diagnostic(
-            "with --register, --set gives only settings: " + ", ".join(per_customer),
-            hint="the register holds each customer's values"
-            + (f"; the settings are: {', '.join(shared)}" if shared else "")))
-    dialect = {"delimiter": getattr(args, "delimiter", None),
-               "decimal": getattr(args, "decimal", None)}
-    if args.register:
-        inputs = {i.name: i for i in tariff.inputs}
-        return load_register(args.register, inputs, **dialect)
-    if any(dialect.values()):
-        raise UsageError(diagnostic(
-            "--delimiter and --decimal describe a register, and there is no --register",
-            hint="leave them out with --set (its numbers are written like 1234.50)"))
-    if args.set:
-        return _customers_from_sets(tariff, args.set)
-    raise UsageError(
-        diagnostic(
-            "no customers to evaluate",
-            hint="give --register REGISTER.csv, or the inputs with --set NAME=VALUE",
-        )
-    )
-
-
-def _emit(text: str, args: argparse.Namespace, out: TextIO) -> None:
-    if getattr(args, "out", None):
-        write_atomic(args.out, text)
-    else:
-        out.write(text)
+def _request(args: argparse.Namespace, year: int, *, trace: bool) -> Request:
+    return Request(tariff=args.file, year=year, register=args.register,
+                   values=tuple(args.set or ()),
+                   dialect=Dialect(args.delimiter, args.decimal), trace=trace)
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.render import report
+
     year = _year(args)
-    tariff = load_tariff(args.file, err)
-    customers = _customers(args, tariff)
-    trace = args.trace or (not args.register and args.format == "table")
-    results = _evaluate(args, tariff, customers, year, trace=bool(trace))
-    manifest = None
-    if args.format in ("json", "csv"):  # results a program reads: record what made them
-        manifest = make_manifest(tariff, version=__version__, year=year, register=args.register,
-                                 rows=len(results), sets=args.set, options=options_of(vars(args)))
-    if args.format == "json":
-        text = to_json(tariff, year, results, with_trace=args.trace,
-                       manifest=manifest.to_json() if manifest else None)
-    elif args.format == "csv":
-        text = to_csv(tariff, results)
-    elif not args.register:
-        text = "".join(
-            render_text(r, title=tariff.title, tariff_file=tariff.file, year=year,
-                        currency=tariff.currency)
-            for r in results
-        )
-    else:
-        text = to_table(tariff, year, results)
-    _emit(text, args, out)
+    session = Session()
+    tariff = _load(session, args.file, err).tariff
+    assert tariff is not None
+    trace = bool(args.trace or (not args.register and args.format == "table"))
+    evaluation = session.run(_request(args, year, trace=trace))
+    # results a program reads record what made them
+    manifest = evaluation.manifest() if args.format in ("json", "csv") else None
+    digest = None
+    with _output(args, out) as stream:
+        if args.format == "json":
+            report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
+                              manifest=manifest.to_json() if manifest else None)
+        elif args.format == "csv":
+            hashing = HashingWriter(stream)
+            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+            digest = hashing.hexdigest()
+        elif not args.register:
+            from takst.render.worksheet import render_text
+
+            for r in evaluation:
+                stream.write(render_text(r, title=tariff.title, tariff_file=tariff.file,
+                                         year=year, currency=tariff.currency))
+        else:
+            report.write_table(stream, tariff, year, evaluation)
     if args.format == "csv" and args.out and manifest:  # a CSV cannot hold it: a sidecar
-        write_atomic(sidecar_path(args.out), sidecar_text(manifest, text))
+        from takst.provenance.manifest import sidecar_path, sidecar_text
+
+        write_atomic(sidecar_path(args.out), sidecar_text(manifest, sha256=digest))
     return 0
-
-
-def _find_customer(customers: list[Customer], wanted: str) -> Customer:
-    by_id = [c for c in customers if c.id == wanted]
-    if by_id:
-        return by_id[0]
-    low = wanted.casefold()
-    by_name = [c for c in customers if c.name.casefold() == low]
-    if len(by_name) == 1:
-        return by_name[0]
-    if len(by_name) > 1:
-        raise UsageError(
-            diagnostic(
-                f"{len(by_name)} customers are named {wanted}",
-                hint="use the id instead: " + ", ".join(c.id for c in by_name),
-            )
-        )
-    partial = [c for c in customers if low in c.name.casefold()]
-    hint = ("did you mean: " + ", ".join(f"{c.name} ({c.id})" for c in partial[:5])
-            if partial else "give an id or a name from the register")
-    raise UsageError(diagnostic(f"no customer {wanted!r} in the register", hint=hint))
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     year = _year(args)
-    tariff = load_tariff(args.file, err)
-    customers = _customers(args, tariff)
-    if args.register:
-        if not args.customer:
-            raise UsageError(
-                diagnostic("which customer?", hint="add --customer ID_OR_NAME, e.g. --customer 0621")
-            )
-        chosen = _find_customer(customers, args.customer)
-        evaluator = Evaluator(tariff, checked=True)
-        settings = _settings_from_sets(tariff, args.set or [], register=True)
-        ctx = evaluator.prepare(customers, year, settings, register=args.register)
-        result = evaluator.evaluate(chosen, year, context=ctx)
-    else:
-        result = _evaluate(args, tariff, customers, year, trace=True)[0]
-    if args.format == "json":
-        import json
+    session = Session()
+    tariff = _load(session, args.file, err).tariff
+    assert tariff is not None
+    result = session.explain(_request(args, year, trace=True), args.customer)
+    with _output(args, out) as stream:
+        if args.format == "json":
+            import json
 
-        from takst.interpreter.trace import customer_json
+            from takst.render.results import customer_json
 
-        text = json.dumps(
-            {"tariff": tariff.name, "year": year, "currency": tariff.currency,
-             "customer": customer_json(result, with_trace=True)},
-            ensure_ascii=False, indent=2,
-        ) + "\n"
-    else:
-        text = render_text(result, title=tariff.title, tariff_file=tariff.file, year=year,
-                           currency=tariff.currency)
-    _emit(text, args, out)
+            stream.write(json.dumps(
+                {"tariff": tariff.name, "year": year, "currency": tariff.currency,
+                 "customer": customer_json(result, with_trace=True)},
+                ensure_ascii=False, indent=2,
+            ) + "\n")
+        else:
+            from takst.render.worksheet import render_text
+
+            stream.write(render_text(result, title=tariff.title, tariff_file=tariff.file,
+                                     year=year, currency=tariff.currency))
     return 0
 
 
@@ -376,13 +213,16 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     files = tariff_files(args.paths or ["."])
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
+    from takst.interpreter.evaluator import Evaluator
+    from takst.testing.properties import check_properties
+    from takst.testing.specs import report_failure, run_examples
+
+    session = Session()
     passed = failed = 0
     for f in files:
         try:
-            tariff = load_with_imports(f)
-            diags = check(tariff)
-            if errors_of(diags):
-                raise CheckError(diags)
+            tariff = session.load(f).tariff
+            assert tariff is not None
         except TariffError as e:
             _print_diags(e.diagnostics, err)
             print(f"{f}: cannot run its examples: {_summary(e.diagnostics)}", file=out)
@@ -420,30 +260,23 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if failed else 0
 
 
-def _recompute(manifest: Manifest, err: TextIO) -> tuple[ast.Tariff, list[CustomerResult],
-                                                         list[str]]:
-    """Evaluate as the recorded `takst eval` did, with the files as they are now. Also
-    returns the recorded options this takst does not know (they are left out)."""
-    args = build_parser().parse_args(["eval", "--year", str(manifest.year), "--",
-                                      manifest.tariffs[0].path])
-    ignored = []
-    for key, value in manifest.options.items():
-        if hasattr(args, key):
-            setattr(args, key, value)
-        else:
-            ignored.append(f"{key}={value}")
-    args.register = manifest.register.path if manifest.register else None
-    args.set = list(manifest.sets)
-    tariff = load_tariff(args.file, err)
-    customers = _customers(args, tariff)
-    return tariff, _evaluate(args, tariff, customers, manifest.year, trace=False), ignored
-
-
 def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.provenance.manifest import (
+        ResultError,
+        compare_amounts,
+        file_changes,
+        load_result,
+        source_changes,
+    )
+
     recorded = load_result(args.result)
     changes = file_changes(recorded.manifest, args.result)
-    try:
-        tariff, results, ignored = _recompute(recorded.manifest, err)
+    session = Session()
+    try:  # evaluate the recorded request again, with the files as they are now
+        tariff = _load(session, recorded.manifest.request["tariff"], err).tariff
+        assert tariff is not None
+        evaluation, ignored = session.replay(recorded.manifest)
+        results = list(evaluation)
     except TariffError as e:  # e.g. the tariff no longer checks: say which files changed
         for change in changes:
             print(change.text(), file=err)
@@ -462,6 +295,8 @@ def _compare_options(
     args: argparse.Namespace,
 ) -> tuple[int, int, versions.Bands, versions.Bands]:
     """The years and bands of `takst compare`; every problem of the options at once."""
+    from takst.compare import compare as versions
+
     problems = []
     old_year = args.old_year if args.old_year is not None else args.year
     new_year = args.new_year if args.new_year is not None else args.year
@@ -483,35 +318,25 @@ def _compare_options(
 
 
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.compare import compare as versions
+
     old_year, new_year, percent_bands, kroner_bands = _compare_options(args)
-    loaded: dict[str, ast.Tariff] = {}
-    problems: list[Diagnostic] = []
-    for path in dict.fromkeys([args.old, args.new]):  # the same file twice is read once
-        try:
-            loaded[path] = load_tariff(path, err)
-        except TariffError as e:  # report the problems of both files at once
-            problems.extend(e.diagnostics)
-    if problems:
-        raise CheckError(problems)
-    old, new = loaded[args.old], loaded[args.new]
-    if old.currency != new.currency:
-        raise UsageError(diagnostic(
-            f"the old tariff bills in {old.currency}, the new one in {new.currency}",
-            hint="compare two tariffs in the same currency"))
-    customers = load_register(args.register, versions.merged_inputs(old, new),
-                              delimiter=args.delimiter, decimal=args.decimal)
-    settings = {**_settings_from_sets(old, args.set, register=True),
-                **_settings_from_sets(new, args.set, register=True)}
-    result = versions.compare(old, new, customers, old_year=old_year, new_year=new_year,
-                              percent_bands=percent_bands, kroner_bands=kroner_bands,
-                              register=args.register, checked=True, settings=settings)
-    if args.format == "json":
-        text = versions.to_json(result)
-    elif args.format == "csv":
-        text = versions.to_csv(result)
-    else:
-        text = versions.to_table(result)
-    _emit(text, args, out)
+    session = Session()
+    for path in dict.fromkeys([args.old, args.new]):  # warnings once per file
+        checked = session.check(path)
+        if checked.ok:
+            _print_diags(checked.warnings, err)
+    result = session.compare(args.old, args.new, args.register, old_year=old_year,
+                             new_year=new_year, values=args.set,
+                             dialect=Dialect(args.delimiter, args.decimal),
+                             percent_bands=percent_bands, kroner_bands=kroner_bands)
+    with _output(args, out) as stream:
+        if args.format == "json":
+            stream.write(versions.to_json(result))
+        elif args.format == "csv":
+            stream.write(versions.to_csv(result))
+        else:
+            stream.write(versions.to_table(result))
     return 0
 
 

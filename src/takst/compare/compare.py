@@ -153,10 +153,9 @@ class Bands:
         unit = " %" if self.kind == "percent" else ""
         first = band is self.bands[0]
         if first:
-            if self.kind == "percent" and band.upper is not None and band.upper > -100:
-                low = "-100 %"  # no total below 0: no change below -100 %
-            else:
-                low = "-"
+            # no total below 0: no change below -100 %
+            low = ("-100 %" if self.kind == "percent" and band.upper is not None
+                   and band.upper > -100 else "-")
         else:
             assert band.lower is not None
             if (self.kind == "kroner" and not band.lower_included

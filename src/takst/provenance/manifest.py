@@ -1,9 +1,11 @@
 """Reproducibility manifests: what a result was made from, and checking it again.
 
-Every JSON or CSV result of ``takst eval`` records a :class:`Manifest`: the
-takst version, the SHA-256 of every tariff file used (the main file first, then
-any file it imports) and of the register (or the ``--set`` values), the billing
-year and the command's options. It has no timestamp and no absolute path that
+Every JSON or CSV result of ``takst eval`` (or of any front end, through
+:mod:`takst.session`) records a :class:`Manifest`: the takst version, the
+SHA-256 of every tariff file used (the main file first, then any file it
+imports) and of the register, and the evaluation request itself
+(:class:`takst.session.Request`: tariff, year, register or values, settings,
+register dialect, engine, trace). It has no timestamp and no absolute path that
 was not given, so the same inputs give byte-identical results.
 
 * A JSON result holds it as its top-level ``"manifest"`` object.
@@ -13,8 +15,10 @@ was not given, so the same inputs give byte-identical results.
   no manifest.
 
 ``takst verify RESULT`` reads the result back (:func:`load_result`), hashes the
-recorded files again (:func:`file_changes`), evaluates with the current files
-and the recorded options, and compares every amount (:func:`compare_amounts`).
+recorded files again (:func:`file_changes`), replays the recorded request with
+the current files (:meth:`takst.session.Session.replay`), and compares every
+amount (:func:`compare_amounts`). Manifests of version 1, which recorded the
+command's options instead of a request, are still read.
 
 Paths are recorded as given on the command line, so they are relative to the
 folder the command ran in; ``takst verify`` resolves them the same way.
@@ -37,15 +41,19 @@ import attrs
 from takst.dsl import ast
 from takst.dsl.errors import SourceText, Span, TariffError, diagnostic
 from takst.dsl.numbers import money_text
-from takst.interpreter.trace import CustomerResult, value_json
+from takst.interpreter.model import CustomerResult
+from takst.render.results import value_json
 
-#: Raised to 2 when the manifest's shape changes incompatibly.
-MANIFEST_VERSION = 1
+#: Raised when the manifest's shape changes incompatibly: 2 records the request.
+MANIFEST_VERSION = 2
+#: Version 1 recorded ``set``, ``year`` and the command's ``options``; still read.
+OLD_VERSIONS = frozenset({1})
 #: The sidecar of a CSV result ``x.csv`` is ``x.csv`` + this.
 SIDECAR_SUFFIX = ".manifest.json"
-#: Namespace entries of ``takst eval`` that are recorded elsewhere in the
-#: manifest or do not change the result (``out``: where it was written).
-NOT_OPTIONS = frozenset({"command", "func", "file", "register", "set", "year", "out"})
+#: Options of a version 1 manifest that this takst replays (``delimiter``,
+#: ``decimal``, ``trace``) or that do not change the amounts.
+V1_OPTIONS = frozenset({"command", "func", "file", "register", "set", "year", "out",
+                        "format", "trace", "delimiter", "decimal"})
 #: How many hex digits of a SHA-256 a report shows.
 SHORT = 12
 
@@ -88,11 +96,15 @@ class Manifest:
     takst_version: str
     tariffs: tuple[FileRecord, ...]
     register: RegisterRecord | None
-    #: The ``--set NAME=VALUE`` items, in order, when there is no register.
-    sets: tuple[str, ...]
-    year: int
-    #: Every other option of the command (format, trace, register dialect...), by name.
-    options: Mapping[str, Any]
+    #: The request, as :meth:`takst.session.Request.to_json` gives it.
+    request: Mapping[str, Any]
+    #: Recorded entries this takst does not know (``NAME=VALUE``; read, never written).
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def year(self) -> int:
+        year: int = self.request["year"]
+        return year
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as JSON data, keys in a fixed order."""
@@ -105,9 +117,7 @@ class Manifest:
                 "sha256": self.register.sha256,
                 "rows": self.register.rows,
             },
-            "set": list(self.sets),
-            "year": self.year,
-            "options": dict(self.options),
+            "request": dict(self.request),
         }
 
 
@@ -162,49 +172,27 @@ def _portable(path: str) -> str:
     return PurePath(path).as_posix()
 
 
-def _json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return str(value)
-
-
-def options_of(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The options of a command to record: every entry of its namespace except
-    those in :data:`NOT_OPTIONS` and those not given (``None``), sorted by name.
-
-    Options added to ``takst eval`` later (register dialects and the like) are
-    recorded without a change here; leaving out the ones not given keeps a
-    result byte-identical when takst gains an option the command did not use.
-    """
-    return {
-        key: _json_safe(namespace[key])
-        for key in sorted(namespace)
-        if key not in NOT_OPTIONS and not key.startswith("_") and namespace[key] is not None
-    }
-
-
 def make_manifest(
     tariff: ast.Tariff,
     *,
     version: str,
-    year: int,
-    register: str | None,
+    request: Mapping[str, Any],
     rows: int,
-    sets: Sequence[str],
-    options: Mapping[str, Any],
 ) -> Manifest:
-    """The manifest of a result just computed from ``tariff`` and ``register`` (or ``sets``)."""
+    """The manifest of a result just computed from ``tariff`` for ``request`` (JSON data
+    of a :class:`takst.session.Request`; its paths are recorded portably)."""
+    register = request.get("register")
+    recorded = dict(request)
+    recorded["tariff"] = _portable(str(request["tariff"]))
+    if register is not None:
+        recorded["register"] = _portable(str(register))
     return Manifest(
         takst_version=version,
         tariffs=tuple(FileRecord(_portable(p), sha256_file(p)) for p in tariff_sources(tariff)),
         register=None if register is None else RegisterRecord(
-            _portable(register), sha256_file(register), rows
+            _portable(str(register)), sha256_file(register), rows
         ),
-        sets=() if register is not None else tuple(sets),
-        year=year,
-        options=dict(options),
+        request=recorded,
     )
 
 
@@ -214,12 +202,19 @@ def sidecar_path(result: str | Path) -> Path:
     return result.with_name(result.name + SIDECAR_SUFFIX)
 
 
-def sidecar_text(manifest: Manifest, result_text: str) -> str:
+def sidecar_text(manifest: Manifest, result_text: str | None = None, *,
+                 sha256: str | None = None) -> str:
     """The sidecar of a CSV result: its manifest, and the SHA-256 of the CSV (so that an
     edited CSV, or a CSV and a sidecar of two different runs, are noticed). It does not
     name the CSV: the two go by name (``x.csv``, ``x.csv.manifest.json``), and the same
-    inputs give the same bytes whatever the output is called."""
-    digest = hashlib.sha256(result_text.encode("utf-8")).hexdigest()
+    inputs give the same bytes whatever the output is called. Give the CSV's text, or
+    the SHA-256 of its UTF-8 bytes (computed while it was written)."""
+    if sha256 is not None:
+        digest = sha256
+    elif result_text is not None:
+        digest = hashlib.sha256(result_text.encode("utf-8")).hexdigest()
+    else:
+        raise TypeError("sidecar_text needs the CSV's text or its sha256")
     return (
         "{\n"
         f'  "result": {json.dumps({"format": "csv", "sha256": digest})},\n'
@@ -313,7 +308,7 @@ def _manifest(data: Any, path: str, at: str) -> Manifest:
             f"reads version {MANIFEST_VERSION})",
             where=at, hint="verify it with the takst version that made it, or a newer one",
         )
-    if version != MANIFEST_VERSION:
+    if version != MANIFEST_VERSION and version not in OLD_VERSIONS:
         raise bad("manifest_version is missing or not a number")
 
     def text(obj: Mapping[str, Any], key: str, where: str) -> str:
@@ -345,25 +340,77 @@ def _manifest(data: Any, path: str, at: str) -> Manifest:
         if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
             raise bad("register rows is not a number")
         register = RegisterRecord(text(reg, "path", "register "), digest(reg, "register "), rows)
-    sets = data.get("set", [])
-    if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
-        raise bad("set is not a list of NAME=VALUE texts")
-    if register is None and not sets:
-        raise bad("it records neither a register nor --set values")
-    year = data.get("year")
-    if not isinstance(year, int) or isinstance(year, bool):
-        raise bad("year is missing or not a number")
-    options = data.get("options", {})
-    if not isinstance(options, dict):
-        raise bad("options is not an object")
+    request: Any
+    ignored: Sequence[str] = ()
+    if version == 1:
+        request, ignored = _v1_request(data, records, register, bad)
+    else:
+        request = data.get("request")
+    if not isinstance(request, dict):
+        raise bad("request is missing or not an object")
+    _check_request(request, register, bad)
     return Manifest(
         takst_version=text(data, "takst_version", ""),
         tariffs=records,
         register=register,
-        sets=tuple(sets),
-        year=year,
-        options=options,
+        request=request,
+        ignored=tuple(ignored),
     )
+
+
+def _v1_request(data: Mapping[str, Any], tariffs: Sequence[FileRecord],
+                register: RegisterRecord | None,
+                bad: Any) -> tuple[dict[str, Any], list[str]]:
+    """The request a version 1 manifest (``set``, ``year``, ``options``) stands for, and
+    the options this takst does not know."""
+    sets = data.get("set", [])
+    if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
+        raise bad("set is not a list of NAME=VALUE texts")
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise bad("options is not an object")
+    request = {
+        "tariff": tariffs[0].path,
+        "year": data.get("year"),
+        "register": None if register is None else register.path,
+        "values": sets,  # with a register, version 1 recorded no --set
+        "settings": [],
+        "dialect": {"delimiter": options.get("delimiter"), "decimal": options.get("decimal")},
+        "engine": "interpreter",
+        "trace": bool(options.get("trace", False)),
+    }
+    ignored = [f"{k}={v}" for k, v in options.items() if k not in V1_OPTIONS]
+    return request, ignored
+
+
+def _check_request(request: Mapping[str, Any], register: RegisterRecord | None,
+                   bad: Any) -> None:
+    """The shape of a recorded request (see :class:`takst.session.Request`)."""
+    tariff = request.get("tariff")
+    if not isinstance(tariff, str) or not tariff:
+        raise bad("the request's tariff is missing or not text")
+    year = request.get("year")
+    if not isinstance(year, int) or isinstance(year, bool):
+        raise bad("year is missing or not a number")
+    reg = request.get("register")
+    if reg is not None and not isinstance(reg, str):
+        raise bad("the request's register is not text")
+    if (reg is None) != (register is None):
+        raise bad("the request's register is not the register recorded")
+    for key in ("values", "settings"):
+        items = request.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+            raise bad(f"{key} is not a list of NAME=VALUE texts")
+    if reg is None and not request.get("values") and not request.get("settings"):
+        raise bad("it records neither a register nor --set values")
+    dialect = request.get("dialect", {})
+    if dialect is not None and (not isinstance(dialect, dict) or not all(
+            v is None or isinstance(v, str) for v in dialect.values())):
+        raise bad("dialect is not an object of texts")
+    if not isinstance(request.get("engine", "interpreter"), str):
+        raise bad("engine is not text")
+    if not isinstance(request.get("trace", False), bool):
+        raise bad("trace is not true or false")
 
 
 def _json_result(path: str, text: str) -> RecordedResult:

@@ -52,7 +52,8 @@ class Draw:
 def _bounds_of(tariff: ast.Tariff, name: str) -> list[Decimal]:
     """Every band and slice bound over ``name``, and the values next to them."""
     out: set[Decimal] = set()
-    for decl in (*tariff.bands, *tariff.slices):
+    decls: tuple[ast.BandsDecl | ast.SlicesDecl, ...] = (*tariff.bands, *tariff.slices)
+    for decl in decls:
         if decl.subject.name != name:
             continue
         items = decl.bands if isinstance(decl, ast.BandsDecl) else decl.slices
@@ -85,14 +86,14 @@ class _Strategies:
         kind = decl.type.kind
         if kind in ("inhabitants", "count"):
             bounds = [int(b) for b in _bounds_of(self.t, decl.name)]
-            base = st.integers(min_value=0, max_value=2_000_000)
+            whole = st.integers(min_value=0, max_value=2_000_000)
             if bounds:
-                base = st.one_of(st.sampled_from(bounds), base)
-            return base.map(Decimal)
+                whole = st.one_of(st.sampled_from(bounds), whole)
+            return whole.map(Decimal)
         if kind in ("number", "money"):
             base = st.integers(min_value=0, max_value=10**9).map(lambda n: Decimal(n).scaleb(-2))
-            bounds = _bounds_of(self.t, decl.name)
-            return st.one_of(st.sampled_from(bounds), base) if bounds else base
+            near = _bounds_of(self.t, decl.name)
+            return st.one_of(st.sampled_from(near), base) if near else base
         if kind == "yes/no":
             return st.booleans()
         if kind == "date":
@@ -114,7 +115,7 @@ class _Strategies:
         cats = self.sym.categories.get("customer_type")
         types = [c.name for c in cats.items] if cats is not None else [""]
 
-        @st.composite
+        @st.composite  # type: ignore[untyped-decorator]  # hypothesis is imported lazily, as Any
         def build(draw: Callable[[Any], Any]) -> Draw:
             values: dict[str, Value] = {}
             for decl in inputs:

@@ -4,9 +4,9 @@ Registered through the ``pytest11`` entry point, so it is on wherever takst is
 installed: ``pytest`` in a folder of tariffs collects every ``example`` block of
 every ``*.tariff`` file it meets (modules too) as an item named
 ``FILE.tariff::TITLE``, and every declared ``property`` as ``FILE.tariff::property
-NAME``. The file is loaded with its imports and checked exactly as ``takst test``
-does, and each example is run by the same code (:func:`run_example`), so the two
-agree on what passes.
+NAME``. The file is loaded with its imports and checked by the session
+(:mod:`takst.session`), exactly as ``takst test`` does, and each example is run
+by the same code (:func:`run_example`), so the two agree on what passes.
 
 * A failing example shows, in pytest's report, the expected and actual amount of
   each charge and the trace of the actual result (:func:`report_failure`).
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from takst.dsl import ast
     from takst.dsl.errors import Diagnostic
     from takst.interpreter.evaluator import Evaluator
+    from takst.session import Session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,6 +68,18 @@ def _ignored(path: Path, config: pytest.Config) -> bool:
                for p in patterns)
 
 
+_SESSION = pytest.StashKey["Session"]()
+
+
+def _session(config: pytest.Config) -> Session:
+    """The takst session of this pytest run (its cache lives as long as the run)."""
+    from takst.session import Session
+
+    if _SESSION not in config.stash:
+        config.stash[_SESSION] = Session()
+    return config.stash[_SESSION]
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> TariffFile | None:
     if file_path.suffix != ".tariff" or not _enabled(parent.config):
         return None
@@ -86,21 +99,13 @@ class TariffFile(pytest.File):
     """A ``.tariff`` file: one item per example (and per declared property)."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from takst.dsl.checker import check, errors_of
-        from takst.dsl.errors import TariffError
-        from takst.dsl.loader import load_tariff
         from takst.interpreter.evaluator import Evaluator
 
-        shown = _shown_path(self.path)
-        try:
-            tariff = load_tariff(shown)
-            diags = check(tariff)
-        except TariffError as e:
+        checked = _session(self.config).check(_shown_path(self.path))
+        tariff = checked.tariff
+        if tariff is None or not checked.ok:
             yield TariffProblemItem.from_parent(self, name="takst check",
-                                                diagnostics=e.diagnostics)
-            return
-        if errors_of(diags):
-            yield TariffProblemItem.from_parent(self, name="takst check", diagnostics=diags)
+                                                diagnostics=checked.diagnostics)
             return
         evaluator = Evaluator(tariff, checked=True)
         seen: set[str] = set()

@@ -16,14 +16,10 @@ from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, TariffError, diagnostic
 from takst.dsl.numbers import exact_sum, money_group
 from takst.dsl.symbols import BUILTIN_TEXT
-from takst.interpreter.evaluator import (
-    Context,
-    Customer,
-    Evaluator,
-    fraction_to_decimal,
-    num_text,
-)
-from takst.interpreter.trace import CustomerResult, Value, render_text
+from takst.interpreter.evaluator import Evaluator
+from takst.interpreter.exact import fraction_to_decimal, num_text
+from takst.interpreter.model import Context, Customer, CustomerResult, Value
+from takst.render.worksheet import render_text
 
 
 @attrs.frozen

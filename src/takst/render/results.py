@@ -1,0 +1,62 @@
+"""Results as JSON data: customers, charge lines and trace steps.
+
+The building blocks of every JSON output (``takst eval --format json``,
+``takst explain --format json``) and of the values a manifest compares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from takst.dsl.numbers import money_text
+from takst.interpreter.model import ChargeLine, CustomerResult, Value
+from takst.interpreter.trace import Step
+
+
+def value_json(value: Value) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": step.kind, "text": step.text}
+    if step.value is not None:
+        data["value"] = step.value
+    if step.applied is not None:
+        data["applied"] = step.applied
+    if step.detail:
+        data["detail"] = dict(step.detail)
+    if step.span is not None:
+        data["at"] = {"file": step.span.file, "line": step.span.line, "column": step.span.column}
+    return data
+
+
+def line_json(line: ChargeLine, *, with_trace: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "charge": line.charge,
+        "label": line.label,
+        "amount": None if line.amount is None else money_text(line.amount),
+        "status": line.status,
+        "charged": line.charged,
+    }
+    if with_trace:
+        data["trace"] = [step_json(s) for s in line.steps]
+    return data
+
+
+def customer_json(result: CustomerResult, *, with_trace: bool) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "name": result.name,
+        "lines": [line_json(ln, with_trace=with_trace) for ln in result.lines],
+        "total": money_text(result.total),
+        "pending": list(result.pending),
+        "inputs": {k: value_json(v) for k, v in result.inputs},
+    }
