@@ -42,6 +42,12 @@ def check(tariff: ast.Tariff) -> list[Diagnostic]:
     )
 
 
+def expression_unit(tariff: ast.Tariff, expr: ast.Expr) -> Unit | None:
+    """The unit of an expression of ``tariff`` (None when it has none or is inconsistent);
+    for an editor's hover. Problems found on the way are not reported here: see :func:`check`."""
+    return _Checker(tariff).expr_unit(expr)
+
+
 def errors_of(diags: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.is_error]
 
