@@ -94,8 +94,8 @@ def test_every_keyword_token_of_a_tariff_is_highlighted_as_a_keyword(path: Path)
         line = (tok.line or 1) - 1
         col = (tok.column or 1) - 1
         key = (col, col + len(tok.value))
-        is_word = tok.value.isalpha() and (tok.type in WORD_TERMINALS or tok.type.isupper()
-                                            and tok.type not in ("NAME", "STRING", "NUMBER", "DATE"))
+        is_word = tok.value.isalpha() and (tok.type in WORD_TERMINALS or (tok.type.isupper()
+                                            and tok.type not in ("NAME", "STRING", "NUMBER", "DATE")))
         if tok.type == "NAME":
             names += 1
             assert not scopes[line].get(key, "").startswith("keyword."), (path.name, tok)

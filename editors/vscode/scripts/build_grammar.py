@@ -58,7 +58,8 @@ def build() -> dict[str, Any]:
         repository[key] = {"match": _words(ws), "name": scope}
     repository["builtin"] = {"match": _words(list(BUILTINS)), "name": "support.variable.tariff"}
     repository["step"] = {"match": _words(list(STEP_WORDS)), "name": "support.constant.tariff"}
-    repository["currency"] = {"match": r"(?<![\w])[A-Z]{3}(?![\w])", "name": "support.constant.currency.tariff"}
+    repository["currency"] = {"match": r"(?<![\w])[A-Z]{3}(?![\w])",
+                              "name": "support.constant.currency.tariff"}
     repository["name"] = {"match": r"[^\W\d]\w*", "name": "variable.other.tariff"}
     order = ["comment", "string", "date", "number", "operator", "punctuation",
              *(k for k, _, _ in groups), "builtin", "step", "currency", "name"]

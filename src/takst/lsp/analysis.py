@@ -8,6 +8,7 @@ server: nothing is cached process-wide.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -60,9 +61,15 @@ class Occurrence:
 
 
 def span_path(file: str) -> Path:
-    """The file a span names (spans of imported modules are relative to the working folder)."""
+    """The file a span names, resolved (spans of imported modules are relative to the working
+    folder). Resolving is a system call per path part: the answers are kept for a while."""
+    return _resolved(file, os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(file: str, cwd: str) -> Path:
     p = Path(file)
-    return p if p.is_absolute() else Path.cwd() / p
+    return (p if p.is_absolute() else Path(cwd) / p).resolve()
 
 
 class Texts:
@@ -75,6 +82,9 @@ class Texts:
         }
 
     def lines(self, path: Path) -> list[str]:
+        known = self._lines.get(path)
+        if known is not None:
+            return known
         real = path.resolve()
         if real not in self._lines:
             try:
@@ -95,12 +105,12 @@ def where_of(span: Span, texts: Texts) -> Where:
     end_col = span.end_column - 1
     if end_col > 1000:  # the parser's "to the end of the line"
         end_col = len(texts.line(path, span.end_line - 1))
-    return (path.resolve(), span.line - 1, span.column - 1, span.end_line - 1, end_col)
+    return (path, span.line - 1, span.column - 1, span.end_line - 1, end_col)
 
 
 def _name_where(name: str, span: Span, texts: Texts) -> Where:
     """The place of ``name`` on the first line of ``span`` (where a declaration names itself)."""
-    path = span_path(span.file).resolve()
+    path = span_path(span.file)
     text = texts.line(path, span.line - 1)
     m = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)").search(text, max(span.column - 1, 0))
     if m is None:
@@ -350,7 +360,7 @@ class Analysis:
         """The tariff read with the lines that do not parse left out (for names, hover and
         completion while a line is half typed); None if that does not parse either."""
         broken = {d.span.line - 1 for d in self.diagnostics
-                  if d.span is not None and span_path(d.span.file).resolve() == self.path}
+                  if d.span is not None and span_path(d.span.file) == self.path}
         if not broken:
             return None
         lines = self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -460,7 +470,7 @@ class Analysis:
                 continue
             if not isinstance(obj, ast.Node):
                 continue
-            if isinstance(obj, ast.Expr) and span_path(obj.span.file).resolve() == self.path:
+            if isinstance(obj, ast.Expr) and span_path(obj.span.file) == self.path:
                 w = where_of(obj.span, self.texts)
                 if _contains(w, line, col):
                     best = obj
@@ -483,7 +493,7 @@ class Analysis:
         return "\n".join(self.texts.line(path, i).rstrip() for i in range(l0, min(last, l0 + 11) + 1))
 
     def _where_from(self, decl: ast.Node) -> str:
-        path = span_path(decl.span.file).resolve()
+        path = span_path(decl.span.file)
         if path == self.path:
             return ""
         try:
@@ -576,7 +586,7 @@ class Analysis:
         if self.tariff is None:
             return []
         for f in self.tariff.formulas:
-            if span_path(f.span.file).resolve() == self.path and f.span.line - 1 == line:
+            if span_path(f.span.file) == self.path and f.span.line - 1 == line:
                 return [p.name for p in f.params]
         return []
 
@@ -618,7 +628,7 @@ class Analysis:
         out: list[tuple[str, str, Where, Where, list[tuple[str, str, Where, Where]]]] = []
         ix = _Indexer(self.tariff, self.texts)
         for decl in ix.declarations():
-            if span_path(decl.span.file).resolve() != self.path:
+            if span_path(decl.span.file) != self.path:
                 continue
             children: list[tuple[str, str, Where, Where]] = []
             items: tuple[ast.Decl, ...] = ()

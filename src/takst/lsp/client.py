@@ -119,9 +119,10 @@ class LspClient:
             return params
 
     # ------------------------------------------------------------------ helpers
-    def initialize(self, root: Path | None = None) -> JSON:
+    def initialize(self, root: Path | None = None, options: JSON | None = None) -> JSON:
         result: JSON = self.request("initialize", {
             "processId": None,
+            "initializationOptions": options,
             "rootUri": root.resolve().as_uri() if root else None,
             "capabilities": {"textDocument": {"hover": {"contentFormat": ["markdown"]},
                                               "publishDiagnostics": {"relatedInformation": True}}},

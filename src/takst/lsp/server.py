@@ -24,7 +24,7 @@ from takst.lsp.analysis import Analysis, Problem, Where, where_of
 log = logging.getLogger("takst.lsp")
 
 #: How long a burst of changes must pause before the document is checked again (seconds).
-DEBOUNCE = 0.05
+DEBOUNCE = 0.03
 
 _SYMBOL_KIND = {
     "input": lsp.SymbolKind.Field, "setting": lsp.SymbolKind.Property,
@@ -189,6 +189,12 @@ def _where(span: Span, an: Analysis) -> Where:
 def make_server(debounce: float = DEBOUNCE) -> TariffServer:
     """A new server with every feature registered."""
     server = TariffServer(debounce)
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: TariffServer, params: lsp.InitializeParams) -> None:
+        opts = params.initialization_options
+        if isinstance(opts, dict) and isinstance(opts.get("debounceMs"), int | float):
+            ls.debounce = max(0.0, min(float(opts["debounceMs"]), 5000.0)) / 1000  # float-ok: a delay
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TariffServer, params: lsp.DidOpenTextDocumentParams) -> None:
