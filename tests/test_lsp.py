@@ -468,3 +468,18 @@ def test_document_symbols_are_the_outline(client: LspClient) -> None:
         assert (sel["end"]["line"], sel["end"]["character"]) <= (r["end"]["line"], r["end"]["character"])
     assert sum(1 for s in syms if s["detail"] == "example") == text.count("\nexample ")
     closed(client, uri)
+
+
+def test_without_pygls_the_command_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`takst lsp` without the lsp extra exits 2 with a hint, not a traceback."""
+    from takst.cli import main
+
+    for name in [m for m in sys.modules if m == "takst.lsp.server" or m.startswith(("pygls", "lsprotocol"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pygls", None)
+    monkeypatch.setitem(sys.modules, "lsprotocol", None)
+    assert main(["lsp"]) == 2
+    err = capsys.readouterr().err
+    assert "the language server needs pygls" in err
+    assert "pip install 'takst[lsp]'" in err
