@@ -6,7 +6,7 @@ changes it N times, alternating a text whose checker finds a problem (a misspelt
 amount) and the text as it is, so every change really yields new diagnostics. For each change
 it measures the time from sending ``textDocument/didChange`` to receiving
 ``textDocument/publishDiagnostics`` for it (the debounce included), and in-process the
-analysis alone (load with imports + check + index).
+analysis alone (load with imports + check + index), in wall time and in CPU time.
 
     python bench/bench_lsp.py                  # 20 changes, the server's default debounce
     python bench/bench_lsp.py --changes 50 --debounce 0
@@ -56,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # the analysis alone, in-process (what the server does after the debounce)
     alone: list[float] = []
+    cpu: list[float] = []
     for i in range(changes):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         Analysis(TARIFF, bad if i % 2 == 0 else good)
         alone.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
 
     latencies: list[float] = []
     ok = True
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
           f"p90 {_quantile(latencies, 0.9):6.1f} ms   max {max(latencies):6.1f} ms")
     print(f"  analysis alone          median {statistics.median(alone):6.1f} ms   "
           f"p90 {_quantile(alone, 0.9):6.1f} ms   max {max(alone):6.1f} ms")
+    print(f"  analysis CPU time       median {statistics.median(cpu):6.1f} ms   "
+          f"(the work itself; wall times above also hold waiting for a busy machine's CPUs)")
     verdict = "within" if statistics.median(latencies) < TARGET_MS else "OVER"
     print(f"  target: < {TARGET_MS} ms after a change: {verdict} (median)")
     print("  diagnostics: " + ("all as expected" if ok else "WRONG (see above)"))
