@@ -8,7 +8,6 @@ server: nothing is cached process-wide.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -62,14 +61,9 @@ class Occurrence:
 
 def span_path(file: str) -> Path:
     """The file a span names, resolved (spans of imported modules are relative to the working
-    folder). Resolving is a system call per path part: the answers are kept for a while."""
-    return _resolved(file, os.getcwd())
-
-
-@functools.lru_cache(maxsize=256)
-def _resolved(file: str, cwd: str) -> Path:
+    folder)."""
     p = Path(file)
-    return (p if p.is_absolute() else Path(cwd) / p).resolve()
+    return (p if p.is_absolute() else Path.cwd() / p).resolve()
 
 
 class Texts:
@@ -80,6 +74,14 @@ class Texts:
             p.resolve(): t.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             for p, t in buffers.items()
         }
+        self._paths: dict[str, Path] = {}
+
+    def path(self, file: str) -> Path:
+        """:func:`span_path`, once per file name and analysis (resolving costs system calls)."""
+        known = self._paths.get(file)
+        if known is None:
+            known = self._paths[file] = span_path(file)
+        return known
 
     def lines(self, path: Path) -> list[str]:
         known = self._lines.get(path)
@@ -101,7 +103,7 @@ class Texts:
 
 def where_of(span: Span, texts: Texts) -> Where:
     """A span as a 0-based place."""
-    path = span_path(span.file)
+    path = texts.path(span.file)
     end_col = span.end_column - 1
     if end_col > 1000:  # the parser's "to the end of the line"
         end_col = len(texts.line(path, span.end_line - 1))
@@ -110,7 +112,7 @@ def where_of(span: Span, texts: Texts) -> Where:
 
 def _name_where(name: str, span: Span, texts: Texts) -> Where:
     """The place of ``name`` on the first line of ``span`` (where a declaration names itself)."""
-    path = span_path(span.file)
+    path = texts.path(span.file)
     text = texts.line(path, span.line - 1)
     m = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)").search(text, max(span.column - 1, 0))
     if m is None:
@@ -360,7 +362,7 @@ class Analysis:
         """The tariff read with the lines that do not parse left out (for names, hover and
         completion while a line is half typed); None if that does not parse either."""
         broken = {d.span.line - 1 for d in self.diagnostics
-                  if d.span is not None and span_path(d.span.file) == self.path}
+                  if d.span is not None and self.texts.path(d.span.file) == self.path}
         if not broken:
             return None
         lines = self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -470,7 +472,7 @@ class Analysis:
                 continue
             if not isinstance(obj, ast.Node):
                 continue
-            if isinstance(obj, ast.Expr) and span_path(obj.span.file) == self.path:
+            if isinstance(obj, ast.Expr) and self.texts.path(obj.span.file) == self.path:
                 w = where_of(obj.span, self.texts)
                 if _contains(w, line, col):
                     best = obj
@@ -493,7 +495,7 @@ class Analysis:
         return "\n".join(self.texts.line(path, i).rstrip() for i in range(l0, min(last, l0 + 11) + 1))
 
     def _where_from(self, decl: ast.Node) -> str:
-        path = span_path(decl.span.file)
+        path = self.texts.path(decl.span.file)
         if path == self.path:
             return ""
         try:
@@ -586,7 +588,7 @@ class Analysis:
         if self.tariff is None:
             return []
         for f in self.tariff.formulas:
-            if span_path(f.span.file) == self.path and f.span.line - 1 == line:
+            if self.texts.path(f.span.file) == self.path and f.span.line - 1 == line:
                 return [p.name for p in f.params]
         return []
 
@@ -628,7 +630,7 @@ class Analysis:
         out: list[tuple[str, str, Where, Where, list[tuple[str, str, Where, Where]]]] = []
         ix = _Indexer(self.tariff, self.texts)
         for decl in ix.declarations():
-            if span_path(decl.span.file) != self.path:
+            if self.texts.path(decl.span.file) != self.path:
                 continue
             children: list[tuple[str, str, Where, Where]] = []
             items: tuple[ast.Decl, ...] = ()
