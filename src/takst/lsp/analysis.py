@@ -357,6 +357,9 @@ class Analysis:
             self.occurrences = ix.run()
             _example_occurrences(ix, self.tariff)
             self.symbols = ix.sym
+        #: The module files this document imports, directly or not.
+        self.imports: frozenset[Path] = frozenset(
+            self.texts.path(f) for f in (self.tariff.modules if self.tariff is not None else ()))
 
     def _without_broken_lines(self) -> ast.Tariff | None:
         """The tariff read with the lines that do not parse left out (for names, hover and

@@ -142,8 +142,10 @@ class TariffServer(LanguageServer):
                 return an
         return self.analyse(uri)
 
-    def publish(self, uri: str) -> None:
-        an = self.analyse(uri)
+    def publish(self, uri: str, fresh: bool = True) -> None:
+        """Publish the diagnostics of ``uri`` (``fresh``: analyse again even if the text is
+        the one analysed last, as when a module it imports has changed)."""
+        an = self.analyse(uri) if fresh else self.analysis(uri)
         diags = [] if an is None else [self.diagnostic(p, an) for p in an.problems()]
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags))
 
@@ -177,7 +179,11 @@ class TariffServer(LanguageServer):
         async def later() -> None:
             await asyncio.sleep(self.debounce)
             self._pending.pop(uri, None)
-            self.publish(uri)
+            self.publish(uri, fresh=False)
+            changed = uri_to_path(uri).resolve()
+            for other, an in list(self.analyses.items()):
+                if other != uri and changed in an.imports:  # a tariff that imports it
+                    self.publish(other)
 
         self._pending[uri] = asyncio.ensure_future(later())
 
