@@ -177,7 +177,7 @@ def amounts_of(result: Any) -> str:
 
 def bench_parse(repeat: int, fail: Failures) -> None:
     from takst.dsl import parser as parser_module
-    from takst.dsl.checker import check, errors_of
+    from takst.dsl.check import check, errors_of
     from takst.dsl.loader import load_tariff as parse_file  # parse with imports
 
     def parse_and_check(path: Path) -> list[Any]:
@@ -231,7 +231,7 @@ def bench_parse(repeat: int, fail: Failures) -> None:
 
 def bench_sizes(sizes: Sequence[int], repeat: int, profile: bool, fail: Failures) -> None:
     from takst.cli import main as cli_main
-    from takst.dsl.checker import check, errors_of
+    from takst.dsl.check import check, errors_of
     from takst.dsl.numbers import money_group, money_text
     from takst.dsl.parser import parse_file
     from takst.interpreter.evaluator import Evaluator

@@ -9,15 +9,13 @@ The build needs no network: no intersphinx, no remote images, the stock theme.
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "_ext"))
+from takst.lexer import TariffLexer
 
-from tariff_lexer import TariffLexer  # noqa: E402 - needs the path above
+HERE = Path(__file__).resolve().parent
 
 with (HERE.parent / "pyproject.toml").open("rb") as fh:
     _version = tomllib.load(fh)["project"]["version"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import attrs
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, TariffSyntaxError, diagnostic
-from takst.dsl.parser import parse_file
+from takst.dsl.parser import parse, parse_file
 
 ROOT_MARKERS = ("pyproject.toml", "takst.toml", ".git")
 #: How many modules deep imports may nest (a tariff's own imports are level 1).
@@ -83,11 +84,13 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, texts: Mapping[Path, str] | None = None) -> None:
         self.root = root.resolve()
         self.stdlib = stdlib_dir().resolve()
         self.cache: dict[Path, ast.Tariff] = {}
         self.problems: list[Diagnostic] = []
+        #: Texts to use instead of the files' contents (an editor's unsaved buffers).
+        self.texts = {p.resolve(): t for p, t in (texts or {}).items()}
 
     def resolve(self, imp: ast.Import, importer: Path) -> Path | None:
         if not imp.is_path:
@@ -165,7 +168,10 @@ class _Loader:
             return None
         display = _display(path) if via is not None else None
         try:
-            tariff = parse_file(path, display) if display else parse_file(path)
+            if real in self.texts:
+                tariff = parse(self.texts[real], display or str(path))
+            else:
+                tariff = parse_file(path, display) if display else parse_file(path)
         except TariffSyntaxError as err:
             self.problems.extend(err.diagnostics)
             return None
@@ -195,11 +201,14 @@ def _merge(tariff: ast.Tariff, module: ast.Tariff) -> ast.Tariff:
     return attrs.evolve(tariff, declarations=(*tariff.declarations, *shared), modules=files)
 
 
-def load_tariff(path: str | Path, *, root: str | Path | None = None) -> ast.Tariff:
+def load_tariff(
+    path: str | Path, *, root: str | Path | None = None, texts: Mapping[Path, str] | None = None
+) -> ast.Tariff:
     """Parse a tariff and everything it imports. Raises :class:`TariffSyntaxError` with
-    every problem found (syntax errors in any file, missing or escaping imports, cycles)."""
+    every problem found (syntax errors in any file, missing or escaping imports, cycles).
+    ``texts`` gives the text of files by path, read instead of the files (unsaved edits)."""
     path = Path(path)
-    loader = _Loader(Path(root) if root is not None else project_root(path))
+    loader = _Loader(Path(root) if root is not None else project_root(path), texts)
     tariff = loader.load(path, (), None)
     if loader.problems or tariff is None:
         raise TariffSyntaxError(loader.problems or [diagnostic(f"cannot load {path}")])

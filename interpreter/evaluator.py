@@ -31,7 +31,7 @@ from fractions import Fraction
 import attrs
 
 from takst.dsl import ast
-from takst.dsl.checker import check, errors_of
+from takst.dsl.check import check, errors_of
 from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, RegisterError, diagnostic
 from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain

@@ -57,7 +57,7 @@ import pytest
 
 from takst.cli import main
 from takst.dsl import ast, loader
-from takst.dsl.checker import check, errors_of
+from takst.dsl.check import check, errors_of
 from takst.dsl.errors import Diagnostic, TariffError, render_all
 from takst.dsl.parser import parse
 from takst.interpreter.evaluator import Evaluator

@@ -128,12 +128,12 @@ def test_the_engine_is_deterministic() -> None:
 
 def test_the_engine_finds_a_planted_crash(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash anywhere in `takst check` is reported as a failure, with its traceback."""
-    import takst.dsl.checker
+    import takst.dsl.check
 
     def broken(*args: object) -> object:
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(takst.dsl.checker, "check", broken)  # what the session calls
+    monkeypatch.setattr(takst.dsl.check, "check", broken)  # what the session calls
     path = scratch / "planted.tariff"
     path.write_text(TARIFFS["rules/os2valghalla.tariff"], encoding="utf-8")
     outcome = fuzz.check_case(path, timeout=0)  # in this process, where the plant is

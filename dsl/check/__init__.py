@@ -27,9 +27,10 @@ from takst.dsl.check.conditions import Conditions, disjoint
 from takst.dsl.check.context import Context
 from takst.dsl.check.units import Units
 from takst.dsl.errors import Diagnostic
+from takst.dsl.units import Unit
 from takst.dsl.visitor import NodeVisitor
 
-__all__ = ["Checker", "analyse_bands", "check", "disjoint", "errors_of"]
+__all__ = ["Checker", "analyse_bands", "check", "disjoint", "errors_of", "expression_unit"]
 
 #: The order in which declarations are checked: a kind before the kinds that use it,
 #: so what a charge uses has been checked (and its unit worked out) first.
@@ -59,6 +60,12 @@ def check(tariff: ast.Tariff) -> list[Diagnostic]:
         checker.ctx.diags,
         key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0),
     )
+
+
+def expression_unit(tariff: ast.Tariff, expr: ast.Expr) -> Unit | None:
+    """The unit of an expression of ``tariff`` (None when it has none or is inconsistent);
+    for an editor's hover. Problems found on the way are not reported here: see :func:`check`."""
+    return Checker(tariff).ctx.units.unit(expr)
 
 
 def errors_of(diags: list[Diagnostic]) -> list[Diagnostic]:

@@ -348,6 +348,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(diagnostic(message, hint=f"see `{self.prog} --help`"))
 
 
+def cmd_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.lsp import main as serve  # lazily: pygls is the optional `lsp` extra
+
+    return serve()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="takst", description="Tariffs as code: check, evaluate and explain "
                 "price models written in the takst tariff language.")
@@ -445,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--kroner-bands", metavar="SPEC", help="upper bounds in money, as "
                    "--percent-bands (default: 0,40000,100000,250000)")
     k.set_defaults(func=cmd_compare)
+
+    ls = sub.add_parser("lsp", help="run the language server over stdio (for editors)")
+    ls.set_defaults(func=cmd_lsp)
     return p
 
 

@@ -437,7 +437,7 @@ class Session:
     # ------------------------------------------------------------------ tariffs
     def _load(self, path: str | os.PathLike[str]) -> Checked:
         """Load and check; raises the loader's error for a file that cannot be read."""
-        from takst.dsl.checker import check
+        from takst.dsl.check import check
         from takst.dsl.loader import load_tariff
         from takst.provenance.manifest import tariff_sources
 
