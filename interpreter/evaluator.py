@@ -36,6 +36,7 @@ from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
 from takst.interpreter import prepare as prepare_values
+from takst.interpreter.compiled import CompiledTariff, choose_case
 from takst.interpreter.exact import (
     EXACT,
     as_fraction,
@@ -79,7 +80,8 @@ class _Missing(Exception):
 class Evaluator:
     """Evaluates one tariff. Build it once, then call :meth:`evaluate` per customer."""
 
-    def __init__(self, tariff: ast.Tariff, *, checked: bool = False) -> None:
+    def __init__(self, tariff: ast.Tariff, *, checked: bool = False,
+                 compiled: bool = True) -> None:
         if not checked:
             errors = errors_of(check(tariff))
             if errors:
@@ -97,6 +99,8 @@ class Evaluator:
         for charge in tariff.charges:
             if isinstance(charge.body, ast.Table):
                 self.tables[id(charge.body)] = _table_index(charge.body)
+        #: The untraced path: the tariff compiled into closures (None: the reference only).
+        self.compiled = CompiledTariff(self) if compiled else None
 
     # ------------------------------------------------------------------ register-wide values
     def validate(self, customers: Iterable[Customer]) -> list[Diagnostic]:
@@ -128,7 +132,17 @@ class Evaluator:
     # ------------------------------------------------------------------ public
     def evaluate(self, customer: Customer, year: int, *, trace: bool = True,
                  context: Context | None = None) -> CustomerResult:
-        """Every charge of the tariff for ``customer`` in billing ``year``."""
+        """Every charge of the tariff for ``customer`` in billing ``year``.
+
+        With ``trace=False`` the compiled closures compute the amounts (the same amounts,
+        :mod:`takst.interpreter.compiled`); a trace always comes from the reference."""
+        if not trace and self.compiled is not None:
+            return self.compiled.evaluate(customer, year, context or Context())
+        return self.reference(customer, year, trace=trace, context=context)
+
+    def reference(self, customer: Customer, year: int, *, trace: bool = True,
+                  context: Context | None = None) -> CustomerResult:
+        """Every charge for ``customer`` by the reference (tree-walking, tracing) interpreter."""
         run = _Run(self, customer, year, trace, context or Context())
         with decimal.localcontext(EXACT):
             lines = tuple(run.charge(c) for c in self.tariff.charges)
@@ -142,6 +156,10 @@ class Evaluator:
             inputs=inputs,
             lines=lines,
         )
+
+    def run(self, customer: Customer, year: int, context: Context) -> _Run:
+        """The reference interpreter for one customer without a trace (lines one by one)."""
+        return _Run(self, customer, year, False, context)
 
     def evaluate_all(self, customers: Sequence[Customer], year: int, *, trace: bool = False,
                      settings: Mapping[str, Value] | None = None,
@@ -696,7 +714,7 @@ class _Run:
 
     def cases(self, e: ast.Cases) -> Fraction:
         key = self.dimension(e.dim.name)
-        chosen = _choose_case(e, key, self.ev.groups)
+        chosen = choose_case(e, key, self.ev.groups)
         if chosen is None:
             raise EvaluationError(diagnostic(
                 f"no case for {e.dim.name} {key!r} of {self.c.name}", e.span,
@@ -865,17 +883,6 @@ _OPERAND: dict[str | None, Callable[[_Run, str, ast.Operand], Value]] = {
     "setting": _Run.value_operand,
     "category": _Run.category_operand,
 }
-
-
-def _choose_case(e: ast.Cases, key: str, groups: Mapping[str, frozenset[str]]) -> ast.Case | None:
-    """The case for ``key``: its own, else the first whose group holds it, else ``others``."""
-    for case in e.cases:
-        if case.key.name == key:
-            return case
-    for case in e.cases:
-        if key in groups.get(case.key.name, ()):
-            return case
-    return next((c for c in e.cases if c.key.name == "others"), None)
 
 
 def _label(e: ast.Expr) -> str:
