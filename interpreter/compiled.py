@@ -10,8 +10,11 @@ largest-first choice of cases, proration factors, the rounding rule, formula
 bodies.
 
 The closures compute exactly what the reference computes, with the same exact
-arithmetic (integers where a value is whole, ``Fraction`` otherwise; never float)
-and the same rounding functions. They take the common road only: whenever the
+arithmetic and the same rounding functions. Inside a calculation a number is a pair
+of integers (numerator, denominator > 0) that is not reduced on every operation (a
+``Fraction`` computes a gcd each time, which is most of the cost); it is reduced
+when it grows past the reference's size limit, and before an amount is rounded or
+written. Never float. They take the common road only: whenever the
 reference would do something else for a line (a value missing, a case not
 offered, a division by zero, an amount with no exact decimal, any error), the
 closure gives up and that line is evaluated by the reference interpreter, which
@@ -39,8 +42,10 @@ from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResul
 if TYPE_CHECKING:
     from takst.interpreter.evaluator import Evaluator
 
-#: An exact number inside a compiled calculation: an int when whole, else a Fraction.
-Num = int | Fraction
+#: An exact number inside a compiled calculation: (numerator, denominator > 0), not reduced.
+Num = tuple[int, int]
+#: An exact amount, reduced: what a charge line is computed from.
+Amount = int | Fraction
 Expr = Callable[["_State"], Num]
 Cond = Callable[["_State"], bool]
 Operand = Callable[["_State"], Value]
@@ -84,7 +89,15 @@ def _not_offered(s: _State) -> Num:
 
 
 def _num(x: Fraction) -> Num:
-    return x.numerator if x.denominator == 1 else x
+    return (x.numerator, x.denominator)
+
+
+def _amount(x: Num) -> Amount:
+    n, d = x
+    return n if d == 1 else Fraction(n, d)
+
+
+ZERO_NUM: Num = (0, 1)
 
 
 class _State:
@@ -128,16 +141,18 @@ class CompiledTariff:
         s = _State(customer, year, context)
         run: Any = None
         lines: list[ChargeLine] = []
-        with decimal.localcontext(EXACT):
-            for charge, fn in self.charges:
-                if fn is not None:
-                    try:
-                        lines.append(fn(s))
-                        continue
-                    except Exception:  # the reference gives the line, or the error's words
-                        self.gave_up += 1
-                if run is None:
-                    run = self.ev.run(customer, year, context)
+        # No decimal context is needed here: the closures compare decimals and make them
+        # with the exact context given explicitly (fraction_to_decimal, round_fraction).
+        for charge, fn in self.charges:
+            if fn is not None:
+                try:
+                    lines.append(fn(s))
+                    continue
+                except Exception:  # the reference gives the line, or the error's words
+                    self.gave_up += 1
+            if run is None:
+                run = self.ev.run(customer, year, context)
+            with decimal.localcontext(EXACT):
                 lines.append(run.charge(charge))
         values = customer.values
         return CustomerResult(
@@ -171,7 +186,7 @@ class CompiledTariff:
                       for ex in charge.exceptions]
         prorations = [self._prorate(pr) for pr in charge.prorations]
         finish = self._finish(charge.rounding)
-        made: dict[Num, ChargeLine] = {}
+        made: dict[Amount, ChargeLine] = {}
 
         def line(s: _State) -> ChargeLine:
             c = s.c
@@ -182,7 +197,7 @@ class CompiledTariff:
                     return not_charged
                 amount = body(s)
                 fired = False
-                best: Num = 0
+                best: Num = ZERO_NUM
                 top = 0
                 for holds, result, priority in exceptions:
                     if holds(s):
@@ -198,11 +213,12 @@ class CompiledTariff:
             except _NotOffered:
                 return not_charged
             # the line depends only on the exact amount: a register repeats few of them
-            done = made.get(amount)
+            exact = _amount(amount)
+            done = made.get(exact)
             if done is None:
-                done = ChargeLine(name, label, finish(amount), "ok", True, (), span)
+                done = ChargeLine(name, label, finish(exact), "ok", True, (), span)
                 if len(made) < LINE_MEMORY:
-                    made[amount] = done
+                    made[exact] = done
             return done
 
         return line
@@ -256,22 +272,22 @@ class CompiledTariff:
                 if when.year != year:
                     return amount
                 if months:
-                    return amount * Fraction(12 - when.month + 1, 12)
+                    return _mul(amount, (12 - when.month + 1, 12))
                 last = dt.date(year, 12, 31)
                 in_year = (last - dt.date(year, 1, 1)).days + 1
-                return amount * Fraction((last - when).days + 1, in_year)
+                return _mul(amount, ((last - when).days + 1, in_year))
 
             return by_period
         assert pr.condition is not None
         holds = self._cond(pr.condition)
         if den == 0:
             raise _Unsupported("a proration by 0")
-        factor = Fraction(num) / Fraction(den)
-        return lambda s, amount: amount * factor if holds(s) else amount
+        factor = _num(Fraction(num) / Fraction(den))
+        return lambda s, amount: _mul(amount, factor) if holds(s) else amount
 
-    def _finish(self, r: ast.Rounding | None) -> Callable[[Num], Decimal]:
+    def _finish(self, r: ast.Rounding | None) -> Callable[[Amount], Decimal]:
         if r is None:
-            def exact(amount: Num) -> Decimal:
+            def exact(amount: Amount) -> Decimal:
                 d = fraction_to_decimal(Fraction(amount))
                 if d is None:
                     _give_up()  # no exact decimal: the reference raises the error
@@ -297,14 +313,30 @@ class CompiledTariff:
         op = e.op
         if op == "/":
             def divide(s: _State) -> Num:
-                a, b = left(s), right(s)
-                if b == 0:
-                    _give_up()
-                return _checked(_num(Fraction(a) / b))
+                a, b = left(s)
+                c, d = right(s)
+                if c == 0:
+                    _give_up()  # division by zero: the reference's error
+                if c < 0:
+                    return _checked(-a * d, -b * c)
+                return _checked(a * d, b * c)
             return divide
-        fn: Callable[[Num, Num], Num] = {"+": operator.add, "-": operator.sub,
-                                         "*": operator.mul}[op]
-        return lambda s: _checked(fn(left(s), right(s)))
+        if op == "*":
+            def multiply(s: _State) -> Num:
+                a, b = left(s)
+                c, d = right(s)
+                return _checked(a * c, b * d)
+            return multiply
+        sign = 1 if op == "+" else -1
+
+        def add(s: _State) -> Num:
+            a, b = left(s)
+            c, d = right(s)
+            if b == d:
+                return _checked(a + sign * c, b)
+            return _checked(a * d + sign * c * b, b * d)
+
+        return add
 
     def _call(self, e: ast.Call) -> Expr:
         formula = self.sym.formula(e.name)
@@ -374,7 +406,7 @@ class CompiledTariff:
 
     def _named(self, name: str) -> Expr:
         if name == BILLING_YEAR:
-            return lambda s: s.year
+            return lambda s: (s.year, 1)
         sym = self.sym.get(name)
         kind = sym.kind if sym is not None else None
         if kind == "param":
@@ -384,7 +416,7 @@ class CompiledTariff:
                 value = s.ctx.settings.get(name)
                 if not isinstance(value, Decimal):
                     _give_up()
-                return _num(Fraction(value))
+                return value.as_integer_ratio()
             return setting
         if kind == "aggregate":
             def aggregate(s: _State) -> Num:
@@ -394,7 +426,7 @@ class CompiledTariff:
                 given = s.ctx.settings.get(name)
                 if not isinstance(given, Decimal):
                     _give_up()
-                return _num(Fraction(given))
+                return given.as_integer_ratio()
             return aggregate
         if kind == "pool":
             decl = self.sym.pool(name)
@@ -407,7 +439,7 @@ class CompiledTariff:
                     _give_up()
                 share = shares.shares.get(s.c.id)
                 if share is None:
-                    return 0
+                    return ZERO_NUM
                 if key not in s.values:
                     _give_up()  # the reference reads the key, and fails without it
                 return _num(share[1])
@@ -424,7 +456,7 @@ class CompiledTariff:
                 _pending()
             if not isinstance(value, Decimal):
                 _give_up()
-            got = s.inputs[name] = _num(Fraction(value))
+            got = s.inputs[name] = value.as_integer_ratio()
             return got
 
         return read
@@ -487,7 +519,7 @@ class CompiledTariff:
             if not isinstance(raw, Decimal):
                 _give_up()
             q = Fraction(raw)
-            total: Num = 0
+            total = Fraction(0)
             for lo, hi, lo_incl, hi_incl, rate in parts:
                 if whole:
                     first = max(lo if lo_incl else lo + 1, Fraction(1))
@@ -496,8 +528,8 @@ class CompiledTariff:
                 else:
                     top = q if hi is None else min(q, hi)
                     units = max(Fraction(0), top - lo)
-                total = total + units * rate(s)
-            return _num(Fraction(total))
+                total = total + units * Fraction(*rate(s))
+            return _num(total)
 
         return slices
 
@@ -639,7 +671,7 @@ class CompiledTariff:
                     if given is not None and not isinstance(given, Decimal):
                         return given
                 v = value(s)
-                d = fraction_to_decimal(Fraction(v))
+                d = fraction_to_decimal(Fraction(*v))
                 if d is None:
                     _give_up()  # the reference divides under the exact context
                 return d
@@ -669,15 +701,18 @@ def choose_case(e: ast.Cases, key: str,
     return next((c for c in e.cases if c.key.name == "others"), None)
 
 
-def _checked(x: Num) -> Num:
-    if type(x) is int:
-        if x.bit_length() > MAX_BITS:
-            _give_up()
-        return x
-    assert isinstance(x, Fraction)
-    if x.numerator.bit_length() > MAX_BITS or x.denominator.bit_length() > MAX_BITS:
-        _give_up()
-    return _num(x)
+def _checked(n: int, d: int) -> Num:
+    """``n/d`` (d > 0), held back as the reference does when its reduced form is too large."""
+    if n.bit_length() > MAX_BITS or d.bit_length() > MAX_BITS:
+        x = Fraction(n, d)
+        n, d = x.numerator, x.denominator
+        if n.bit_length() > MAX_BITS or d.bit_length() > MAX_BITS:
+            _give_up()  # too large: the reference's error
+    return (n, d)
+
+
+def _mul(x: Num, y: Num) -> Num:
+    return (x[0] * y[0], x[1] * y[1])
 
 
 _EXPR: Mapping[type[ast.Expr], Callable[[CompiledTariff, Any], Expr]] = {
