@@ -98,12 +98,13 @@ def _amount(x: Num) -> Amount:
 
 
 ZERO_NUM: Num = (0, 1)
+_NO_NAMES: Mapping[str, int] = {}
 
 
 class _State:
     """One customer in one billing year, with what the charges share."""
 
-    __slots__ = ("bands", "c", "ctx", "env", "inputs", "params", "values", "year")
+    __slots__ = ("bands", "c", "ctx", "frame", "inputs", "names", "params", "values", "year")
 
     def __init__(self, c: Customer, year: int, ctx: Context) -> None:
         self.c = c
@@ -113,7 +114,9 @@ class _State:
         self.bands: dict[str, ast.Band] = {}
         self.params: dict[str, Num] = {}
         self.inputs: dict[str, Num] = {}
-        self.env: dict[str, Num] = {}
+        #: The arguments of the formula being evaluated, and its parameters' positions.
+        self.frame: tuple[Num, ...] = ()
+        self.names: Mapping[str, int] = _NO_NAMES
 
 
 class CompiledTariff:
@@ -124,6 +127,10 @@ class CompiledTariff:
         self.sym: Symbols = ev.sym
         self.intervals: dict[str, list[Interval]] = ev.intervals
         self.formulas: dict[str, Expr] = {}
+        #: Every formula parameter's name (a reference with such a name looks for it first).
+        self.param_names = {p.name for f in ev.tariff.formulas for p in f.params}
+        #: The formula whose body is being compiled: its parameters' positions.
+        self.scope: Mapping[str, int] = _NO_NAMES
         self.params: dict[str, Expr] = {}
         self.input_names = tuple(self.sym.inputs())
         #: Lines that gave up and were evaluated by the reference (for benchmarks and tests).
@@ -345,19 +352,24 @@ class CompiledTariff:
         args = [self._expr(a) for a in e.args]
         if len(args) != len(names):
             raise _Unsupported(e.name)
+        positions = {n: i for i, n in enumerate(names)}
         body = self.formulas.get(e.name)
         if body is None:
-            body = self.formulas[e.name] = self._expr(formula.body)
+            saved_scope, self.scope = self.scope, positions
+            try:
+                body = self.formulas[e.name] = self._expr(formula.body)
+            finally:
+                self.scope = saved_scope
         fbody = body
 
         def call(s: _State) -> Num:
-            values = [a(s) for a in args]
-            saved = s.env
-            s.env = dict(zip(names, values, strict=True))
+            frame = tuple([a(s) for a in args])
+            saved = s.frame, s.names
+            s.frame, s.names = frame, positions
             try:
                 return fbody(s)
             finally:
-                s.env = saved
+                s.frame, s.names = saved
 
         return call
 
@@ -393,14 +405,22 @@ class CompiledTariff:
         return cases
 
     def _ref(self, e: ast.Ref) -> Expr:
+        """As the reference: a name bound by the formula being evaluated comes first."""
         name = e.name
-        inner = self._named(name)
+        position = self.scope.get(name)
+        if position is not None:  # a parameter of the formula whose body this is
+            return lambda s: s.frame[position]
+        saved_scope, self.scope = self.scope, _NO_NAMES  # a named value has its own scope
+        try:
+            inner = self._named(name)
+        finally:
+            self.scope = saved_scope
+        if name not in self.param_names:
+            return inner
 
-        def ref(s: _State) -> Num:
-            env = s.env
-            if env and name in env:  # a formula's parameter (bound where it is called)
-                return env[name]
-            return inner(s)
+        def ref(s: _State) -> Num:  # a value evaluated inside a call that binds its name
+            i = s.names.get(name)
+            return s.frame[i] if i is not None else inner(s)
 
         return ref
 

@@ -173,3 +173,15 @@ def test_every_node_type_has_a_handler() -> None:
     assert set(compiled._EXPR) == exprs
     assert set(evaluator._COND) == conds
     assert set(compiled._COND) == conds
+
+
+def test_a_value_first_needed_inside_a_formula_sees_its_arguments() -> None:
+    """As in the reference, a param first evaluated inside a call reads the call's binding."""
+    tariff = parse('tariff t "T"\n  currency DKK\ninput n "N": number\nparam k "K" = n\n'
+                   "formula g(n) = k + n\n"
+                   'charge c "C" every year\n  amount g(5) * 1 DKK + k * 1 DKK\n', "t.tariff")
+    ev = Evaluator(tariff)
+    customer = Customer("1", "A", {"n": Decimal(1)})
+    fast, slow, traced = both(ev, customer, 2024, Context())
+    assert fast == slow == traced
+    assert ev.evaluate(customer, 2024, trace=False).lines[0].amount == Decimal(15)
