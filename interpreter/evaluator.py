@@ -17,7 +17,14 @@ exceptions (the one that applies replaces the base) -> prorations (multiply)
 Some values are computed over the whole register before any customer:
 aggregates (``max of population among ...``) and pools (a total shared in
 proportion to a key). :meth:`Evaluator.prepare` computes them into a
-:class:`Context`; a single customer can be evaluated with those values given.
+:class:`Context` in one pass (:mod:`takst.interpreter.prepare`); a single
+customer can be evaluated with those values given.
+
+Each step goes to a :class:`~takst.interpreter.trace.Tracer`; without a trace it
+is the null tracer, and :meth:`Evaluator.evaluate` uses the same tariff compiled
+into closures (:mod:`takst.interpreter.compiled`), which computes the same
+amounts. This module stays the reference: every trace comes from it, and every
+line the compiled closures do not take (an error, a pending value) is given by it.
 """
 
 from __future__ import annotations
