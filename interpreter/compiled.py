@@ -139,8 +139,8 @@ class CompiledTariff:
         for charge in ev.tariff.charges:
             try:
                 fn: Line | None = self._charge(charge)
-            except _Unsupported:
-                fn = None
+            except Exception:  # _Unsupported, or a tariff checked=True that is not right:
+                fn = None  # the reference evaluates this charge (and reports what is wrong)
             self.charges.append((charge, fn))
 
     # ------------------------------------------------------------------ running
