@@ -106,8 +106,16 @@ class Evaluator:
         for charge in tariff.charges:
             if isinstance(charge.body, ast.Table):
                 self.tables[id(charge.body)] = _table_index(charge.body)
-        #: The untraced path: the tariff compiled into closures (None: the reference only).
-        self.compiled = CompiledTariff(self) if compiled else None
+        self._compile = compiled
+        self._compiled: CompiledTariff | None = None
+
+    @property
+    def compiled(self) -> CompiledTariff | None:
+        """The untraced path: the tariff compiled into closures, on first use (None: the
+        reference only)."""
+        if self._compiled is None and self._compile:
+            self._compiled = CompiledTariff(self)
+        return self._compiled
 
     # ------------------------------------------------------------------ register-wide values
     def validate(self, customers: Iterable[Customer]) -> list[Diagnostic]:
@@ -143,8 +151,9 @@ class Evaluator:
 
         With ``trace=False`` the compiled closures compute the amounts (the same amounts,
         :mod:`takst.interpreter.compiled`); a trace always comes from the reference."""
-        if not trace and self.compiled is not None:
-            return self.compiled.evaluate(customer, year, context or Context())
+        fast = self.compiled if not trace else None
+        if fast is not None:
+            return fast.evaluate(customer, year, context or Context())
         return self.reference(customer, year, trace=trace, context=context)
 
     def reference(self, customer: Customer, year: int, *, trace: bool = True,
