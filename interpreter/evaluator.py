@@ -17,25 +17,33 @@ exceptions (the one that applies replaces the base) -> prorations (multiply)
 Some values are computed over the whole register before any customer:
 aggregates (``max of population among ...``) and pools (a total shared in
 proportion to a key). :meth:`Evaluator.prepare` computes them into a
-:class:`Context`; a single customer can be evaluated with those values given.
+:class:`Context` in one pass (:mod:`takst.interpreter.prepare`); a single
+customer can be evaluated with those values given.
+
+Each step goes to a :class:`~takst.interpreter.trace.Tracer`; without a trace it
+is the null tracer, and :meth:`Evaluator.evaluate` uses the same tariff compiled
+into closures (:mod:`takst.interpreter.compiled`), which computes the same
+amounts. This module stays the reference: every trace comes from it, and every
+line the compiled closures do not take (an error, a pending value) is given by it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-
-import attrs
+from typing import Any
 
 from takst.dsl import ast
 from takst.dsl.check import check, errors_of
-from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, RegisterError, diagnostic
+from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, diagnostic
 from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
+from takst.interpreter import prepare as prepare_values
+from takst.interpreter.compiled import CompiledTariff, choose_case
 from takst.interpreter.exact import (
     EXACT,
     as_fraction,
@@ -46,8 +54,8 @@ from takst.interpreter.exact import (
     num_text,
     round_fraction,
 )
-from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, PoolShares, Value
-from takst.interpreter.trace import Step, value_text
+from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, Value
+from takst.interpreter.trace import NULL, Step, Tracer, value_text
 
 ZERO = Decimal("0")
 _OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}
@@ -79,7 +87,8 @@ class _Missing(Exception):
 class Evaluator:
     """Evaluates one tariff. Build it once, then call :meth:`evaluate` per customer."""
 
-    def __init__(self, tariff: ast.Tariff, *, checked: bool = False) -> None:
+    def __init__(self, tariff: ast.Tariff, *, checked: bool = False,
+                 compiled: bool = True) -> None:
         if not checked:
             errors = errors_of(check(tariff))
             if errors:
@@ -97,135 +106,59 @@ class Evaluator:
         for charge in tariff.charges:
             if isinstance(charge.body, ast.Table):
                 self.tables[id(charge.body)] = _table_index(charge.body)
+        self._compile = compiled
+        self._compiled: CompiledTariff | None = None
+
+    @property
+    def compiled(self) -> CompiledTariff | None:
+        """The untraced path: the tariff compiled into closures, on first use (None: the
+        reference only)."""
+        if self._compiled is None and self._compile:
+            self._compiled = CompiledTariff(self)
+        return self._compiled
 
     # ------------------------------------------------------------------ register-wide values
-    def validate(self, customers: Sequence[Customer]) -> list[Diagnostic]:
+    def validate(self, customers: Iterable[Customer]) -> list[Diagnostic]:
         """Problems of customers that only the tariff can see: a customer type outside the
         declared categories, a service that is not a charge."""
-        problems: list[Diagnostic] = []
-        cats = self.sym.categories.get("customer_type")
-        allowed = [c.name for c in cats.items] if cats is not None else None
-        charges = {c.name for c in self.tariff.charges}
-        for c in customers:
-            if allowed is not None and c.customer_type not in allowed:
-                problems.append(diagnostic(
-                    f"customer type {c.customer_type!r} is not one of this tariff's customer types",
-                    where=f"{c.origin}, column customer_type",
-                    hint="use one of: " + ", ".join(allowed)))
-            for other in (cat for cat in self.sym.categories.values()
-                          if cat.name != "customer_type"):
-                value = c.values.get(other.name)
-                names = [i.name for i in other.items]
-                if isinstance(value, str) and value not in names:
-                    problems.append(diagnostic(
-                        f"{other.name} {value!r} is not one of its declared values",
-                        where=f"{c.origin}, column {other.name}",
-                        hint="use one of: " + ", ".join(names)))
-            for s in sorted(c.services or ()):
-                if s not in charges:
-                    problems.append(diagnostic(
-                        f"service {s!r} is not a charge of this tariff",
-                        where=f"{c.origin}, column services",
-                        hint="the charges are: " + ", ".join(sorted(charges))))
-        return problems
+        return prepare_values.validate(self.tariff, customers, self.sym)
 
     def prepare(
         self,
-        customers: Sequence[Customer],
+        customers: Iterable[Customer],
         year: int,
         settings: Mapping[str, Value] | None = None,
         register: str | None = None,
     ) -> Context:
-        """Compute aggregates and pools over ``customers`` for ``year``."""
-        settings = dict(settings or {})
-        problems = self.validate(customers)
-        if problems:
-            raise RegisterError(problems)
-        missing = [s.name for s in self.tariff.settings if s.name not in settings]
-        if missing:
-            raise EvaluationError(diagnostic(
-                "no value for the setting" + ("s " if len(missing) > 1 else " ")
-                + ", ".join(missing),
-                self.sym.setting(missing[0]).span if self.sym.setting(missing[0]) else None,
-                hint=" ".join(f"--set {m}=..." for m in missing)))
-        where = register or "the register"
-        aggregates: dict[str, tuple[Fraction, str]] = {}
-        base = Context(settings=settings, register=register)
-        with decimal.localcontext(EXACT):
-            for agg in self.tariff.aggregates:
-                members = [c for c in customers
-                           if agg.among is None or _Run(self, c, year, False, base).test(agg.among)]
-                if not members:
-                    raise EvaluationError(diagnostic(
-                        f"aggregate {agg.name}: no customer of {where} qualifies", agg.span,
-                        hint="check the `among` condition and the register"))
-                values = [(as_fraction(c.values[agg.of.name]), c) for c in members
-                          if agg.of.name in c.values]  # an optional input not given: left out
-                if not values:
-                    raise EvaluationError(diagnostic(
-                        f"aggregate {agg.name}: no customer of {where} has a value for "
-                        f"{agg.of.name}", agg.span, hint="fill in the column in the register"))
-                among = f" among {_cond_words(agg.among)}" if agg.among is not None else ""
-                if agg.kind == "sum":
-                    value = sum((v for v, _ in values), Fraction(0))
-                    how = (f"sum of {agg.of.name}{among}: {len(values)} customers of {where}")
-                else:
-                    pick = max if agg.kind == "max" else min
-                    value, who = pick(values, key=lambda vc: vc[0])
-                    how = (f"{agg.kind} of {agg.of.name}{among}: {who.id} {who.name}, "
-                           f"of {len(values)} customers of {where}")
-                aggregates[agg.name] = (value, how)
-            ctx = Context(settings=settings, aggregates=aggregates, register=register)
-            pools = {p.name: self._pool(p, customers, year, ctx) for p in self.tariff.pools}
-        return Context(settings=settings, aggregates=aggregates, pools=pools, register=register)
+        """Compute aggregates and pools over ``customers`` for ``year``, in one pass
+        (:func:`takst.interpreter.prepare.prepare`)."""
+        return prepare_values.prepare(self.tariff, customers, year, self, settings, register,
+                                      sym=self.sym)
 
-    def _pool(self, pool: ast.PoolDecl, customers: Sequence[Customer], year: int,
-              ctx: Context) -> PoolShares:
-        run = _Run(self, customers[0] if customers else Customer("", "", {}), year, False, ctx)
-        total = run.expr(pool.total, None)
-        members = [c for c in customers
-                   if pool.among is None or _Run(self, c, year, False, ctx).test(pool.among)]
-        lacking = [c for c in members if pool.key.name not in c.values]
-        if lacking:
-            raise RegisterError([diagnostic(
-                f"pool {pool.name} is shared by {pool.key.name}, but this customer has no value "
-                "for it", where=f"{c.origin}, column {pool.key.name}",
-                hint="every customer among the pool's members needs the key") for c in lacking])
-        keys = {c.id: as_fraction(c.values[pool.key.name]) for c in members}
-        key_sum = sum(keys.values(), Fraction(0))
-        if not members or key_sum == 0:
-            raise EvaluationError(diagnostic(
-                f"pool {pool.name} has no one to share it: the sum of {pool.key.name} over its "
-                "members is 0", pool.span, hint="check the register and the `among` condition"))
-        exact = {cid: total * k / key_sum for cid, k in keys.items()}
-        shares: dict[str, tuple[Fraction, Fraction]] = {}
-        if pool.step is None:
-            shares = {cid: (v, v) for cid, v in exact.items()}
-        else:
-            step = Fraction(pool.step)
-            units_total = total / step
-            if units_total.denominator != 1:
-                raise EvaluationError(diagnostic(
-                    f"pool {pool.name} totals {float_free(total)}, which is not a whole number "
-                    f"of {pool.step_text}", pool.span,
-                    hint="round the total first, or share to a finer step"))
-            floors = {cid: (v / step).numerator // (v / step).denominator for cid, v in exact.items()}
-            left = int(units_total) - sum(floors.values())
-            order = sorted(exact, key=lambda cid: (-(exact[cid] / step - floors[cid]),
-                                                   list(exact).index(cid)))
-            extra = set(order[:left])
-            shares = {cid: (exact[cid], (floors[cid] + (1 if cid in extra else 0)) * step)
-                      for cid in exact}
-        among = f" among {_cond_words(pool.among)}" if pool.among is not None else ""
-        text = (f"pool {pool.name} = {_money(total)} {self.currency}, shared by "
-                f"{pool.key.name}{among}: Σ {pool.key.name} = {num_text(key_sum)} over "
-                f"{len(members)} customers")
-        return PoolShares(total, key_sum, len(members), shares, text)
+    def holds(self, cond: ast.Cond, customer: Customer, year: int, context: Context) -> bool:
+        """Whether ``cond`` holds for ``customer`` (for register-wide values)."""
+        return _Run(self, customer, year, False, context).test(cond)
+
+    def value(self, expr: ast.Expr, customer: Customer, year: int, context: Context) -> Fraction:
+        """The exact value of ``expr`` for ``customer`` (for register-wide values)."""
+        with decimal.localcontext(EXACT):
+            return _Run(self, customer, year, False, context).expr(expr)
 
     # ------------------------------------------------------------------ public
     def evaluate(self, customer: Customer, year: int, *, trace: bool = True,
                  context: Context | None = None) -> CustomerResult:
-        """Every charge of the tariff for ``customer`` in billing ``year``."""
+        """Every charge of the tariff for ``customer`` in billing ``year``.
+
+        With ``trace=False`` the compiled closures compute the amounts (the same amounts,
+        :mod:`takst.interpreter.compiled`); a trace always comes from the reference."""
+        fast = self.compiled if not trace else None
+        if fast is not None:
+            return fast.evaluate(customer, year, context or Context())
+        return self.reference(customer, year, trace=trace, context=context)
+
+    def reference(self, customer: Customer, year: int, *, trace: bool = True,
+                  context: Context | None = None) -> CustomerResult:
+        """Every charge for ``customer`` by the reference (tree-walking, tracing) interpreter."""
         run = _Run(self, customer, year, trace, context or Context())
         with decimal.localcontext(EXACT):
             lines = tuple(run.charge(c) for c in self.tariff.charges)
@@ -239,6 +172,10 @@ class Evaluator:
             inputs=inputs,
             lines=lines,
         )
+
+    def run(self, customer: Customer, year: int, context: Context) -> _Run:
+        """The reference interpreter for one customer without a trace (lines one by one)."""
+        return _Run(self, customer, year, False, context)
 
     def evaluate_all(self, customers: Sequence[Customer], year: int, *, trace: bool = False,
                      settings: Mapping[str, Value] | None = None,
@@ -266,23 +203,6 @@ def _money(x: Fraction) -> str:
     return money_group(d) if d is not None else num_text(x)
 
 
-def _cond_words(c: ast.Cond | None) -> str:
-    """A condition as written (for traces of register-wide values)."""
-    if c is None:
-        return ""
-    if isinstance(c, ast.BoolOp):
-        return f"{_cond_words(c.left)} {c.op} {_cond_words(c.right)}"
-    if isinstance(c, ast.Not):
-        return f"not {_cond_words(c.operand)}"
-    if isinstance(c, ast.Truthy):
-        return str(c.operand.value)
-    if isinstance(c, ast.In):
-        return f"{c.item.value} {'not in' if c.negated else 'in'} {c.container.value}"
-    assert isinstance(c, ast.Compare)
-    right = c.right.value if c.right.kind != "text" else f'"{c.right.value}"'
-    return f"{c.left.value} {c.op} {right}"
-
-
 class _Run:
     """One customer, one year. Caches params and band choices within the run."""
 
@@ -296,73 +216,71 @@ class _Run:
         self.params: dict[str, Fraction] = {}
         self.bands: dict[str, ast.Band] = {}
         self.band_steps: dict[str, Step] = {}
-        #: The trace of the charge being evaluated (None when not tracing).
-        self.steps: list[Step] | None = None
+        #: The trace of the charge being evaluated (:data:`NULL` when not tracing).
+        self.line: Tracer = NULL
+        #: Where steps go now: the line's tracer, or :data:`NULL` for a value worked out
+        #: without a trace of its own (a slice's rate, a value a condition compares).
+        self.tr: Tracer = NULL
         #: Formula parameters bound in the call being evaluated.
         self.env: dict[str, Fraction] = {}
 
+    def _muted(self, e: ast.Expr) -> Fraction:
+        """The value of ``e`` with no steps of its own (bands still go to the line)."""
+        saved, self.tr = self.tr, NULL
+        try:
+            return self._expr(e)
+        finally:
+            self.tr = saved
+
     # ------------------------------------------------------------------ charges
     def charge(self, charge: ast.ChargeDecl) -> ChargeLine:
-        steps: list[Step] | None = [] if self.trace else None
-        self.steps = steps
-        label = charge.label or charge.name
-        line = ChargeLine(charge.name, label, ZERO, "ok", False, (), charge.span)
-        if self.c.services is not None and charge.name not in self.c.services:
-            if steps is not None:
-                steps.append(Step("frequency", "not billed: not among this customer's services "
-                                  "(register column services)", charge.span, applied=False))
-            return attrs.evolve(line, steps=_tuple(steps))
+        tr = self.line = self.tr = Tracer() if self.trace else NULL
+        name = charge.name
+        label = charge.label or name
+        if self.c.services is not None and name not in self.c.services:
+            tr.add("frequency", "not billed: not among this customer's services "
+                   "(register column services)", charge.span, applied=False)
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
         try:
-            due = self.frequency(charge, steps)
+            due = self.frequency(charge)
         except _Missing as miss:
-            if steps is not None:
-                steps.append(Step("pending", f"{miss.name} is not given for this customer, so "
-                                  "it is not known whether the charge is due (pending)",
-                                  charge.span, value="pending"))
-            return attrs.evolve(line, amount=None, status="pending", charged=True,
-                                steps=_tuple(steps))
+            tr.add("pending", f"{miss.name} is not given for this customer, so it is not known "
+                   "whether the charge is due (pending)", charge.span, value="pending")
+            return ChargeLine(name, label, None, "pending", True, tr.result(), charge.span)
         if not due:
-            return attrs.evolve(line, steps=_tuple(steps))
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
         if charge.pending:
-            if steps is not None:
+            if tr:
                 note = "; ".join(n.text for n in charge.notes)
-                steps.append(Step("pending", "amount not decided yet (pending)"
-                                  + (f": {note}" if note else ""), charge.span, value="pending"))
-            return attrs.evolve(line, amount=None, status="pending", charged=True,
-                                steps=_tuple(steps))
+                tr.add("pending", "amount not decided yet (pending)"
+                       + (f": {note}" if note else ""), charge.span, value="pending")
+            return ChargeLine(name, label, None, "pending", True, tr.result(), charge.span)
         assert charge.body is not None
         try:
-            if isinstance(charge.body, ast.Table):
-                base = self.table(charge.body, steps)
-            else:
-                base = self.expr(charge.body, steps)
-            amount = self.exceptions(charge, base, steps)
-            amount = self.prorate(charge, amount, steps)
+            body = charge.body
+            base = self.table(body) if isinstance(body, ast.Table) else self.expr(body)
+            amount = self.exceptions(charge, base)
+            amount = self.prorate(charge, amount)
         except _NotOffered as no:
-            if steps is not None:
-                steps.append(Step("case", no.text, no.span, applied=False))  # type: ignore[arg-type]
-            return attrs.evolve(line, steps=_tuple(steps))
+            tr.add("case", no.text, no.span, applied=False)  # type: ignore[arg-type]
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
         except _Missing as miss:
-            if steps is not None:
+            if tr:
                 why = ("is not decided yet" if miss.decided else "is not given for this customer")
                 note = f" ({miss.note})" if miss.note else ""
-                steps.append(Step(
-                    "pending", f"{miss.name} {why}{note}, so the amount is not known yet "
-                    "(pending)", charge.span, value="pending"))
-            return attrs.evolve(line, amount=None, status="pending", charged=True,
-                                steps=_tuple(steps))
-        final = self.finish(charge, amount, steps)
-        if steps is not None:
-            steps.append(
-                Step("result", f"amount = {money_group(final)}", None, value=money_text(final))
-            )
-        return attrs.evolve(line, amount=final, charged=True, steps=_tuple(steps))
+                tr.add("pending", f"{miss.name} {why}{note}, so the amount is not known yet "
+                       "(pending)", charge.span, value="pending")
+            return ChargeLine(name, label, None, "pending", True, tr.result(), charge.span)
+        final = self.finish(charge, amount)
+        if tr:
+            tr.add("result", f"amount = {money_group(final)}", None, value=money_text(final))
+        return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span)
 
-    def frequency(self, charge: ast.ChargeDecl, steps: list[Step] | None) -> bool:
+    def frequency(self, charge: ast.ChargeDecl) -> bool:
         freq = charge.frequency
+        tr = self.tr
         if freq.anchor is None:
-            if steps is not None:
-                steps.append(Step("frequency", "charged every year", freq.span, applied=True))
+            tr.add("frequency", "charged every year", freq.span, applied=True)
             return True
         anchor = freq.anchor.name
         when = self.c.values.get(anchor)
@@ -371,46 +289,41 @@ class _Run:
         assert isinstance(when, dt.date)
         if freq.kind == "every_year":
             due = self.year >= when.year
-            if steps is not None:
+            if tr:
                 if due:
                     text = (f"charged every year from {anchor} ({when.isoformat()}): "
                             f"billing year {self.year} ≥ {when.year}")
                 else:
                     text = (f"not charged: charged every year from {anchor} ({when.isoformat()}), "
                             f"and billing year {self.year} is before {when.year}")
-                steps.append(Step("frequency", text, freq.span, applied=due))
+                tr.add("frequency", text, freq.span, applied=due)
             return due
         due = self.year == when.year
-        if steps is not None:
+        if tr:
             if due:
                 text = (f"charged once, in the year of {anchor}: {when.isoformat()} is in "
                         f"billing year {self.year}")
             else:
                 text = (f"not charged: charged once, in the year of {anchor} ({when.year}), "
                         f"not in billing year {self.year}")
-            steps.append(Step("frequency", text, freq.span, applied=due))
+            tr.add("frequency", text, freq.span, applied=due)
         return due
 
-    def table(self, table: ast.Table, steps: list[Step] | None) -> Fraction:
-        key = [self.dimension(dim.name, steps) for dim in table.dims]
+    def table(self, table: ast.Table) -> Fraction:
+        key = [self.dimension(dim.name) for dim in table.dims]
         cell = self.ev.tables[id(table)][tuple(key)]
-        if steps is not None:
+        tr = self.tr
+        if tr:
             where = ", ".join(f"{d.name} = {k}" for d, k in zip(table.dims, key, strict=True))
-            steps.append(
-                Step(
-                    "cell",
-                    f"table cell ({where}): {money_group(cell.value)}",
-                    cell.span,
-                    value=money_text(cell.value),
-                    detail=tuple((d.name, k) for d, k in zip(table.dims, key, strict=True)),
-                )
-            )
+            tr.add("cell", f"table cell ({where}): {money_group(cell.value)}", cell.span,
+                   value=money_text(cell.value),
+                   detail=tuple((d.name, k) for d, k in zip(table.dims, key, strict=True)))
         return Fraction(cell.value)
 
-    def dimension(self, name: str, steps: list[Step] | None) -> str:
+    def dimension(self, name: str) -> str:
         """The key of a dimension for this customer: a band, yes/no, or a category."""
         if self.ev.sym.bands(name) is not None:
-            return self.band(name, steps).name
+            return self.band(name).name
         if name == "customer_type":
             return self.c.customer_type
         value = self.c.values[name]
@@ -418,17 +331,14 @@ class _Run:
             return "yes" if value else "no"
         return str(value)
 
-    def band(self, name: str, steps: list[Step] | None) -> ast.Band:
+    def band(self, name: str) -> ast.Band:
         """The band of ``name`` this customer is in; its step goes once into each charge's
         trace that uses it (also when a condition uses it)."""
-        if steps is None:
-            steps = self.steps
+        line = self.line
         if name in self.bands:
             band = self.bands[name]
-            if steps is not None and not any(
-                s.kind == "band" and s.get("bands") == name for s in steps
-            ):
-                steps.append(self.band_steps[name])
+            if line and not line.has("band", "bands", name):
+                line.append(self.band_steps[name])
             return band
         decl = self.ev.sym.bands(name)
         assert decl is not None
@@ -456,8 +366,7 @@ class _Run:
                     detail=(("bands", name), ("subject", subject), ("value", str(value))),
                 )
                 self.band_steps[name] = step
-                if steps is not None:
-                    steps.append(step)
+                line.append(step)
             return iv.band
         raise EvaluationError(
             diagnostic(
@@ -467,37 +376,28 @@ class _Run:
             )
         )
 
-    def exceptions(self, charge: ast.ChargeDecl, base: Fraction,
-                   steps: list[Step] | None) -> Fraction:
+    def exceptions(self, charge: ast.ChargeDecl, base: Fraction) -> Fraction:
         fired: list[tuple[ast.ExceptionRule, Fraction]] = []
+        tr = self.tr
         for ex in charge.exceptions:
             ok, why = self.cond(ex.condition)
             reason = f" ({ex.reason})" if ex.reason else ""
             if ok:
-                value = self.expr(ex.result, steps)
+                value = self.expr(ex.result)
                 fired.append((ex, value))
-                if steps is not None:
-                    steps.append(
-                        Step(
-                            "exception",
-                            f"exception applies{reason}: {why} → {_money(value)}",
-                            ex.span,
-                            value=exact_text(value),
-                            applied=True,
-                        )
-                    )
-            elif steps is not None:
-                steps.append(
-                    Step("exception", f"exception does not apply{reason}: {why}", ex.span,
-                         applied=False)
-                )
+                if tr:
+                    tr.add("exception", f"exception applies{reason}: {why} → {_money(value)}",
+                           ex.span, value=exact_text(value), applied=True)
+            else:
+                tr.add("exception", f"exception does not apply{reason}: {why}", ex.span,
+                       applied=False)
         if not fired:
             return base
         fired.sort(key=lambda fv: -(fv[0].priority or 0))
         return fired[0][1]
 
-    def prorate(self, charge: ast.ChargeDecl, amount: Fraction,
-                steps: list[Step] | None) -> Fraction:
+    def prorate(self, charge: ast.ChargeDecl, amount: Fraction) -> Fraction:
+        tr = self.tr
         for pr in charge.prorations:
             num, den, period = pr.numerator, pr.denominator, pr.period
             if pr.policy is not None:
@@ -517,28 +417,24 @@ class _Run:
             if ok:
                 before = amount
                 amount = amount * Fraction(num) / Fraction(den)
-                if steps is not None:
-                    steps.append(
-                        Step(
-                            "prorate",
-                            f"prorated {frac_text}{reason}: {why}; "
-                            f"{_money(before)} × {frac_text} = {num_text(amount)}",
-                            pr.span,
-                            value=exact_text(amount),
-                            detail=(
-                                ("op", "*"),
-                                ("left", exact_text(before)),
-                                ("numerator", str(num)),
-                                ("denominator", str(den)),
-                                ("result", exact_text(amount)),
-                            ),
-                            applied=True,
-                        )
+                if tr:
+                    tr.add(
+                        "prorate",
+                        f"prorated {frac_text}{reason}: {why}; "
+                        f"{_money(before)} × {frac_text} = {num_text(amount)}",
+                        pr.span,
+                        value=exact_text(amount),
+                        detail=(
+                            ("op", "*"),
+                            ("left", exact_text(before)),
+                            ("numerator", str(num)),
+                            ("denominator", str(den)),
+                            ("result", exact_text(amount)),
+                        ),
+                        applied=True,
                     )
-            elif steps is not None:
-                steps.append(
-                    Step("prorate", f"not prorated{reason}: {why}", pr.span, applied=False)
-                )
+            else:
+                tr.add("prorate", f"not prorated{reason}: {why}", pr.span, applied=False)
         return amount
 
     def period_fraction(self, anchor: str, period: str) -> tuple[bool, str, Fraction]:
@@ -562,8 +458,7 @@ class _Run:
         return True, (f"{anchor} {when.isoformat()}: {days} of {in_year} days from "
                       f"{when.isoformat()} to {last.isoformat()}"), Fraction(days, in_year)
 
-    def finish(self, charge: ast.ChargeDecl, amount: Fraction,
-               steps: list[Step] | None) -> Decimal:
+    def finish(self, charge: ast.ChargeDecl, amount: Fraction) -> Decimal:
         r = charge.rounding
         if r is not None:
             step_value, step_text, mode = r.step, r.step_text, r.mode
@@ -572,19 +467,15 @@ class _Run:
                 assert pol is not None
                 step_value, step_text, mode = pol.step, pol.step_text, pol.mode
             rounded = round_fraction(amount, step_value, mode)
-            if steps is not None:
+            tr = self.tr
+            if tr:
                 exact = fraction_to_decimal(amount)
                 before = group(exact) if exact is not None else num_text(amount)
                 via = f" by rounding {r.policy.name}" if r.policy is not None else ""
-                steps.append(
-                    Step(
-                        "round",
-                        f"rounded to {step_text} ({mode}){via}: {before} → {money_group(rounded)}",
-                        r.span,
-                        value=str(rounded),
-                        detail=(("step", str(step_value)), ("mode", mode)),
-                    )
-                )
+                tr.add("round",
+                       f"rounded to {step_text} ({mode}){via}: {before} → {money_group(rounded)}",
+                       r.span, value=str(rounded),
+                       detail=(("step", str(step_value)), ("mode", mode)))
             return rounded
         exact = fraction_to_decimal(amount)
         if exact is None:
@@ -600,9 +491,9 @@ class _Run:
         return exact
 
     # ------------------------------------------------------------------ expressions
-    def expr(self, e: ast.Expr, steps: list[Step] | None) -> Fraction:
+    def expr(self, e: ast.Expr) -> Fraction:
         try:
-            return self._expr(e, steps)
+            return self._expr(e)
         except (decimal.DecimalException, OverflowError, ValueError):
             raise EvaluationError(
                 diagnostic(
@@ -612,18 +503,15 @@ class _Run:
                 )
             ) from None
 
-    def _expr(self, e: ast.Expr, steps: list[Step] | None) -> Fraction:
-        if isinstance(e, ast.Number):
-            return Fraction(e.value) / 100 if e.percent else Fraction(e.value)
-        if isinstance(e, ast.Ref):
-            return self.ref(e, steps)
-        if isinstance(e, ast.Call):
-            return self.call(e, steps)
-        if isinstance(e, ast.Cases):
-            return self.cases(e, steps)
-        assert isinstance(e, ast.BinOp)
-        left = self._expr(e.left, steps)
-        right = self._expr(e.right, steps)
+    def _expr(self, e: ast.Expr) -> Fraction:
+        return _EXPR[type(e)](self, e)
+
+    def number(self, e: ast.Number) -> Fraction:
+        return Fraction(e.value) / 100 if e.percent else Fraction(e.value)
+
+    def binop(self, e: ast.BinOp) -> Fraction:
+        left = self._expr(e.left)
+        right = self._expr(e.right)
         if e.op == "+":
             result = left + right
         elif e.op == "-":
@@ -638,22 +526,21 @@ class _Run:
             result = left / right
         if result.numerator.bit_length() > MAX_BITS or result.denominator.bit_length() > MAX_BITS:
             raise ValueError("too large")
-        if steps is not None:
+        tr = self.tr
+        if tr:
             sign = _OP_SIGN[e.op]
-            steps.append(
-                Step(
-                    "calc",
-                    f"{self.label(e)} = {num_text(left)} {sign} {num_text(right)} = "
-                    f"{num_text(result)}",
-                    e.span,
-                    value=exact_text(result),
-                    detail=(("op", e.op), ("left", exact_text(left)),
-                            ("right", exact_text(right)), ("result", exact_text(result))),
-                )
+            tr.add(
+                "calc",
+                f"{self.label(e)} = {num_text(left)} {sign} {num_text(right)} = "
+                f"{num_text(result)}",
+                e.span,
+                value=exact_text(result),
+                detail=(("op", e.op), ("left", exact_text(left)),
+                        ("right", exact_text(right)), ("result", exact_text(result))),
             )
         return result
 
-    def ref(self, e: ast.Ref, steps: list[Step] | None) -> Fraction:
+    def ref(self, e: ast.Ref) -> Fraction:
         name = e.name
         if name in self.env:
             return self.env[name]
@@ -662,38 +549,38 @@ class _Run:
         sym = self.ev.sym.get(name)
         kind = sym.kind if sym is not None else None
         if kind == "param":
-            return self.param(name, steps)
+            return self.param(name)
         if kind == "setting":
             value = self.ctx.settings.get(name)
             if value is None:
                 raise EvaluationError(diagnostic(
                     f"setting {name} has no value", sym.decl.span if sym and sym.decl else None,
                     hint=f"give it on the command line: --set {name}=..."))
-            if steps is not None:
-                steps.append(Step("input", f"{name} = {value_text(value)} (setting)", None,
-                                  value=str(value)))
+            self.tr.add("input", f"{name} = {value_text(value)} (setting)", None,
+                        value=str(value))
             return as_fraction(value)
         if kind == "aggregate":
-            return self.aggregate(name, steps)
+            return self.aggregate(name)
         if kind == "pool":
-            return self.pool_share(name, steps)
+            return self.pool_share(name)
         if kind == "slices":
-            return self.slices(name, steps)
+            return self.slices(name)
         value = self.c.values.get(name)
         if value is None:
             raise _Missing(name)
         assert isinstance(value, Decimal)
-        if steps is not None:
+        tr = self.tr
+        if tr:
             inp = self.ev.sym.input(name)
             unit = ""
             if inp is not None:
                 u = input_unit(inp)
                 if u is not None and not u.is_plain:
                     unit = " " + _unit_words(u.describe(self.ev.currency))
-            steps.append(Step("input", f"{name} = {group(value)}{unit}", None, value=str(value)))
+            tr.add("input", f"{name} = {group(value)}{unit}", None, value=str(value))
         return Fraction(value)
 
-    def param(self, name: str, steps: list[Step] | None) -> Fraction:
+    def param(self, name: str) -> Fraction:
         param = self.ev.sym.param(name)
         assert param is not None
         if param.pending:
@@ -715,21 +602,17 @@ class _Run:
             dated_note = (f" (in force from {chosen.start.isoformat()}, the value on "
                           f"1 January {self.year})")
         if name not in self.params:
-            self.params[name] = self._expr(value_expr, steps)
+            self.params[name] = self._expr(value_expr)
         value = self.params[name]
-        if steps is not None and not isinstance(value_expr, ast.Cases):
+        tr = self.tr
+        if tr and not isinstance(value_expr, ast.Cases):
             label = f' "{param.label}"' if param.label else ""
-            steps.append(
-                Step(
-                    "param",
-                    f"{name}{label} = {self.literal_text(value_expr, value)}{dated_note}",
-                    param.span,
-                    value=exact_text(value),
-                )
-            )
+            tr.add("param",
+                   f"{name}{label} = {self.literal_text(value_expr, value)}{dated_note}",
+                   param.span, value=exact_text(value))
         return value
 
-    def aggregate(self, name: str, steps: list[Step] | None) -> Fraction:
+    def aggregate(self, name: str) -> Fraction:
         if name in self.ctx.aggregates:
             value, how = self.ctx.aggregates[name]
         else:
@@ -741,13 +624,14 @@ class _Run:
                     agg.span if agg else None,
                     hint=f"evaluate with --register, or give the value: --set {name}=..."))
             value, how = as_fraction(given), "given, not computed from a register"
-        if steps is not None:
+        tr = self.tr
+        if tr:
             decl = self.ev.sym.aggregate(name)
-            steps.append(Step("param", f"{name} = {num_text(value)} ({how})",
-                              decl.span if decl else None, value=exact_text(value)))
+            tr.add("param", f"{name} = {num_text(value)} ({how})",
+                   decl.span if decl else None, value=exact_text(value))
         return value
 
-    def pool_share(self, name: str, steps: list[Step] | None) -> Fraction:
+    def pool_share(self, name: str) -> Fraction:
         pool = self.ctx.pools.get(name)
         decl = self.ev.sym.pool(name)
         if pool is None:
@@ -755,22 +639,23 @@ class _Run:
                 f"pool {name} is shared over a register, and there is none here",
                 decl.span if decl else None, hint="evaluate with --register"))
         share = pool.shares.get(self.c.id)
+        tr = self.tr
         if share is None:
-            if steps is not None:
-                steps.append(Step("pool", f"{pool.text}; {self.c.name} is not among them: 0",
-                                  decl.span if decl else None, value="0"))
+            if tr:
+                tr.add("pool", f"{pool.text}; {self.c.name} is not among them: 0",
+                       decl.span if decl else None, value="0")
             return Fraction(0)
         exact, rounded = share
         assert decl is not None
         key = self.c.values[decl.key.name]
-        if steps is not None:
+        if tr:
             rate = pool.total / pool.key_sum
             adj = rounded - exact
             tail = ""
             if decl.step is not None:
                 tail = (f"; rounded to {decl.step_text} by largest remainder: "
                         f"{num_text(exact)} → {_money(rounded)}")
-            steps.append(Step(
+            tr.add(
                 "pool",
                 f"{pool.text}; rate {num_text(rate)} per unit; share = "
                 f"{_money(pool.total)} × {value_text(key)} / {num_text(pool.key_sum)}"
@@ -780,10 +665,10 @@ class _Run:
                 detail=(("total", exact_text(pool.total)), ("key", str(key)),
                         ("key_sum", exact_text(pool.key_sum)), ("exact", exact_text(exact)),
                         ("adjustment", exact_text(adj))),
-            ))
+            )
         return rounded
 
-    def slices(self, name: str, steps: list[Step] | None) -> Fraction:
+    def slices(self, name: str) -> Fraction:
         decl = self.ev.sym.slices(name)
         assert decl is not None
         subject = decl.subject.name
@@ -794,6 +679,7 @@ class _Run:
         inp = self.ev.sym.input(subject)
         whole = inp is not None and inp.type.kind in ("inhabitants", "count")
         total = Fraction(0)
+        tr = self.tr
         for sl in decl.slices:
             iv = band_interval(sl, ZERO)
             lo = Fraction(iv.lo if iv.lo is not None else 0)
@@ -808,53 +694,43 @@ class _Run:
                 top = q if hi is None else min(q, hi)
                 units = max(Fraction(0), top - lo)
                 span_text = f"{num_text(lo)}–{'' if hi is None else num_text(hi)}"
-            rate = self._expr(sl.rate, None)
+            rate = self._muted(sl.rate)
             amount = units * rate
             total += amount
-            if steps is not None:
-                steps.append(Step(
+            if tr:
+                tr.add(
                     "slice",
                     f"slice {sl.name} ({span_text}): {num_text(units)} × {num_text(rate)} = "
                     f"{num_text(amount)}",
                     sl.span, value=exact_text(amount),
                     detail=(("units", exact_text(units)), ("rate", exact_text(rate)),
-                            ("result", exact_text(amount)))))
-        if steps is not None:
-            steps.append(Step("sum", f"{name}: sum of the slices for {subject} {num_text(q)} = "
-                              f"{num_text(total)}", decl.span, value=exact_text(total)))
+                            ("result", exact_text(amount))))
+        if tr:
+            tr.add("sum", f"{name}: sum of the slices for {subject} {num_text(q)} = "
+                   f"{num_text(total)}", decl.span, value=exact_text(total))
         return total
 
-    def call(self, e: ast.Call, steps: list[Step] | None) -> Fraction:
+    def call(self, e: ast.Call) -> Fraction:
         formula = self.ev.sym.formula(e.name)
         assert formula is not None
-        args = [self._expr(a, steps) for a in e.args]
+        args = [self._expr(a) for a in e.args]
         saved = self.env
         self.env = {p.name: v for p, v in zip(formula.params, args, strict=True)}
         try:
-            result = self._expr(formula.body, steps)
+            result = self._expr(formula.body)
         finally:
             self.env = saved
-        if steps is not None:
+        tr = self.tr
+        if tr:
             bound = ", ".join(f"{p.name} = {num_text(v)}"
                               for p, v in zip(formula.params, args, strict=True))
-            steps.append(Step("call", f"{e.name}({bound}) = {num_text(result)}", e.span,
-                              value=exact_text(result)))
+            tr.add("call", f"{e.name}({bound}) = {num_text(result)}", e.span,
+                   value=exact_text(result))
         return result
 
-    def cases(self, e: ast.Cases, steps: list[Step] | None) -> Fraction:
-        key = self.dimension(e.dim.name, steps)
-        chosen = None
-        for case in e.cases:
-            if case.key.name == key:
-                chosen = case
-                break
-        if chosen is None:
-            for case in e.cases:
-                if key in self.ev.groups.get(case.key.name, ()):
-                    chosen = case
-                    break
-        if chosen is None:
-            chosen = next((c for c in e.cases if c.key.name == "others"), None)
+    def cases(self, e: ast.Cases) -> Fraction:
+        key = self.dimension(e.dim.name)
+        chosen = choose_case(e, key, self.ev.groups)
         if chosen is None:
             raise EvaluationError(diagnostic(
                 f"no case for {e.dim.name} {key!r} of {self.c.name}", e.span,
@@ -864,10 +740,9 @@ class _Run:
             raise _Missing(f"the price for {e.dim.name} {key}{via}", decided=True)
         if chosen.value is None:
             raise _NotOffered(f"not offered to {e.dim.name} {key}{via}", chosen.span)
-        if steps is not None:
-            steps.append(Step("case", f"{e.dim.name} {key}{via}: this case", chosen.span,
-                              value=chosen.key.name, applied=True))
-        return self._expr(chosen.value, steps)
+        self.tr.add("case", f"{e.dim.name} {key}{via}: this case", chosen.span,
+                    value=chosen.key.name, applied=True)
+        return self._expr(chosen.value)
 
     def literal_text(self, e: ast.Expr, value: Fraction) -> str:
         if isinstance(e, ast.Number):
@@ -876,24 +751,7 @@ class _Run:
 
     def label(self, e: ast.Expr) -> str:
         """The expression as the author wrote it (names and literals), for the trace."""
-        if isinstance(e, ast.Number):
-            return _number_text(e)
-        if isinstance(e, ast.Ref):
-            return e.name
-        if isinstance(e, ast.Call):
-            return f"{e.name}(…)"
-        if isinstance(e, ast.Cases):
-            return f"by {e.dim.name}"
-        assert isinstance(e, ast.BinOp)
-        parts = []
-        for side in (e.left, e.right):
-            if isinstance(side, ast.BinOp):
-                inner = self.label(side)
-                # a long inner part was worked out on an earlier line: refer to it
-                parts.append(f"({inner})" if len(inner) <= 30 else "(…)")
-            else:
-                parts.append(self.label(side))
-        return f" {_OP_SIGN[e.op]} ".join(parts)
+        return _label(e)
 
     # ------------------------------------------------------------------ conditions
     def test(self, c: ast.Cond) -> bool:
@@ -911,44 +769,50 @@ class _Run:
         return value, "; ".join(parts) + (" → yes" if value else " → no")
 
     def _cond(self, c: ast.Cond, parts: list[str] | None) -> bool:
-        if isinstance(c, ast.BoolOp):
-            left = self._cond(c.left, parts)
-            if c.op == "and" and not left:
-                return False  # the rest is not needed
-            if c.op == "or" and left:
-                return True
-            return self._cond(c.right, parts)
-        if isinstance(c, ast.Not):
-            inner: list[str] | None = [] if parts is not None else None
-            value = not self._cond(c.operand, inner)
-            if parts is not None and inner is not None:
-                parts.append("not (" + "; ".join(inner) + ")")
-            return value
-        if isinstance(c, ast.Truthy):
-            v = self.operand(c.operand)
-            assert isinstance(v, bool)
-            if parts is not None:
-                parts.append(f"{c.operand.value} is {'yes' if v else 'no'}")
-            return v
-        if isinstance(c, ast.In):
-            item = self.operand(c.item)
-            box = c.container
-            if box.kind == "name" and str(box.value) in self.ev.lists:
-                inside = item in self.ev.lists[str(box.value)]
-                shown = str(box.value)
-            elif box.kind == "name" and str(box.value) in self.ev.groups:
-                inside = item in self.ev.groups[str(box.value)]
-                shown = str(box.value)
-            else:
-                year = self.operand(box)
-                assert isinstance(item, dt.date) and isinstance(year, Decimal)
-                inside = item.year == int(year)
-                shown = plain(year)
-            if parts is not None:
-                verb = "is in" if inside else "is not in"
-                parts.append(f"{self.operand_text(c.item, item)} {verb} {shown}")
-            return inside != c.negated
-        assert isinstance(c, ast.Compare)
+        return _COND[type(c)](self, c, parts)
+
+    def bool_op(self, c: ast.BoolOp, parts: list[str] | None) -> bool:
+        left = self._cond(c.left, parts)
+        if c.op == "and" and not left:
+            return False  # the rest is not needed
+        if c.op == "or" and left:
+            return True
+        return self._cond(c.right, parts)
+
+    def not_(self, c: ast.Not, parts: list[str] | None) -> bool:
+        inner: list[str] | None = [] if parts is not None else None
+        value = not self._cond(c.operand, inner)
+        if parts is not None and inner is not None:
+            parts.append("not (" + "; ".join(inner) + ")")
+        return value
+
+    def truthy(self, c: ast.Truthy, parts: list[str] | None) -> bool:
+        v = self.operand(c.operand)
+        assert isinstance(v, bool)
+        if parts is not None:
+            parts.append(f"{c.operand.value} is {'yes' if v else 'no'}")
+        return v
+
+    def in_(self, c: ast.In, parts: list[str] | None) -> bool:
+        item = self.operand(c.item)
+        box = c.container
+        if box.kind == "name" and str(box.value) in self.ev.lists:
+            inside = item in self.ev.lists[str(box.value)]
+            shown = str(box.value)
+        elif box.kind == "name" and str(box.value) in self.ev.groups:
+            inside = item in self.ev.groups[str(box.value)]
+            shown = str(box.value)
+        else:
+            year = self.operand(box)
+            assert isinstance(item, dt.date) and isinstance(year, Decimal)
+            inside = item.year == int(year)
+            shown = plain(year)
+        if parts is not None:
+            verb = "is in" if inside else "is not in"
+            parts.append(f"{self.operand_text(c.item, item)} {verb} {shown}")
+        return inside != c.negated
+
+    def compare(self, c: ast.Compare, parts: list[str] | None) -> bool:
         left = self.operand(c.left)
         bands = self.ev.sym.bands(str(c.left.value)) if c.left.kind == "name" else None
         category = c.right.kind == "name" and self.ev.sym.kind(str(c.right.value)) == "category"
@@ -965,6 +829,7 @@ class _Run:
         )
         return result
 
+    # ------------------------------------------------------------------ operands
     def operand(self, op: ast.Operand) -> Value:
         if op.kind != "name":
             return op.value
@@ -975,17 +840,25 @@ class _Run:
             return {"id": self.c.id, "name": self.c.name, "customer_type": self.c.customer_type}[
                 name
             ]
-        kind = self.ev.sym.kind(name)
-        if kind == "bands":
-            return self.band(name, None).name
-        if kind in ("param", "aggregate", "setting"):
-            if kind == "setting" and not isinstance(self.ctx.settings.get(name), Decimal | None):
-                return self.ctx.settings[name]
-            value = self.ref(ast.Ref(name, span=op.span), None)
-            d = fraction_to_decimal(value)
-            return d if d is not None else Decimal(value.numerator) / Decimal(value.denominator)
-        if kind == "category":
-            return name
+        return _OPERAND.get(self.ev.sym.kind(name), _Run.input_operand)(self, name, op)
+
+    def band_operand(self, name: str, op: ast.Operand) -> Value:
+        return self.band(name).name
+
+    def value_operand(self, name: str, op: ast.Operand) -> Value:
+        """A param, aggregate or setting compared in a condition, as a decimal."""
+        if self.ev.sym.kind(name) == "setting" and not isinstance(
+            self.ctx.settings.get(name), Decimal | None
+        ):
+            return self.ctx.settings[name]
+        value = self._muted(ast.Ref(name, span=op.span))
+        d = fraction_to_decimal(value)
+        return d if d is not None else Decimal(value.numerator) / Decimal(value.denominator)
+
+    def category_operand(self, name: str, op: ast.Operand) -> Value:
+        return name
+
+    def input_operand(self, name: str, op: ast.Operand) -> Value:
         value = self.c.values.get(name)
         if value is None:
             raise _Missing(name)
@@ -1000,6 +873,54 @@ class _Run:
         else:
             shown = value_text(value)
         return f"{op.value} {shown}" if op.kind == "name" else shown
+
+
+# Per-node-type dispatch: one entry per AST class (a new class fails loudly with a KeyError
+# naming it, and tests/test_interpreter.py checks every Expr and Cond class has an entry).
+_EXPR: dict[type[ast.Expr], Callable[[_Run, Any], Fraction]] = {
+    ast.Number: _Run.number,
+    ast.Ref: _Run.ref,
+    ast.Call: _Run.call,
+    ast.Cases: _Run.cases,
+    ast.BinOp: _Run.binop,
+}
+_COND: dict[type[ast.Cond], Callable[[_Run, Any, list[str] | None], bool]] = {
+    ast.BoolOp: _Run.bool_op,
+    ast.Not: _Run.not_,
+    ast.Truthy: _Run.truthy,
+    ast.In: _Run.in_,
+    ast.Compare: _Run.compare,
+}
+#: How a name in a condition is read, by its kind (inputs when not listed).
+_OPERAND: dict[str | None, Callable[[_Run, str, ast.Operand], Value]] = {
+    "bands": _Run.band_operand,
+    "param": _Run.value_operand,
+    "aggregate": _Run.value_operand,
+    "setting": _Run.value_operand,
+    "category": _Run.category_operand,
+}
+
+
+def _label(e: ast.Expr) -> str:
+    """The expression as the author wrote it (names and literals), for the trace."""
+    if isinstance(e, ast.Number):
+        return _number_text(e)
+    if isinstance(e, ast.Ref):
+        return e.name
+    if isinstance(e, ast.Call):
+        return f"{e.name}(…)"
+    if isinstance(e, ast.Cases):
+        return f"by {e.dim.name}"
+    assert isinstance(e, ast.BinOp)
+    parts = []
+    for side in (e.left, e.right):
+        if isinstance(side, ast.BinOp):
+            inner = _label(side)
+            # a long inner part was worked out on an earlier line: refer to it
+            parts.append(f"({inner})" if len(inner) <= 30 else "(…)")
+        else:
+            parts.append(_label(side))
+    return f" {_OP_SIGN[e.op]} ".join(parts)
 
 
 def _compare(op: str, left: Value, right: Value) -> bool:
@@ -1036,10 +957,6 @@ def _unit_words(described: str) -> str:
     return described
 
 
-def _tuple(steps: list[Step] | None) -> tuple[Step, ...]:
-    return tuple(steps) if steps is not None else ()
-
-
 def evaluate(tariff: ast.Tariff, customer: Customer, year: int) -> CustomerResult:
     """Check and evaluate in one call (for tests and small scripts)."""
     return Evaluator(tariff).evaluate(customer, year)
@@ -1073,7 +990,7 @@ class InterpreterEngine:
         settings: Mapping[str, Value] | None = None,
         register: str | None = None,
     ) -> Context:
-        return self.evaluator.prepare(list(customers), year, settings, register)
+        return self.evaluator.prepare(customers, year, settings, register)
 
     def evaluate(
         self,

@@ -45,8 +45,7 @@ def round_fraction(x: Fraction, step: Decimal, mode: str) -> Decimal:
         k = whole + (1 if rem > half or (rem == half and whole % 2 == 1) else 0)
     else:  # pragma: no cover - the grammar admits only the four modes
         raise ValueError(mode)
-    with decimal.localcontext(EXACT):
-        return Decimal(sign * k) * step
+    return EXACT.multiply(Decimal(sign * k), step)
 
 
 def fraction_to_decimal(x: Fraction) -> Decimal | None:
@@ -63,7 +62,7 @@ def fraction_to_decimal(x: Fraction) -> Decimal | None:
         return None
     scale = max(twos, fives)
     numerator = x.numerator * (10**scale // x.denominator)
-    return Decimal(numerator).scaleb(-scale)
+    return Decimal(numerator).scaleb(-scale, EXACT)  # exact, or Inexact is raised
 
 
 def exact_text(x: Fraction) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import textwrap
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -27,17 +27,25 @@ StepKind = Literal[
     "param",  # a named value
     "band",  # a band chosen, with the comparison
     "cell",  # a table cell
+    "case",  # a case chosen (or a case that is not offered)
     "calc",  # one arithmetic operation: left op right = result
+    "call",  # a formula applied to its arguments
+    "pool",  # a customer's share of a pool
+    "slice",  # one slice of a graduated amount
+    "sum",  # the sum of the slices
     "exception",  # an exception that fired or did not
     "prorate",  # a proration applied or skipped
     "round",  # a rounding
     "pending",  # an amount not known yet
     "result",  # the line's amount
 ]
+#: Every step kind, checked when a :class:`Step` is made.
+STEP_KINDS: tuple[str, ...] = get_args(StepKind)
+
 
 @attrs.frozen
 class Step:
-    kind: StepKind
+    kind: StepKind = attrs.field(validator=attrs.validators.in_(STEP_KINDS))
     text: str
     span: Span | None = None
     #: The value this step produced, as an exact string ("45780.00", "large", "yes").
@@ -49,6 +57,84 @@ class Step:
 
     def get(self, key: str) -> str | None:
         return dict(self.detail).get(key)
+
+
+# ------------------------------------------------------------------ tracers
+
+
+class Tracer:
+    """Collects the steps of one charge line, in order.
+
+    The evaluator holds a tracer instead of threading a list through every call.
+    :data:`NULL` (a :class:`NullTracer`) keeps nothing and is false, so a step whose
+    text costs something to build is guarded by ``if tracer:``.
+    """
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def __bool__(self) -> bool:
+        return True
+
+    def add(
+        self,
+        kind: StepKind,
+        text: str,
+        span: Span | None = None,
+        *,
+        value: str | None = None,
+        detail: tuple[tuple[str, str], ...] = (),
+        applied: bool | None = None,
+    ) -> None:
+        """Record one step."""
+        self.steps.append(Step(kind, text, span, value, detail, applied))
+
+    def append(self, step: Step) -> None:
+        """Record a step made earlier (a band chosen once, reported in every line using it)."""
+        self.steps.append(step)
+
+    def has(self, kind: StepKind, key: str, value: str) -> bool:
+        """Whether a step of ``kind`` with ``detail[key] == value`` is recorded already."""
+        return any(s.kind == kind and s.get(key) == value for s in self.steps)
+
+    def result(self) -> tuple[Step, ...]:
+        return tuple(self.steps)
+
+
+class NullTracer(Tracer):
+    """A tracer that records nothing: the evaluation without a trace."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def add(
+        self,
+        kind: StepKind,
+        text: str,
+        span: Span | None = None,
+        *,
+        value: str | None = None,
+        detail: tuple[tuple[str, str], ...] = (),
+        applied: bool | None = None,
+    ) -> None:
+        pass
+
+    def append(self, step: Step) -> None:
+        pass
+
+    def has(self, kind: StepKind, key: str, value: str) -> bool:
+        return False
+
+    def result(self) -> tuple[Step, ...]:
+        return ()
+
+
+#: The one tracer that records nothing.
+NULL = NullTracer()
 
 
 # ------------------------------------------------------------------ value words
