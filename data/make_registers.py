@@ -129,7 +129,7 @@ def demo_values(code: str, k: int, crowdfunder: bool) -> tuple[bool, dt.date]:
     joined     = 2023-10-01 + (c % 92) days   if b % 3 == 0
                  2024-01-01 + (c % 366) days  otherwise
     """
-    d = hashlib.sha256(f"{DEMO_SALT_PREFIX}:{k}:{code}".encode("utf-8")).digest()
+    d = hashlib.sha256(f"{DEMO_SALT_PREFIX}:{k}:{code}".encode()).digest()
     a = int.from_bytes(d[0:4], "big")
     b = int.from_bytes(d[4:8], "big")
     c = int.from_bytes(d[8:12], "big")
@@ -175,7 +175,7 @@ def demo_register(rows: list[dict[str, str]]) -> tuple[bytes, int, list]:
         sys.exit("no acceptable salt found")
     out = [[r["code"], r["name"], "KOMMUNE", str(int(r["population"])),
             "true" if m else "false", j.isoformat()]
-           for r, (_, _, m, j) in zip(rows, recs)]
+           for r, (_, _, m, j) in zip(rows, recs, strict=True)]
     data = render_csv(["id", "name", "customer_type", "population", "os2_member", "joined"], out)
     return data, k, recs
 

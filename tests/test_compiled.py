@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from paths import DATA, ROOT, RULES, STDLIB
 
 from takst.dsl import ast
-from takst.dsl.checker import check, errors_of
+from takst.dsl.check import check, errors_of
 from takst.dsl.errors import TariffError
 from takst.dsl.loader import load_tariff
 from takst.dsl.parser import parse

@@ -148,7 +148,7 @@ def test_a_case_over_its_time_is_a_timeout_even_inside_hypothesis(scratch: Path)
     os2 = str(ROOT / "rules" / "os2valghalla.tariff")
     code, _, _, problems = fuzz._run_guarded(["test", "--cases", "1000000", os2], 1.0)
     assert (code, problems) == (None, ["timeout: still running after 1.0 s"])
-    code, out, err, problems = fuzz._run_guarded(["check", os2], 30.0)
+    code, out, _, problems = fuzz._run_guarded(["check", os2], 30.0)
     assert (code, problems) == (0, [])
     assert out == f"{os2}: ok\n"
 
