@@ -513,12 +513,19 @@ def run_register(
     if path.suffix.lower() == ".parquet":
         source = f"read_parquet('{p}')"
     else:
-        head = path.open("rb").read(65536)
+        with path.open("rb") as fh:
+            head = fh.read(65536)
         if head.startswith(b"\xef\xbb\xbf") or b"\r" in head or b";" in head.split(b"\n")[0] \
                 or b"\t" in head.split(b"\n")[0] or head.lower().startswith(b"sep="):
             raise NeedsReader("not a plain comma-separated register")
+        first = head.split(b"\n")[0].decode("utf-8", "replace")
+        if '"' in first or not first.strip():
+            raise NeedsReader("a quoted or empty header")
+        header = first.split(",")
+        spec = ", ".join(f"{text_lit(h)}: 'VARCHAR'" for h in header)
         source = (f"read_csv('{p}', delim=',', quote='\"', escape='\"', header=true, "
-                  "all_varchar=true, auto_detect=false, strict_mode=true, null_padding=false)")
+                  f"columns={{{spec}}}, auto_detect=false, strict_mode=true, "
+                  "null_padding=false)")
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {source}")
         names = [d[0] for d in con.execute("SELECT * FROM _raw LIMIT 0").description]
@@ -581,7 +588,7 @@ def run_register(
                    else "'' AS customer_type")]
         if "services" in names:
             select.append(f"list_filter(list_transform(string_split(COALESCE({cell('services')}, "
-                          "''), ';'), x -> trim(x)), x -> x <> '') AS services")
+                          "''), ';'), lambda x: trim(x)), lambda x: x <> '') AS services")
         else:
             select.append("NULL::VARCHAR[] AS services")
         for name, inp in inputs.items():
@@ -622,7 +629,7 @@ def run_register(
                 allowed = ", ".join(text_lit(i.name) for i in other.items)
                 tests.append(f"{col(other.name)} NOT IN ({allowed})")
         charge_names = ", ".join(text_lit(c.name) for c in tariff.charges)
-        tests.append(f"len(list_filter(services, x -> x NOT IN ({charge_names}))) > 0")
+        tests.append(f"len(list_filter(services, lambda x: x NOT IN ({charge_names}))) > 0")
         (n_bad,) = con.execute(
             "SELECT count(*) FROM register WHERE " + " OR ".join(f"({t})" for t in tests)
         ).fetchone() or (0,)

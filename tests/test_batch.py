@@ -1,0 +1,285 @@
+"""The batch engine (SQL on DuckDB) gives the interpreter's amounts and statuses, exactly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+duckdb = pytest.importorskip("duckdb")
+
+from batch_diff import Figures, compare, outcome, run_examples, tariffs  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from paths import DATA, ROOT, RULES  # noqa: E402
+
+from takst.dsl.errors import EvaluationError  # noqa: E402
+from takst.dsl.loader import load_tariff  # noqa: E402
+from takst.dsl.parser import parse  # noqa: E402
+from takst.interpreter.batch import (  # noqa: E402
+    DuckDBEngine,
+    FallsBack,
+    NeedsReader,
+    Unsupported,
+    compile_tariff,
+    run_register,
+)
+from takst.interpreter.evaluator import Evaluator, InterpreterEngine  # noqa: E402
+from takst.interpreter.model import Context, Customer  # noqa: E402
+from takst.io.register import load_register  # noqa: E402
+from takst.testing.properties import _Strategies  # noqa: E402
+
+RULE_FILES = sorted(RULES.glob("*.tariff"))
+
+
+# ------------------------------------------------------------------ every example block
+
+
+def test_every_example_block_gives_the_same_amounts_under_both_engines() -> None:
+    """Every example of rules/, stdlib/, docs/examples/ and tests/fixtures/ runs under both
+    engines with identical amounts and statuses, and none falls back."""
+    fig = Figures()
+    for path in tariffs():
+        run_examples(path, fig)
+    assert fig.mismatches == []
+    assert fig.fallbacks == []
+    assert fig.cases >= 600 and fig.amounts >= 5000
+
+
+def test_a_construct_that_does_not_compile_falls_back_with_a_note_naming_it() -> None:
+    """Dividing by a customer's value with no rounding has no SQL form here: the compiler
+    names it instead of giving a number."""
+    tariff = parse(
+        'tariff t "T"\n  currency DKK\ninput n "N": number\n'
+        "charge c every year\n  amount 100 DKK / n\n", "t.tariff")
+    result = compile_tariff(tariff, 2024)
+    assert isinstance(result, Unsupported)
+    assert result.note == (
+        "the batch engine cannot compile charge c: an amount divided by a customer's value "
+        "with no rounding (t.tariff:4); this tariff is evaluated by the interpreter")
+    engine = DuckDBEngine(tariff)
+    assert engine.unsupported == result
+    with pytest.raises(FallsBack, match="divided by a customer's value"):
+        list(engine.evaluate([Customer("1", "a", {"n": Decimal(3)})], 2024, Context()))
+
+
+def test_the_same_division_rounded_compiles_and_rounds_half_up_exactly() -> None:
+    """100 / 3 rounded to øre half up is 33.33, 200 / 3 is 66.67, 1 / 8 to øre is 0.13."""
+    tariff = parse(
+        'tariff t "T"\n  currency DKK\ninput n "N": number\n'
+        "charge c every year\n  amount 100 DKK / n\n  round to øre half up\n",
+        "t.tariff")
+    engine = DuckDBEngine(tariff)
+    customers = [Customer(str(n), "a", {"n": Decimal(n)}) for n in (3, 1, 800, 6)]
+    got = [r.lines[0].amount for r in engine.evaluate(customers, 2024, Context())]
+    assert got == [Decimal("33.33"), Decimal(100), Decimal("0.13"), Decimal("16.67")]
+
+
+# ------------------------------------------------------------------ errors, never wrong numbers
+
+
+def _one_charge(body: str) -> DuckDBEngine:
+    return DuckDBEngine(parse(
+        'tariff t "T"\n  currency DKK\ninput n "N": number\n'
+        f"charge c every year\n{body}", "t.tariff"))
+
+
+def test_an_overflow_is_an_error_never_a_wrapped_number() -> None:
+    """A product past 128 bits raises an evaluation error."""
+    engine = _one_charge("  amount 1 DKK * n * n * n\n")
+    big = Customer("1", "a", {"n": Decimal(10**20)})
+    with pytest.raises(EvaluationError, match="too large"):
+        list(engine.evaluate([big], 2024, Context()))
+
+
+def test_division_by_zero_is_an_error_naming_the_customer() -> None:
+    engine = _one_charge("  amount 100 DKK / n\n  round to kroner half up\n")
+    with pytest.raises(EvaluationError, match="division by zero: the divisor is 0 for Læsø"):
+        list(engine.evaluate([Customer("1", "Læsø", {"n": Decimal(0)})], 2024,
+                             Context()))
+
+
+def test_an_amount_with_no_exact_decimal_is_an_error() -> None:
+    """1/3 of an amount with no rounding is refused, as the interpreter refuses it."""
+    engine = _one_charge("  amount 100 DKK\n  prorate 1/3 when n > 5\n")
+    with pytest.raises(EvaluationError, match="has no exact decimal value"):
+        list(engine.evaluate([Customer("1", "a", {"n": Decimal(6)})], 2024, Context()))
+    ok = list(engine.evaluate([Customer("1", "a", {"n": Decimal(5)})], 2024, Context()))
+    assert ok[0].lines[0].amount == 100
+
+
+def test_traces_are_refused() -> None:
+    """The batch engine computes amounts; traces come from the interpreter."""
+    engine = _one_charge("  amount 100 DKK\n")
+    with pytest.raises(ValueError, match="traces come from the interpreter"):
+        list(engine.evaluate([Customer("1", "a", {})], 2024, Context(), trace=True))
+
+
+# ------------------------------------------------------------------ the fast path over files
+
+
+def _interpreter_rows(tariff_path: Path, register: Path, year: int,
+                      settings: dict[str, object] | None = None) -> list[tuple[object, ...]]:
+    tariff = load_tariff(tariff_path)
+    customers = load_register(register, {i.name: i for i in tariff.inputs})
+    engine = InterpreterEngine(tariff)
+    ctx = engine.prepare(customers, year, settings=settings)  # type: ignore[arg-type]
+    rows = []
+    for i, r in enumerate(engine.evaluate(customers, year, ctx)):
+        row: list[object] = [i, r.id, r.name]
+        for ln in r.lines:
+            row += ["pending" if ln.status == "pending" else "ok" if ln.charged else "none",
+                    ln.amount]
+        rows.append(tuple(row))
+    return rows
+
+
+@pytest.mark.parametrize(("tariff", "register", "year", "given"), [
+    ("os2valghalla.tariff", "os2valghalla_demo_2024.csv", 2024, None),
+    ("os2valghalla.tariff", "os2valghalla_demo_2024.csv", 2023, None),
+    ("ks_dif_2025.tariff", "norway_2024.csv", 2025, None),
+    ("serviceplatformen_pool.tariff", "denmark_municipalities_2023.csv", 2019,
+     {"expected_cost": Decimal(11_000_000), "true_up": Decimal("509168.34")}),
+    ("serviceplatformen_pool.tariff", "denmark_municipalities_2023.csv", 2020,
+     {"expected_cost": Decimal(10_000_000), "true_up": Decimal(0)}),
+])
+def test_a_register_file_billed_in_duckdb_equals_the_interpreter(
+        tariff: str, register: str, year: int, given: dict[str, object] | None,
+        tmp_path: Path) -> None:
+    """CSV in, and the same register as Parquet in: every amount and status as the
+    interpreter's, aggregates and pool shares (largest remainder) computed in SQL."""
+    expected = _interpreter_rows(RULES / tariff, DATA / register, year, given)
+    t = load_tariff(RULES / tariff)
+    run = run_register(t, DATA / register, year, settings=given)  # type: ignore[arg-type]
+    assert list(run.rows()) == expected
+    parquet = tmp_path / "register.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{DATA / register}', all_varchar=true)) "
+        f"TO '{parquet}' (FORMAT parquet)")
+    run = run_register(t, parquet, year, settings=given)  # type: ignore[arg-type]
+    assert list(run.rows()) == expected
+
+
+def test_results_are_written_with_decimal_columns(tmp_path: Path) -> None:
+    """Parquet output keeps exact DECIMAL amounts; CSV output writes them as plain text."""
+    t = load_tariff(RULES / "os2valghalla.tariff")
+    run = run_register(t, DATA / "os2valghalla_demo_2024.csv", 2023)
+    run.write(tmp_path / "out.parquet", "parquet")
+    run.write(tmp_path / "out.csv", "csv")
+    con = duckdb.connect()
+    types = dict(con.execute(f"DESCRIBE SELECT * FROM '{tmp_path / 'out.parquet'}'").fetchall()
+                 and [(r[0], r[1]) for r in con.execute(
+                     f"DESCRIBE SELECT * FROM '{tmp_path / 'out.parquet'}'").fetchall()])
+    assert types["annual_fee"] == "DECIMAL(38,2)" and types["total"] == "DECIMAL(38,2)"
+    rows = con.execute(f"SELECT id, annual_fee, status FROM '{tmp_path / 'out.parquet'}' "
+                       "WHERE id = '0621'").fetchall()
+    expected = _interpreter_rows(RULES / "os2valghalla.tariff",
+                                 DATA / "os2valghalla_demo_2024.csv", 2023)
+    kolding = next(r for r in expected if r[1] == "0621")
+    assert rows == [("0621", kolding[4], "pending" if "pending" in kolding else "ok")]
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert text[0] == "id,name,annual_fee,connection_fee,operations_fee,total,status"
+
+
+@pytest.mark.parametrize("name", sorted(
+    p.name for p in (ROOT / "tests/fixtures/registers").glob("*.csv")))
+def test_registers_the_fast_path_cannot_check_exactly_go_to_the_reader(name: str) -> None:
+    """Broken registers and other dialects (semicolons, tabs, BOM, CRLF, sep= lines, Danish
+    thousands) are not read by the fast path: the reader reads or reports them."""
+    t = load_tariff(RULES / "os2valghalla.tariff")
+    with pytest.raises(NeedsReader):
+        run_register(t, ROOT / "tests/fixtures/registers" / name, 2024)
+
+
+@pytest.mark.parametrize("cell", ["-5", "12.5", "1.000", "", " 40000", "4e4"])
+def test_a_bad_population_cell_goes_to_the_reader(cell: str, tmp_path: Path) -> None:
+    """Any cell the reader would refuse (or read differently) stops the fast path."""
+    path = tmp_path / "r.csv"
+    path.write_text(f"id,name,population,os2_member,joined\n1,A,{cell},true,2024-01-01\n",
+                    encoding="utf-8")
+    with pytest.raises(NeedsReader):
+        run_register(load_tariff(RULES / "os2valghalla.tariff"), path, 2024)
+
+
+def test_duplicate_ids_go_to_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("id,name,population,os2_member,joined\n1,A,5,true,2024-01-01\n"
+                    "1,B,6,false,2024-01-01\n", encoding="utf-8")
+    with pytest.raises(NeedsReader):
+        run_register(load_tariff(RULES / "os2valghalla.tariff"), path, 2024)
+
+
+# ------------------------------------------------------------------ drawn customers
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
+def test_drawn_customers_get_the_same_amounts_to_the_ore(path: Path) -> None:
+    """Hypothesis customers for every rules/ tariff (values on and next to every band and
+    slice bound, optional inputs left out, register-wide values given) bill identically."""
+    tariff = load_tariff(path)
+    evaluator = Evaluator(tariff)
+    interp = InterpreterEngine(tariff)
+    batch = DuckDBEngine(tariff)
+    fig = Figures()
+
+    @settings(max_examples=150, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(_Strategies(evaluator).draw())
+    def same(d: object) -> None:
+        ctx = Context(settings=d.shared)  # type: ignore[attr-defined]
+        customers = [d.customer]  # type: ignore[attr-defined]
+        if tariff.pools:
+            return  # pools need a register: see the register test below
+        ka, ra = outcome(interp, customers, d.year, ctx)  # type: ignore[attr-defined]
+        kb, rb = outcome(batch, customers, d.year, ctx)  # type: ignore[attr-defined]
+        assert ka == kb, (ra, rb)
+        if ka == "ok":
+            before = len(fig.mismatches)
+            compare(path.name, ra, rb, fig)  # type: ignore[arg-type]
+            assert fig.mismatches[before:] == []
+
+    same()
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
+def test_drawn_registers_get_the_same_register_values_and_amounts(path: Path) -> None:
+    """Registers of random sizes (pools shared by largest remainder, aggregates over the
+    register) give the same aggregates, pool shares and amounts under both engines."""
+    tariff = load_tariff(path)
+    evaluator = Evaluator(tariff)
+    interp = InterpreterEngine(tariff)
+    batch = DuckDBEngine(tariff)
+    shared_names = {a.name for a in tariff.aggregates}
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(st.lists(_Strategies(evaluator).draw(), min_size=1, max_size=25))
+    def same(draws: list[object]) -> None:
+        customers = [
+            Customer(str(i), d.customer.name, d.customer.values,  # type: ignore[attr-defined]
+                     d.customer.customer_type, f"drawn row {i}")  # type: ignore[attr-defined]
+            for i, d in enumerate(draws)]
+        given_settings = {k: v for k, v in draws[0].shared.items()  # type: ignore[attr-defined]
+                          if k not in shared_names}
+        year = draws[0].year  # type: ignore[attr-defined]
+        try:
+            ctx_a = interp.prepare(customers, year, settings=given_settings)
+        except Exception as err:  # the interpreter refuses this register: so must the engine
+            with pytest.raises(type(err)):
+                batch.prepare(customers, year, settings=given_settings)
+            return
+        ctx_b = batch.prepare(customers, year, settings=given_settings)
+        assert {k: v for k, (v, _) in ctx_a.aggregates.items()} == {
+            k: v for k, (v, _) in ctx_b.aggregates.items()}
+        assert ctx_a.aggregates == ctx_b.aggregates
+        assert ctx_a.pools == ctx_b.pools
+        ka, ra = outcome(interp, customers, year, ctx_a)
+        kb, rb = outcome(batch, customers, year, ctx_b)
+        assert ka == kb, (ra, rb)
+        if ka == "ok":
+            fig = Figures()
+            compare(path.name, ra, rb, fig)  # type: ignore[arg-type]
+            assert fig.mismatches == []
+
+    same()
