@@ -161,6 +161,22 @@ def test_a_register_file_billed_in_duckdb_equals_the_interpreter(
     assert list(run.rows()) == expected
 
 
+def test_optional_inputs_left_empty_are_pending_in_the_fast_path(tmp_path: Path) -> None:
+    """Empty cells of optional inputs are not given: SvarUT is pending for those customers."""
+    path = tmp_path / "ks.csv"
+    path.write_text(
+        "id,name,customer_type,population,altinn_transactions,shipments,svarinn_messages\n"
+        "1,A,KOMMUNE,10000,1000,2000,100\n2,B,KOMMUNE,717710,,,\n"
+        "3,C,STATLIG_VIRKSOMHET,0,1000,2000,100\n4,D,FYLKESKOMMUNE,728803,5,,7\n",
+        encoding="utf-8")
+    expected = _interpreter_rows(RULES / "ks_dif_2025.tariff", path, 2025)
+    run = run_register(load_tariff(RULES / "ks_dif_2025.tariff"), path, 2025)
+    assert list(run.rows()) == expected
+    svarut = 3 + 2 * [c.name for c in load_tariff(RULES / "ks_dif_2025.tariff").charges].index(
+        "svarut")
+    assert [r[svarut] for r in expected] == ["ok", "pending", "ok", "pending"]
+
+
 def test_results_are_written_with_decimal_columns(tmp_path: Path) -> None:
     """Parquet output keeps exact DECIMAL amounts; CSV output writes them as plain text."""
     t = load_tariff(RULES / "os2valghalla.tariff")

@@ -442,6 +442,7 @@ def _shares(con: duckdb.DuckDBPyConnection, table: str, tariff: ast.Tariff, year
 _INT = r"^[0-9]+$"
 _DEC = r"^[0-9]+(\.[0-9]+)?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TWO_WAYS = r"^[1-9][0-9]{0,2}\.[0-9]{3}$"
 _TRUE = ("true", "yes", "ja", "1", "sand", "sann", "sant")
 _FALSE = ("false", "no", "nej", "nei", "0", "falsk", "usann", "falskt")
 MAX_DIGITS = 30
@@ -549,21 +550,31 @@ def run_register(
         if name not in names:
             continue
         c = cell(name)
+        if inp.optional:  # an optional input's empty cell: not given
+            c = f"NULLIF({c}, '')"
         kind = inp.type.kind
+        given = f"{c} IS NOT NULL AND " if inp.optional else ""
         if kind in ("inhabitants", "count"):
-            checks.append(f"NOT regexp_full_match(COALESCE({c}, ''), '{_INT}') "
-                          f"OR length({c}) > {MAX_DIGITS}")
+            checks.append(f"{given}(NOT regexp_full_match(COALESCE({c}, ''), '{_INT}') "
+                          f"OR length({c}) > {MAX_DIGITS})")
         elif kind in ("number", "money"):
-            checks.append(f"NOT regexp_full_match(COALESCE({c}, ''), '{_DEC}') "
-                          f"OR length(replace({c}, '.', '')) > {MAX_DIGITS}")
+            # 1.000 reads two ways (the reader asks which); 1.5 and 1000 do not
+            checks.append(f"{given}(NOT regexp_full_match(COALESCE({c}, ''), '{_DEC}') "
+                          f"OR length(replace({c}, '.', '')) > {MAX_DIGITS} "
+                          f"OR regexp_full_match({c}, '{_TWO_WAYS}'))")
         elif kind == "yes/no":
             words = ", ".join(text_lit(w) for w in (*_TRUE, *_FALSE))
-            checks.append(f"lower(COALESCE({c}, '')) NOT IN ({words})")
+            checks.append(f"{given}lower(COALESCE({c}, '')) NOT IN ({words})")
         elif kind == "date":
-            checks.append(f"NOT regexp_full_match(COALESCE({c}, ''), '{_DATE}') "
-                          f"OR try_cast({c} AS DATE) IS NULL")
+            checks.append(f"{given}(NOT regexp_full_match(COALESCE({c}, ''), '{_DATE}') "
+                          f"OR try_cast({c} AS DATE) IS NULL OR starts_with({c}, '0000'))")
         else:
-            checks.append(f"{c} IS NULL OR {c} <> trim({c})")
+            checks.append(f"{given}({c} IS NULL OR {c} <> trim({c}))")
+    used = ["id", "name", *(n for n in ("customer_type", "services") if n in names),
+            *(n for n in inputs if n in names)]
+    for name in used:
+        checks.append(f"contains(COALESCE({cell(name)}, ''), chr(10)) "
+                      f"OR contains(COALESCE({cell(name)}, ''), chr(13))")
     checks.append(f"{cell('name')} <> trim({cell('name')}) OR {cell('id')} <> trim({cell('id')})")
     if "customer_type" in names:
         checks.append(f"{cell('customer_type')} <> trim({cell('customer_type')})")
@@ -576,7 +587,7 @@ def run_register(
             raise NeedsReader("a cell the reader must report")
         for name, inp in inputs.items():
             if name in names and inp.type.kind in ("number", "money"):
-                c = cell(name)
+                c = f"NULLIF({cell(name)}, '')"
                 (s,) = con.execute(
                     f"SELECT max(CASE WHEN contains({c}, '.') THEN length(split_part({c}, '.', 2)) "
                     f"ELSE 0 END) FROM _raw").fetchone() or (0,)
@@ -598,6 +609,8 @@ def run_register(
                 select.append(f"NULL::{typ} AS {col(name)}")
                 continue
             c = cell(name)
+            if inp.optional:
+                c = f"NULLIF({c}, '')"
             if kind in NUMERIC:
                 s = scales.get(name, 0)
                 if s == 0:
