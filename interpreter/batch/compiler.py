@@ -132,13 +132,26 @@ def error_sql(message_sql: str) -> str:
     return f"error({message_sql})"
 
 
+#: The parts of each status ``combine`` built, so that combining flattens and dedupes.
+_PARTS: dict[str, tuple[str, ...]] = {}
+
+
 def combine(*sts: str | None) -> str | None:
-    parts = [s for s in sts if s is not None]
+    """The first status met, left to right (``COALESCE``), each part once."""
+    parts: list[str] = []
+    for s in sts:
+        if s is None:
+            continue
+        for p in _PARTS.get(s, (s,)):
+            if p not in parts:
+                parts.append(p)
     if not parts:
         return None
     if len(parts) == 1:
         return parts[0]
-    return "COALESCE(" + ", ".join(parts) + ")"
+    out = "COALESCE(" + ", ".join(parts) + ")"
+    _PARTS[out] = tuple(parts)
+    return out
 
 
 def scale_of(d: Decimal) -> int:
@@ -731,10 +744,9 @@ class Compiler:
                            f"ELSE {lit(f.denominator)} END)", f.denominator)
                 amount = self.binop("*", amount, factor, pr.span)
         st = combine(*sts)
-        if st is not None:
-            whens.append((f"{st} = 'N'", "'none'"))
-            whens.append((f"{st} = 'P'", "'pending'"))
-        status = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, v in whens) + " ELSE 'ok' END"
+        last = ("'ok'" if st is None else
+                f"CASE {st} WHEN 'N' THEN 'none' WHEN 'P' THEN 'pending' ELSE 'ok' END")
+        status = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, v in whens) + f" ELSE {last} END"
         n, scale = self.finish(charge, amount)
         return status, n, ChargeOut(charge.name, label, scale)
 
@@ -750,7 +762,7 @@ class Compiler:
                 step, mode = pol.step, pol.mode
             s = scale_of(step)
             fs = Fraction(step)
-            a = f"({x.num} * {lit(fs.denominator)})"
+            a = x.num if fs.denominator == 1 else f"({x.num} * {lit(fs.denominator)})"
             if isinstance(x.den, int):
                 b = lit(x.den * fs.numerator)
                 sign = f"sign({a})"
@@ -769,7 +781,8 @@ class Compiler:
                 r2 = f"(2 * ({m} - {q0} * {b}))"
                 k = (f"({q0} + CASE WHEN {r2} > {b} OR ({r2} = {b} AND {q0} % 2 = 1) "
                      f"THEN 1 ELSE 0 END)")
-            return f"({sign} * {k} * {lit(scaled(step, s))})", s
+            unit = scaled(step, s)
+            return (f"({sign} * {k})" if unit == 1 else f"({sign} * {k} * {lit(unit)})"), s
         if not isinstance(x.den, int):
             raise _Unsupported(f"charge {charge.name}: an amount divided by a customer's value "
                                "with no rounding", charge.span)
@@ -784,7 +797,7 @@ class Compiler:
             fives += 1
         s = max(twos, fives)
         if m == 1:
-            return f"({x.num} * {lit(10**s // d)})", s
+            return (x.num if 10**s == d else f"({x.num} * {lit(10**s // d)})"), s
         msg = error_sql(text_lit(f"the amount of {charge.name} for ") + who
                         + " || " + text_lit(" has no exact decimal value"))
         scaled_num = f"({x.num} * {lit(10**s)})"
