@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +61,23 @@ def make_register(n: int, path: Path) -> None:
                       f"{y}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}\n")
 
 
+def batch_write(tariff: Any, src: Path, out: Path, fmt: str) -> None:
+    from takst.interpreter.batch import run_register
+
+    run_register(tariff, src, YEAR).write(out, fmt)
+
+
+def batch_rows(tariff: Any, src: Path) -> list[Any]:
+    from takst.interpreter.batch import run_register
+
+    return list(run_register(tariff, src, YEAR).rows())
+
+
+def interpret(engine: Any, customers: list[Any]) -> list[Any]:
+    ctx = engine.prepare(customers, YEAR)
+    return list(engine.evaluate(customers, YEAR, ctx, trace=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
@@ -71,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     from takst.dsl.loader import load_tariff
-    from takst.interpreter.batch import run_register
     from takst.interpreter.evaluator import InterpreterEngine
     from takst.io.register import load_register
 
@@ -88,24 +105,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar=true)) "
                 f"TO '{pq_path}' (FORMAT parquet)")
             t: dict[str, float] = {}
-
-            def batch_to(src: Path, out: Path) -> None:
-                run_register(tariff, src, YEAR).write(out, "parquet")
-
-            t["batch CSV->Parquet"], _ = timed(lambda: batch_to(csv_path, Path(tmp) / "o1.parquet"))
-            t["batch Parquet->Parquet"], _ = timed(lambda: batch_to(pq_path, Path(tmp) / "o2.parquet"))
-            t["batch CSV->CSV"], _ = timed(
-                lambda: run_register(tariff, csv_path, YEAR).write(Path(tmp) / "o.csv", "csv"))
-            t["batch CSV->Python rows"], rows = timed(
-                lambda: list(run_register(tariff, csv_path, YEAR).rows()))
-            t["reader (Python)"], customers = timed(lambda: load_register(csv_path, inputs))
+            out = Path(tmp)
+            t["batch CSV->Parquet"], _ = timed(partial(
+                batch_write, tariff, csv_path, out / "o1.parquet", "parquet"))
+            t["batch Parquet->Parquet"], _ = timed(partial(
+                batch_write, tariff, pq_path, out / "o2.parquet", "parquet"))
+            t["batch CSV->CSV"], _ = timed(partial(batch_write, tariff, csv_path, out / "o.csv",
+                                                   "csv"))
+            t["batch CSV->Python rows"], rows = timed(partial(batch_rows, tariff, csv_path))
+            t["reader (Python)"], customers = timed(partial(load_register, csv_path, inputs))
             engine = InterpreterEngine(tariff, checked=True)
-
-            def interpret() -> list[Any]:
-                ctx = engine.prepare(customers, YEAR)
-                return list(engine.evaluate(customers, YEAR, ctx, trace=False))
-
-            t["interpreter eval (traces off)"], results = timed(interpret)
+            t["interpreter eval (traces off)"], results = timed(partial(interpret, engine,
+                                                                        customers))
             t["interpreter reader+eval"] = t["reader (Python)"] + t["interpreter eval (traces off)"]
             bad = 0
             for row, res in zip(rows, results, strict=True):

@@ -199,14 +199,17 @@ NOT_OFFERED = "N"
 Branch = X | str
 
 
-def choose(branches: list[tuple[str, Branch]], else_: Branch, pre_st: str | None = None) -> X:
-    """``CASE WHEN cond THEN branch ... ELSE else_ END`` over values and statuses."""
+def choose(branches: list[tuple[str, Branch]], else_: Branch, pre_st: str | None = None, *,
+           key: str | None = None, guard: str | None = None) -> X:
+    """``CASE WHEN cond THEN branch ... ELSE else_ END`` over values and statuses.
+
+    With ``key``, each condition is a literal the key is compared with (``CASE key WHEN``).
+    Where ``guard`` holds the value is NULL (its status is in ``pre_st``)."""
     arms = [*branches, ("", else_)]
     values = [b for _, b in arms if isinstance(b, X)]
     static = all(isinstance(v.den, int) for v in values)
-    den: int | str
+    den: int | str = 1
     if static:
-        den = 1
         for v in values:
             assert isinstance(v.den, int)
             den = den * v.den // math.gcd(den, v.den)
@@ -214,9 +217,11 @@ def choose(branches: list[tuple[str, Branch]], else_: Branch, pre_st: str | None
     def case(parts: list[tuple[str, str]]) -> str:
         *whens, (_, last) = parts
         if not whens:
-            return last
-        body = " ".join(f"WHEN {c} THEN {v}" for c, v in whens)
-        return f"CASE {body} ELSE {last} END"
+            out = last
+        else:
+            body = " ".join(f"WHEN {c} THEN {v}" for c, v in whens)
+            out = f"CASE {key} {body} ELSE {last} END" if key else f"CASE {body} ELSE {last} END"
+        return f"CASE WHEN {guard} THEN NULL ELSE {out} END" if guard else out
 
     def num_of(b: Branch) -> str:
         if isinstance(b, X):
@@ -237,7 +242,7 @@ def choose(branches: list[tuple[str, Branch]], else_: Branch, pre_st: str | None
         return "NULL"
 
     sts = [(c, st_of(b)) for c, b in arms]
-    st = None if all(s == "NULL" for _, s in sts) else case(sts)
+    st = None if all(v == "NULL" for _, v in sts) else case(sts)
     return X(num, den, combine(pre_st, st))
 
 
@@ -281,6 +286,8 @@ class Compiler:
         self.env: dict[str, X] = {}
         self.ctes: list[str] = []
         self.pool_cols: dict[str, X] = {}
+        #: band name -> the first level's column that holds each customer's band
+        self.band_cols: dict[str, str] = {}
 
     def _bump_scales(self) -> None:
         """A numeric column's scale covers the decimals of the bounds it is compared with."""
@@ -324,7 +331,6 @@ class Compiler:
         msg = error_sql(text_lit("division by zero: the divisor is 0 for ") + " || name")
         num = f"(CASE WHEN {guard} THEN {msg} ELSE {a.num} * {b.den_sql()} END)"
         if b.const is not None:
-            assert b.const != 0 or True
             if b.const == 0:
                 return X(num, 1, st)
             f = 1 / b.const
@@ -482,7 +488,10 @@ class Compiler:
 
     # -------------------------------------------------------------- dimensions
     def band(self, name: str) -> tuple[str, str | None]:
-        """The SQL of the band name of ``name`` for the customer, and its status."""
+        """The SQL of the band name of ``name`` for the customer, and its status.
+
+        The band is found once per customer (a column of the first level, ``''`` when the
+        value is in no band); the error for that is raised only where the band is used."""
         decl = self.sym.bands(name)
         assert decl is not None
         subject = decl.subject.name
@@ -490,18 +499,22 @@ class Compiler:
             raise _Unsupported(f"bands {name} over a value that is not a numeric input", decl.span)
         s = self.scales[subject]
         v = col(subject)
-        whens = []
-        for band in decl.bands:
-            iv = band_interval(band, ZERO)
-            conds = []
-            if iv.lo is not None:
-                conds.append(f"{v} {'>=' if iv.lo_incl else '>'} {lit(scaled(iv.lo, s))}")
-            if iv.hi is not None:
-                conds.append(f"{v} {'<=' if iv.hi_incl else '<'} {lit(scaled(iv.hi, s))}")
-            whens.append(f"WHEN {' AND '.join(conds) or 'TRUE'} THEN {text_lit(band.name)}")
+        column = quote("b_" + name)
+        if name not in self.band_cols:
+            whens = []
+            for band in decl.bands:
+                iv = band_interval(band, ZERO)
+                conds = []
+                if iv.lo is not None:
+                    conds.append(f"{v} {'>=' if iv.lo_incl else '>'} {lit(scaled(iv.lo, s))}")
+                if iv.hi is not None:
+                    conds.append(f"{v} {'<=' if iv.hi_incl else '<'} {lit(scaled(iv.hi, s))}")
+                whens.append(f"WHEN {' AND '.join(conds) or 'TRUE'} THEN {text_lit(band.name)}")
+            self.band_cols[name] = (f"CASE WHEN {v} IS NULL THEN NULL {' '.join(whens)} "
+                                    f"ELSE '' END AS {column}")
         msg = error_sql(text_lit(f"{subject} ") + f" || ({v})::VARCHAR || "
                         + text_lit(" of ") + " || name || " + text_lit(f" falls in no band of {name}"))
-        sql = f"(CASE WHEN {v} IS NULL THEN NULL {' '.join(whens)} ELSE {msg} END)"
+        sql = f"(CASE WHEN {column} = '' THEN {msg} ELSE {column} END)"
         return sql, f"CASE WHEN {v} IS NULL THEN 'P' END"
 
     def dimension(self, name: str) -> tuple[str, str | None]:
@@ -533,38 +546,40 @@ class Compiler:
 
         plain = [c for c in e.cases if c.key.name not in self.groups and c.key.name != "others"]
         grouped = [c for c in e.cases if c.key.name in self.groups]
+        seen: set[str] = set()
         for case in plain:
-            branches.append((f"{key} = {text_lit(case.key.name)}", branch(case)))
-        for case in grouped:
-            members = ", ".join(text_lit(m) for m in self.groups[case.key.name])
-            branches.append((f"{key} IN ({members})", branch(case)))
+            seen.add(case.key.name)
+            branches.append((text_lit(case.key.name), branch(case)))
+        for case in grouped:  # a group: each member not named on its own
+            b = branch(case)
+            for m in self.groups[case.key.name]:
+                if m not in seen:
+                    seen.add(m)
+                    branches.append((text_lit(m), b))
         others = next((c for c in e.cases if c.key.name == "others"), None)
         if others is not None:
             else_: Branch = branch(others)
         else:
             else_ = error_sql(text_lit(f"no case for {e.dim.name} '") + f" || {key} || "
                               + text_lit("' of ") + " || name")
-        if key_st is not None:
-            # a missing key is pending, whatever the cases say
-            branches.insert(0, (f"{key} IS NULL", PENDING))
-        return choose(branches, else_, key_st)
+        guard = None if key_st is None else f"{key_st} IS NOT NULL"
+        return choose(branches, else_, key_st, key=key, guard=guard)
 
     def table(self, table: ast.Table) -> X:
         keys = [self.dimension(d.name) for d in table.dims]
-        branches: list[tuple[str, Branch]] = []
+        st = combine(*(s for _, s in keys))
+        guard = None if st is None else f"{st} IS NOT NULL"
+        missing = error_sql(text_lit("no table cell for ") + " || name")
+        rows: list[tuple[str, Branch]] = []
         for row in table.rows:
             if table.columns:
-                for c, cell in zip(table.columns, row.cells, strict=False):
-                    cond = (f"{keys[0][0]} = {text_lit(row.key.name)} AND "
-                            f"{keys[1][0]} = {text_lit(c.name)}")
-                    branches.append((cond, X.of(Fraction(cell.value))))
+                cells: list[tuple[str, Branch]] = [
+                    (text_lit(c.name), X.of(Fraction(cell.value)))
+                    for c, cell in zip(table.columns, row.cells, strict=False)]
+                rows.append((text_lit(row.key.name), choose(cells, missing, key=keys[1][0])))
             elif row.cells:
-                branches.append((f"{keys[0][0]} = {text_lit(row.key.name)}",
-                                 X.of(Fraction(row.cells[0].value))))
-        st = combine(*(s for _, s in keys))
-        if st is not None:
-            branches.insert(0, (f"{st} IS NOT NULL", PENDING))
-        return choose(branches, error_sql(text_lit("no table cell for ") + " || name"), st)
+                rows.append((text_lit(row.key.name), X.of(Fraction(row.cells[0].value))))
+        return choose(rows, missing, st, key=keys[0][0], guard=guard)
 
     # -------------------------------------------------------------- conditions
     def operand(self, op: ast.Operand) -> Op:
@@ -617,13 +632,26 @@ class Compiler:
     def cond(self, c: ast.Cond) -> Cnd:
         if isinstance(c, ast.BoolOp):
             a, b = self.cond(c.left), self.cond(c.right)
+            # the value where the statuses say it is known: a constant side decides it
             if c.op == "and":
-                st = combine(a.st, None if b.st is None else f"CASE WHEN {a.sql} THEN {b.st} END")
+                st = combine(a.st, None if b.st is None or a.sql == "FALSE"
+                             else f"CASE WHEN {a.sql} THEN {b.st} END")
+                if "FALSE" in (a.sql, b.sql):
+                    return Cnd("FALSE", st)
+                if a.sql == "TRUE" or b.sql == "TRUE":
+                    return Cnd(b.sql if a.sql == "TRUE" else a.sql, st)
                 return Cnd(f"({a.sql} AND {b.sql})", st)
-            st = combine(a.st, None if b.st is None else f"CASE WHEN NOT {a.sql} THEN {b.st} END")
+            st = combine(a.st, None if b.st is None or a.sql == "TRUE"
+                         else f"CASE WHEN NOT {a.sql} THEN {b.st} END")
+            if "TRUE" in (a.sql, b.sql):
+                return Cnd("TRUE", st)
+            if a.sql == "FALSE" or b.sql == "FALSE":
+                return Cnd(b.sql if a.sql == "FALSE" else a.sql, st)
             return Cnd(f"({a.sql} OR {b.sql})", st)
         if isinstance(c, ast.Not):
             a = self.cond(c.operand)
+            if a.sql in ("TRUE", "FALSE"):
+                return Cnd("FALSE" if a.sql == "TRUE" else "TRUE", a.st)
             return Cnd(f"(NOT {a.sql})", a.st)
         if isinstance(c, ast.Truthy):
             o = self.operand(c.operand)
@@ -651,27 +679,25 @@ class Compiler:
             left = self.operand(c.left)
             bands = c.left.kind == "name" and self.sym.bands(str(c.left.value)) is not None
             category = c.right.kind == "name" and self.sym.kind(str(c.right.value)) == "category"
-            if bands or category:
-                right = Op("text", text_lit(str(c.right.value)))
-            else:
-                right = self.operand(c.right)
+            right = (Op("text", text_lit(str(c.right.value))) if bands or category
+                     else self.operand(c.right))
             st = combine(left.st, right.st)
             if left.kind != right.kind:
                 if c.op in ("=", "!="):
                     return Cnd("TRUE" if c.op == "!=" else "FALSE", st)
                 raise _Unsupported("a comparison of values of different kinds", c.span)
             if left.kind == "num":
-                a, b = left.x, right.x
-                assert a is not None and b is not None
-                if not (isinstance(a.den, int) and isinstance(b.den, int)):
+                xa, xb = left.x, right.x
+                assert xa is not None and xb is not None
+                if not (isinstance(xa.den, int) and isinstance(xb.den, int)):
                     raise _Unsupported("a comparison with a divided value", c.span)
-                if a.const is not None and b.const is not None:
-                    ok = {"=": a.const == b.const, "!=": a.const != b.const,
-                          "<": a.const < b.const, "<=": a.const <= b.const,
-                          ">": a.const > b.const, ">=": a.const >= b.const}[c.op]
+                if xa.const is not None and xb.const is not None:
+                    ok = {"=": xa.const == xb.const, "!=": xa.const != xb.const,
+                          "<": xa.const < xb.const, "<=": xa.const <= xb.const,
+                          ">": xa.const > xb.const, ">=": xa.const >= xb.const}[c.op]
                     return Cnd("TRUE" if ok else "FALSE", st)
-                den = a.den * b.den // math.gcd(a.den, b.den)
-                return Cnd(f"({a.num_at(den)} {c.op} {b.num_at(den)})", st)
+                den = xa.den * xb.den // math.gcd(xa.den, xb.den)
+                return Cnd(f"({xa.num_at(den)} {c.op} {xb.num_at(den)})", st)
             if left.kind == "bool" and c.op not in ("=", "!="):
                 raise _Unsupported("an order comparison of yes/no values", c.span)
             if left.kind == "text" and c.op not in ("=", "!="):
@@ -740,6 +766,11 @@ class Compiler:
                 cnd = self.cond(pr.condition)
                 sts.append(cnd.st)
                 f = Fraction(num) / Fraction(den)
+                if cnd.sql == "FALSE":
+                    continue
+                if cnd.sql == "TRUE":
+                    amount = self.binop("*", amount, X.of(f), pr.span)
+                    continue
                 factor = X(f"(CASE WHEN {cnd.sql} THEN {lit(f.numerator)} "
                            f"ELSE {lit(f.denominator)} END)", f.denominator)
                 amount = self.binop("*", amount, factor, pr.span)
@@ -788,15 +819,15 @@ class Compiler:
                                "with no rounding", charge.span)
         d = x.den
         twos = fives = 0
-        m = d
-        while m % 2 == 0:
-            m //= 2
+        rest = d
+        while rest % 2 == 0:
+            rest //= 2
             twos += 1
-        while m % 5 == 0:
-            m //= 5
+        while rest % 5 == 0:
+            rest //= 5
             fives += 1
         s = max(twos, fives)
-        if m == 1:
+        if rest == 1:
             return (x.num if 10**s == d else f"({x.num} * {lit(10**s // d)})"), s
         msg = error_sql(text_lit(f"the amount of {charge.name} for ") + who
                         + " || " + text_lit(" has no exact decimal value"))
@@ -828,10 +859,11 @@ class Compiler:
             outer.append(f"{st} AS {quote(out.name + ':status')}")
             outer.append(f"CASE WHEN {st} = 'ok' THEN {amount} WHEN {st} = 'none' THEN "
                          f"0::DECIMAL(38,{out.scale}) END AS {quote(out.name)}")
+        band_cols = "".join(f",\n    {b}" for b in self.band_cols.values())
         ctes = [
             *self.ctes,
-            f"_l1 AS (SELECT s.*{pool_cols},\n    " + ",\n    ".join(statuses)
-            + f"\n  FROM {{src}} s{joins})",
+            f"_l0 AS (SELECT s.*{pool_cols}{band_cols}\n  FROM {{src}} s{joins})",
+            "_l1 AS (SELECT *,\n    " + ",\n    ".join(statuses) + "\n  FROM _l0)",
             "_l2 AS (SELECT _row, id, name, " + ", ".join(
                 quote(o.name + "__st") for o in outs) + ",\n    " + ",\n    ".join(amounts)
             + "\n  FROM _l1)",

@@ -81,7 +81,7 @@ def _duckdb() -> Any:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    con = _duckdb().connect()
+    con: duckdb.DuckDBPyConnection = _duckdb().connect()
     con.execute("SET preserve_insertion_order = true")
     return con
 
@@ -528,7 +528,7 @@ def run_register(
                   f"columns={{{spec}}}, auto_detect=false, strict_mode=true, "
                   "null_padding=false)")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {source}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {source}")
         names = [d[0] for d in con.execute("SELECT * FROM _raw LIMIT 0").description]
     except duck.Error as err:
         raise NeedsReader(str(err)) from None
