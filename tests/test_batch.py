@@ -178,24 +178,41 @@ def test_optional_inputs_left_empty_are_pending_in_the_fast_path(tmp_path: Path)
 
 
 def test_results_are_written_with_decimal_columns(tmp_path: Path) -> None:
-    """Parquet output keeps exact DECIMAL amounts; CSV output writes them as plain text."""
+    """Parquet output keeps exact DECIMAL amounts (NULL when pending) and the total."""
     t = load_tariff(RULES / "os2valghalla.tariff")
     run = run_register(t, DATA / "os2valghalla_demo_2024.csv", 2023)
-    run.write(tmp_path / "out.parquet", "parquet")
-    run.write(tmp_path / "out.csv", "csv")
+    out = tmp_path / "out.parquet"
+    run.write(out, "parquet")
     con = duckdb.connect()
-    types = dict(con.execute(f"DESCRIBE SELECT * FROM '{tmp_path / 'out.parquet'}'").fetchall()
-                 and [(r[0], r[1]) for r in con.execute(
-                     f"DESCRIBE SELECT * FROM '{tmp_path / 'out.parquet'}'").fetchall()])
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall()}
     assert types["annual_fee"] == "DECIMAL(38,2)" and types["total"] == "DECIMAL(38,2)"
-    rows = con.execute(f"SELECT id, annual_fee, status FROM '{tmp_path / 'out.parquet'}' "
+    assert types["connection_fee"] == "DECIMAL(38,0)"
+    rows = con.execute(f"SELECT id, annual_fee, operations_fee, total, pending FROM '{out}' "
                        "WHERE id = '0621'").fetchall()
-    expected = _interpreter_rows(RULES / "os2valghalla.tariff",
-                                 DATA / "os2valghalla_demo_2024.csv", 2023)
-    kolding = next(r for r in expected if r[1] == "0621")
-    assert rows == [("0621", kolding[4], "pending" if "pending" in kolding else "ok")]
-    text = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
-    assert text[0] == "id,name,annual_fee,connection_fee,operations_fee,total,status"
+    assert rows == [("0621", Decimal("11445.00"), None, Decimal("11445.00"), "operations_fee")]
+
+
+@pytest.mark.parametrize(("tariff", "register", "year", "given"), [
+    ("os2valghalla.tariff", "os2valghalla_demo_2024.csv", 2023, None),
+    ("os2valghalla.tariff", "os2valghalla_demo_2024.csv", 2024, None),
+    ("ks_dif_2025.tariff", "norway_2024.csv", 2025, None),
+    ("serviceplatformen_pool.tariff", "denmark_municipalities_2023.csv", 2019,
+     {"expected_cost": Decimal(11_000_000), "true_up": Decimal("509168.34")}),
+])
+def test_csv_written_by_duckdb_is_the_interpreters_csv_byte_for_byte(
+        tariff: str, register: str, year: int, given: dict[str, object] | None,
+        tmp_path: Path) -> None:
+    """The batch CSV is what `takst eval --format csv` writes from the interpreter."""
+    from takst.render.report import to_csv
+
+    t = load_tariff(RULES / tariff)
+    customers = load_register(DATA / register, {i.name: i for i in t.inputs})
+    engine = InterpreterEngine(t)
+    ctx = engine.prepare(customers, year, settings=given)  # type: ignore[arg-type]
+    expected = to_csv(t, list(engine.evaluate(customers, year, ctx)))
+    run_register(t, DATA / register, year, settings=given).write(  # type: ignore[arg-type]
+        tmp_path / "out.csv", "csv")
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == expected
 
 
 @pytest.mark.parametrize("name", sorted(

@@ -208,11 +208,12 @@ def choose(branches: list[tuple[str, Branch]], else_: Branch, pre_st: str | None
     arms = [*branches, ("", else_)]
     values = [b for _, b in arms if isinstance(b, X)]
     static = all(isinstance(v.den, int) for v in values)
-    den: int | str = 1
+    common = 1
     if static:
         for v in values:
             assert isinstance(v.den, int)
-            den = den * v.den // math.gcd(den, v.den)
+            common = common * v.den // math.gcd(common, v.den)
+    den: int | str = common
 
     def case(parts: list[tuple[str, str]]) -> str:
         *whens, (_, last) = parts

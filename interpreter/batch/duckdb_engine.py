@@ -156,8 +156,10 @@ class DuckDBEngine:
     # -------------------------------------------------------------- loading customers
     def _load(self, customers: list[Customer]) -> _Loaded:
         key = (id(customers), len(customers))
-        if self._loaded is not None and self._loaded.key == key:
-            return self._loaded
+        held = self._loaded
+        if held is not None and held.key == key and all(
+                a is b for a, b in zip(held.customers, customers, strict=True)):
+            return held  # the same customers as prepare had (the list is held, so is its id)
         scales: dict[str, int] = {}
         for name, inp in self.inputs.items():
             if inp.type.kind in NUMERIC:
@@ -473,21 +475,46 @@ class BatchRun:
             raise _translate(err) from None
 
     def write(self, path: str | Path, fmt: str = "csv") -> None:
-        """The amounts per customer (``id, name, <charge>...``; empty when pending) as CSV or
-        Parquet with DECIMAL columns, written by DuckDB."""
-        cols = ["id", "name", *(quote(o.name) for o in self.plan.charges)]
-        totals = " + ".join(f"COALESCE({quote(o.name)}, 0)" for o in self.plan.charges) or "0"
-        pend = " OR ".join(f"{quote(o.name + ':status')} = 'pending'"
-                           for o in self.plan.charges) or "FALSE"
-        select = (f"SELECT {', '.join(cols)}, {totals} AS total, "
-                  f"CASE WHEN {pend} THEN 'pending' ELSE 'ok' END AS status "
-                  f"FROM ({self.relation_sql()}) ORDER BY _row")
-        opts = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+        """The results as the interpreter's reports write them (``id, name``, one column per
+        charge, ``total``, ``pending``: the pending charges), written by DuckDB.
+
+        CSV: amounts as text with at least two decimals (``34880.00``) and ``pending`` for a
+        pending charge, as ``takst eval --format csv``. Parquet: one ``DECIMAL(38, s)`` column
+        per charge (NULL when pending) and the total."""
+        charges = self.plan.charges
+        total = " + ".join(f"COALESCE({quote(o.name)}, 0)" for o in charges) or "0"
+        pending = ("concat_ws(';', " + ", ".join(
+            f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN {text_lit(o.name)} END"
+            for o in charges) + ")") if charges else "''"
+        if fmt == "parquet":
+            cols = [quote(o.name) for o in charges]
+            select = (f"SELECT id, name, {''.join(c + ', ' for c in cols)}{total} AS total, "
+                      f"{pending} AS pending FROM ({self.relation_sql()}) ORDER BY _row")
+            opts = "FORMAT parquet"
+        else:
+            cols = [f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN 'pending' ELSE "
+                    f"{_money_sql(quote(o.name), o.scale)} END AS {quote(o.name)}" for o in charges]
+            top = max((o.scale for o in charges), default=0)
+            # NULL, not '': DuckDB quotes an empty string, Python's csv does not
+            select = (f"SELECT id, NULLIF(name, '') AS name, {''.join(c + ', ' for c in cols)}"
+                      f"{_money_sql(f'({total})', top)} AS total, "
+                      f"NULLIF({pending}, '') AS pending "
+                      f"FROM ({self.relation_sql()}) ORDER BY _row")
+            opts = "FORMAT csv, HEADER true"
         target = str(path).replace("'", "''")
         try:
             self.con.execute(f"COPY ({select}) TO '{target}' ({opts})")
         except _duckdb().Error as err:
             raise _translate(err) from None
+
+
+def _money_sql(value: str, scale: int) -> str:
+    """An exact DECIMAL as text with at least two decimals, more only where the value has
+    them (``money_text``): no rounding, the decimals are cut only where they are zeros."""
+    if scale <= 2:
+        return f"CAST(CAST({value} AS DECIMAL(38,2)) AS VARCHAR)"
+    return (f"regexp_replace(CAST({value} AS VARCHAR), '(\\.[0-9][0-9][0-9]*?)0+$', "
+            "'\\1')")
 
 
 def run_register(
