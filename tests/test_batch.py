@@ -256,7 +256,7 @@ def test_drawn_customers_get_the_same_amounts_to_the_ore(path: Path) -> None:
     batch = DuckDBEngine(tariff)
     fig = Figures()
 
-    @settings(max_examples=150, deadline=None,
+    @settings(max_examples=100, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(_Strategies(evaluator).draw())
     def same(d: object) -> None:
@@ -285,7 +285,7 @@ def test_drawn_registers_get_the_same_register_values_and_amounts(path: Path) ->
     batch = DuckDBEngine(tariff)
     shared_names = {a.name for a in tariff.aggregates}
 
-    @settings(max_examples=40, deadline=None,
+    @settings(max_examples=30, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(st.lists(_Strategies(evaluator).draw(), min_size=1, max_size=25))
     def same(draws: list[object]) -> None:
@@ -316,3 +316,15 @@ def test_drawn_registers_get_the_same_register_values_and_amounts(path: Path) ->
             assert fig.mismatches == []
 
     same()
+
+
+def test_the_batch_package_imports_neither_the_interpreter_nor_duckdb() -> None:
+    """interpreter/batch/ never imports the reference interpreter; DuckDB only when it runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, takst.interpreter.batch; "
+            "print('takst.interpreter.evaluator' in sys.modules, 'duckdb' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False", "False"]
