@@ -93,10 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     from takst.dsl.loader import load_tariff
+    from takst.interpreter.batch.duckdb_engine import connect
     from takst.interpreter.evaluator import InterpreterEngine
     from takst.io.register import load_register
-
-    from takst.interpreter.batch.duckdb_engine import connect
 
     connect()  # DuckDB's in-memory database is opened once per process (about 0.1 s)
     tariff = load_tariff(TARIFF)
