@@ -93,11 +93,33 @@ def test_an_overflow_is_an_error_never_a_wrapped_number() -> None:
         list(engine.evaluate([big], 2024, Context()))
 
 
-def test_division_by_zero_is_an_error_naming_the_customer() -> None:
+def test_division_by_zero_is_the_interpreters_error() -> None:
+    """Both engines say which divisor is 0 for which customer, in the same words."""
     engine = _one_charge("  amount 100 DKK / n\n  round to kroner half up\n")
-    with pytest.raises(EvaluationError, match="division by zero: the divisor is 0 for Læsø"):
-        list(engine.evaluate([Customer("1", "Læsø", {"n": Decimal(0)})], 2024,
-                             Context()))
+    customers = [Customer("1", "Læsø", {"n": Decimal(0)})]
+    kind, message = outcome(engine, customers, 2024, Context())
+    assert (kind, message) == outcome(InterpreterEngine(engine.tariff), customers, 2024,
+                                      Context())
+    assert message == "division by zero: n is 0 for Læsø"
+
+
+def test_services_bill_only_the_charges_a_customer_uses() -> None:
+    """A charge outside the customer's services is not charged (0, not pending)."""
+    tariff = load_tariff(RULES / "ks_dif_2025.tariff")
+    values = {"population": Decimal(10_000), "altinn_transactions": Decimal(5),
+              "shipments": Decimal(7), "svarinn_messages": Decimal(1)}
+    customers = [Customer("1", "A", values, "KOMMUNE", services=frozenset({"svarut"})),
+                 Customer("2", "B", values, "KOMMUNE"),
+                 Customer("3", "C", values, "KOMMUNE", services=frozenset())]
+    ctx = Context(settings={"largest_municipality": Decimal(717_710),
+                            "largest_county": Decimal(728_803)})
+    a = list(InterpreterEngine(tariff).evaluate(customers, 2025, ctx))
+    b = list(DuckDBEngine(tariff).evaluate(customers, 2025, ctx))
+    fig = Figures()
+    compare("services", a, b, fig)
+    assert fig.mismatches == [] and fig.amounts == 3 * len(tariff.charges)
+    assert [ln.charged for ln in b[0].lines] == [ln.charge == "svarut" for ln in b[0].lines]
+    assert not any(ln.charged for ln in b[2].lines)
 
 
 def test_an_amount_with_no_exact_decimal_is_an_error() -> None:

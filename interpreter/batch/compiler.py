@@ -44,6 +44,7 @@ import attrs
 from takst.dsl import ast
 from takst.dsl.errors import Span
 from takst.dsl.intervals import band_interval
+from takst.dsl.numbers import group
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
 
 ZERO = Decimal(0)
@@ -306,7 +307,7 @@ class Compiler:
                                                           scale_of(bound.value))
 
     # -------------------------------------------------------------- arithmetic
-    def binop(self, op: str, a: X, b: X, span: Span) -> X:
+    def binop(self, op: str, a: X, b: X, span: Span, label: str = "the divisor") -> X:
         if a.const is not None and b.const is not None:
             if op == "+":
                 return X.of(a.const + b.const)
@@ -329,7 +330,7 @@ class Compiler:
             return X(f"({a.num} * {b.num})", f"({a.den_sql()} * {b.den_sql()})", st)
         # division: by the right side's value, an error where it is 0
         guard = f"{b.num} = 0" if st is None else f"{st} IS NULL AND {b.num} = 0"
-        msg = error_sql(text_lit("division by zero: the divisor is 0 for ") + " || name")
+        msg = error_sql(text_lit(f"division by zero: {label} is 0 for ") + " || name")
         num = f"(CASE WHEN {guard} THEN {msg} ELSE {a.num} * {b.den_sql()} END)"
         if b.const is not None:
             if b.const == 0:
@@ -358,7 +359,8 @@ class Compiler:
         if isinstance(e, ast.Cases):
             return self.cases(e)
         if isinstance(e, ast.BinOp):
-            return self.binop(e.op, self.expr(e.left), self.expr(e.right), e.span)
+            return self.binop(e.op, self.expr(e.left), self.expr(e.right), e.span,
+                              _label(e.right))
         raise _Unsupported(f"the expression {type(e).__name__}", e.span)
 
     def ref(self, e: ast.Ref) -> X:
@@ -872,6 +874,41 @@ class Compiler:
         sql = ("WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(outer)
                + "\nFROM _l2 ORDER BY _row")
         return Plan(self.t, self.year, dict(self.scales), tuple(outs), sql)
+
+
+_OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}
+
+
+def _number_text(e: ast.Number) -> str:
+    text = group(e.value)
+    if e.percent:
+        return f"{text} %"
+    if e.currency and e.per:
+        return f"{text} {e.currency} per {e.per}"
+    if e.currency:
+        return f"{text} {e.currency}"
+    return text
+
+
+def _label(e: ast.Expr) -> str:
+    """An expression as the author wrote it, as the interpreter names a divisor."""
+    if isinstance(e, ast.Number):
+        return _number_text(e)
+    if isinstance(e, ast.Ref):
+        return e.name
+    if isinstance(e, ast.Call):
+        return f"{e.name}(…)"
+    if isinstance(e, ast.Cases):
+        return f"by {e.dim.name}"
+    assert isinstance(e, ast.BinOp)
+    parts = []
+    for side in (e.left, e.right):
+        if isinstance(side, ast.BinOp):
+            inner = _label(side)
+            parts.append(f"({inner})" if len(inner) <= 30 else "(…)")
+        else:
+            parts.append(_label(side))
+    return f" {_OP_SIGN[e.op]} ".join(parts)
 
 
 def _int(f: Fraction) -> int:
