@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -101,6 +102,22 @@ def test_division_by_zero_is_the_interpreters_error() -> None:
     assert (kind, message) == outcome(InterpreterEngine(engine.tariff), customers, 2024,
                                       Context())
     assert message == "division by zero: n is 0 for Læsø"
+
+
+def test_an_error_is_raised_only_where_the_interpreter_evaluates() -> None:
+    """A division by zero in a charge that is not due this year is no error, in either
+    engine; nor one behind a missing optional input (the charge is pending)."""
+    tariff = parse(
+        'tariff t "T"\n  currency DKK\ninput n "N": number\ninput m "M": number optional\n'
+        'input joined "J": date\n'
+        "charge c once when joined\n  amount 100 DKK / n\n  round to kroner half up\n"
+        "charge d every year\n  amount m * 1 DKK / n\n  round to kroner half up\n", "t.tariff")
+    customers = [Customer("1", "a", {"n": Decimal(0), "joined": dt.date(2020, 5, 1)})]
+    a = list(InterpreterEngine(tariff).evaluate(customers, 2024, Context()))
+    b = list(DuckDBEngine(tariff).evaluate(customers, 2024, Context()))
+    assert [(ln.amount, ln.status, ln.charged) for ln in b[0].lines] == [
+        (ln.amount, ln.status, ln.charged) for ln in a[0].lines] == [
+        (Decimal(0), "ok", False), (None, "pending", True)]
 
 
 def test_services_bill_only_the_charges_a_customer_uses() -> None:
