@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
             t["batch CSV->CSV"], _ = timed(partial(batch_write, tariff, csv_path, out / "o.csv",
                                                    "csv"))
             t["batch CSV->Python rows"], rows = timed(partial(batch_rows, tariff, csv_path))
+            order = sum(1 for i, row in enumerate(rows) if row[0] != i or row[1] != f"{i:07d}")
+            if order:
+                failed = True
+                print(f"ORDER at {n} rows: {order} customers out of the register's order",
+                      file=sys.stderr)
             if args.interpreter_max is not None and n > args.interpreter_max and table:
                 last = table[-1][1]
                 for key in ("reader (Python)", "interpreter eval (traces off)",
@@ -127,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                     t[key] = last[key] / table[-1][0] * n
                 estimated.add(n)
                 table.append((n, t))
-                print(f"{n:>9,} rows: batch only (interpreter figures from "
-                      f"{table[-2][0]:,} rows)", flush=True)
+                print(f"{n:>9,} rows: batch only, {order} out of order (interpreter figures "
+                      f"from {table[-2][0]:,} rows)", flush=True)
                 continue
             t["reader (Python)"], customers = timed(partial(load_register, csv_path, inputs))
             engine = InterpreterEngine(tariff, checked=True)

@@ -546,7 +546,8 @@ def run_register(
     sym = Symbols(tariff)
     p = str(path).replace("'", "''")
     if path.suffix.lower() == ".parquet":
-        source = f"read_parquet('{p}')"
+        source = f"read_parquet('{p}', file_row_number=true)"
+        order = "file_row_number"
     else:
         with path.open("rb") as fh:
             head = fh.read(65536)
@@ -561,9 +562,11 @@ def run_register(
         source = (f"read_csv('{p}', delim=',', quote='\"', escape='\"', header=true, "
                   f"columns={{{spec}}}, auto_detect=false, strict_mode=true, "
                   "null_padding=false)")
+        order = "rowid"
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {source}")
-        names = [d[0] for d in con.execute("SELECT * FROM _raw LIMIT 0").description]
+        names = [d[0] for d in con.execute("SELECT * FROM _raw LIMIT 0").description
+                 if not (order == "file_row_number" and d[0] == order)]
     except duck.Error as err:
         raise NeedsReader(str(err)) from None
     if len(set(names)) != len(names) or any(n != n.strip() for n in names):
@@ -627,7 +630,9 @@ def run_register(
                     f"ELSE 0 END) FROM _raw").fetchone() or (0,)
                 scales[name] = int(s or 0)
         scales = dict(Compiler(tariff, year, Constants(), scales).scales)
-        select = [f"{cell('id')} AS id",
+        # the file's order, as the CSV and Parquet readers insert it (a table made from
+        # _raw does not keep it as its own rowid: the order travels as a column)
+        select = [f"{order} AS _row", f"{cell('id')} AS id",
                   f"{cell('name')} AS name",
                   (f"{cell('customer_type')} AS customer_type" if "customer_type" in names
                    else "'' AS customer_type")]
@@ -662,9 +667,7 @@ def run_register(
                 select.append(f"{c} AS {col(name)}")
         con.execute("CREATE OR REPLACE TEMP TABLE _register AS SELECT " + ", ".join(select)
                     + " FROM _raw")
-        # rowid keeps the file's order (insertion order is preserved)
-        con.execute("CREATE OR REPLACE TEMP VIEW register AS SELECT rowid AS _row, * "
-                    "FROM _register")
+        con.execute("CREATE OR REPLACE TEMP VIEW register AS SELECT * FROM _register")
         # what only the tariff can see (customer types, services) is checked by the reader
         cats = sym.categories.get("customer_type")
         tests = []
