@@ -274,6 +274,29 @@ def test_a_bad_population_cell_goes_to_the_reader(cell: str, tmp_path: Path) -> 
         run_register(load_tariff(RULES / "os2valghalla.tariff"), path, 2024)
 
 
+def test_a_parquet_register_with_floating_point_numbers_is_refused(tmp_path: Path) -> None:
+    """A DOUBLE column is not exact: the register is refused, never read through a float."""
+    from takst.dsl.errors import RegisterError
+
+    path = tmp_path / "r.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT '1' AS id, 'A' AS name, 5000.0::DOUBLE AS population, true AS os2_member, "
+        f"DATE '2024-01-01' AS joined) TO '{path}' (FORMAT parquet)")
+    with pytest.raises(RegisterError, match="population holds floating-point numbers"):
+        run_register(load_tariff(RULES / "os2valghalla.tariff"), path, 2024)
+
+
+def test_typed_parquet_columns_are_read_exactly(tmp_path: Path) -> None:
+    """Integer, BOOLEAN and DATE Parquet columns bill as their text would."""
+    path = tmp_path / "r.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT '1' AS id, 'Kolding' AS name, 94528::BIGINT AS population, "
+        f"true AS os2_member, DATE '2023-11-01' AS joined) TO '{path}' (FORMAT parquet)")
+    rows = list(run_register(load_tariff(RULES / "os2valghalla.tariff"), path, 2023).rows())
+    assert rows == [(0, "1", "Kolding", "ok", Decimal("11445.00"), "ok", Decimal(0),
+                     "pending", None)]
+
+
 def test_duplicate_ids_go_to_the_reader(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("id,name,population,os2_member,joined\n1,A,5,true,2024-01-01\n"
