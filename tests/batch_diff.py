@@ -12,7 +12,7 @@ import attrs
 from paths import ROOT
 
 from takst.dsl import ast
-from takst.dsl.checker import check, errors_of
+from takst.dsl.check import check, errors_of
 from takst.dsl.errors import TariffError
 from takst.dsl.loader import load_tariff
 from takst.interpreter.batch.duckdb_engine import DuckDBEngine, FallsBack

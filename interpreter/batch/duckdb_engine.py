@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from takst.dsl import ast
-from takst.dsl.checker import check, errors_of
+from takst.dsl.check import check, errors_of
 from takst.dsl.errors import CheckError, EvaluationError, RegisterError, diagnostic
 from takst.dsl.numbers import money_group
 from takst.dsl.symbols import Symbols
