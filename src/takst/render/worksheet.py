@@ -6,26 +6,13 @@ rendering of the same records is :mod:`takst.render.results`.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import textwrap
-from decimal import Decimal
 
 from takst.dsl.errors import Span
-from takst.dsl.numbers import group, money_group
-from takst.interpreter.model import CustomerResult, Value
-
-
-def value_text(value: Value) -> str:
-    """A value as a controller reads it: ``94 528``, ``yes``, ``2023-11-01``, ``"Kolding"``."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal):
-        return group(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return f'"{value}"'
-
+from takst.dsl.numbers import money_group
+from takst.interpreter.model import CustomerResult
+from takst.interpreter.trace import value_text
 
 
 def _where(span: Span | None, tariff_file: str) -> str:
