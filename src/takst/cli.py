@@ -30,7 +30,7 @@ from takst.dsl.errors import (
     render,
 )
 from takst.render.report import HashingWriter, open_atomic, write_atomic
-from takst.session import Checked, Dialect, Request, Session, summary
+from takst.session import Checked, Dialect, Request, Session, engine_note, summary
 from takst.testing.properties import DEFAULT_CASES
 from takst.testing.specs import tariff_files
 
@@ -104,7 +104,8 @@ def _year(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace, year: int, *, trace: bool) -> Request:
     return Request(tariff=args.file, year=year, register=args.register,
                    values=tuple(args.set or ()),
-                   dialect=Dialect(args.delimiter, args.decimal), trace=trace)
+                   dialect=Dialect(args.delimiter, args.decimal), trace=trace,
+                   engine=getattr(args, "engine", "interpreter"))
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -116,6 +117,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     assert tariff is not None
     trace = bool(args.trace or (not args.register and args.format == "table"))
     evaluation = session.run(_request(args, year, trace=trace))
+    note = engine_note(evaluation.engine)
+    if note:
+        print(f"takst: note: {note}", file=err)
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     digest = None
@@ -378,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     customers(e)
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
+    e.add_argument("--engine", choices=["interpreter", "batch"], default="interpreter",
+                   help="interpreter (the reference, default) or batch (compiled SQL on DuckDB; "
+                   "needs the batch extra; traces always come from the interpreter)")
     e.set_defaults(func=cmd_eval)
 
     x = sub.add_parser("explain", help="the trace of one customer's amounts, as a worksheet")

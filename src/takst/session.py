@@ -33,7 +33,14 @@ import attrs
 
 from takst import __version__
 from takst.dsl import ast
-from takst.dsl.errors import CheckError, Diagnostic, TariffError, UsageError, diagnostic
+from takst.dsl.errors import (
+    CheckError,
+    Diagnostic,
+    RegisterError,
+    TariffError,
+    UsageError,
+    diagnostic,
+)
 from takst.interpreter.model import Context, Customer, CustomerResult, Value
 from takst.io.register import BadValue, load_register, parse_value
 
@@ -406,8 +413,42 @@ def _interpreter(tariff: ast.Tariff) -> Engine:
     return InterpreterEngine(tariff, checked=True)
 
 
+def _batch(tariff: ast.Tariff) -> Engine:
+    """The compiled SQL engine on DuckDB (the ``batch`` extra); a tariff it cannot compile
+    is evaluated by the interpreter instead, with a note naming the construct."""
+    try:
+        from takst.interpreter.batch.duckdb_engine import DuckDBEngine, _duckdb
+
+        _duckdb()
+    except ImportError:
+        raise UsageError(diagnostic(
+            "the batch engine needs DuckDB, which is not installed",
+            hint="pip install -e '.[batch]', or use --engine interpreter")) from None
+    engine = DuckDBEngine(tariff, checked=True)
+    if engine.unsupported is not None:
+        return _FallBack(_interpreter(tariff), engine.unsupported.note)
+    return engine
+
+
+class _FallBack:
+    """The interpreter standing in for an engine that cannot compile a tariff."""
+
+    name = "interpreter"
+
+    def __init__(self, engine: Engine, note: str) -> None:
+        self.engine = engine
+        self.note = note
+        self.prepare = engine.prepare
+        self.evaluate = engine.evaluate
+
+
 #: The engines a session knows unless it is given others.
-DEFAULT_ENGINES: Mapping[str, EngineFactory] = {"interpreter": _interpreter}
+DEFAULT_ENGINES: Mapping[str, EngineFactory] = {"interpreter": _interpreter, "batch": _batch}
+
+
+def engine_note(engine: Engine) -> str | None:
+    """Why an evaluation runs on another engine than the one asked for, if it does."""
+    return engine.note if isinstance(engine, _FallBack) else None
 
 
 def _stamp(path: str) -> tuple[str, int, int] | None:
@@ -534,7 +575,8 @@ class Session:
         register's problems, a usage problem of the request."""
         tariff = self._tariff(request)
         customers = self.customers(tariff, request)
-        engine = self.engine(request.engine, tariff)
+        # traces come from the reference interpreter, whatever engine bills
+        engine = self.engine("interpreter" if request.trace else request.engine, tariff)
         settings = self._settings(tariff, request, customers)
         if request.register:
             context = engine.prepare(iter(customers), request.year, settings=settings,
@@ -570,7 +612,7 @@ class Session:
                 diagnostic("which customer?", hint="add --customer ID_OR_NAME, e.g. --customer 0621")
             )
         chosen = find_customer(customers, customer)
-        engine = self.engine(request.engine, tariff)
+        engine = self.engine("interpreter", tariff)  # a trace: always the reference
         settings = self._settings(tariff, request, customers)
         context = engine.prepare(iter(customers), request.year, settings=settings,
                                  register=request.register)
@@ -629,7 +671,15 @@ def _validate(engine: Engine, customers: Sequence[Customer]) -> list[Diagnostic]
     customers not from a register (a register's are raised by ``engine.prepare``)."""
     from takst.interpreter.evaluator import InterpreterEngine
 
+    if isinstance(engine, _FallBack):
+        engine = engine.engine
     if isinstance(engine, InterpreterEngine):
         return engine.evaluator.validate(customers)
     validate = getattr(engine, "validate", None)
-    return list(validate(customers)) if callable(validate) else []
+    if not callable(validate):
+        return []
+    try:
+        found = validate(customers)
+    except RegisterError as e:  # an engine that raises its problems rather than returning them
+        return list(e.diagnostics)
+    return list(found or [])
