@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from paths import DATA
+from register_readers import KINDS, read_both_ways
 
 from takst.dsl import ast
 from takst.dsl.errors import RegisterError, render
 from takst.io.register import load_register, parse_register
 
 HEADER = "id,name,customer_type,population,os2_member,joined\n"
+
+
+@pytest.fixture(autouse=True, params=KINDS)
+def reader(request: pytest.FixtureRequest, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with the list readers and with the streaming reader (read twice)."""
+    read_both_ways(sys.modules[__name__], request.param, tmp_path, monkeypatch)
 
 
 def inputs(os2: ast.Tariff) -> dict[str, ast.InputDecl]:
