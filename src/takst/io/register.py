@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
 import attrs
 
@@ -371,7 +371,7 @@ def _scan_file(path: Path, display: str) -> _Scan:
 class _Hashing(io.RawIOBase):
     """A binary file that hashes what is read from it."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: io.RawIOBase) -> None:
         super().__init__()
         self._raw = raw
         self.hash = hashlib.sha256()
