@@ -11,8 +11,8 @@ For each size it writes synthetic registers for rules/os2valghalla.tariff and
 rules/ks_dif_2025.tariff (data/norway_2024.csv's columns), runs
 ``takst eval TARIFF --register R --year Y --format csv --out F`` as a separate process with
 traces off and on, and for OS2 the hand-written floor (bench/floor_os2.py) with the same CSV
-I/O, and prints µs per row, the ratio takst/floor and each process's peak RSS (from
-``os.wait4``). It checks that the floor writes the same amounts as takst. Then it times the
+I/O, and prints µs per row (wall clock and CPU), the ratio takst/floor and each process's
+peak RSS (from ``os.wait4``). It checks that the floor writes the same amounts as takst. Then it times the
 one-customer command ``takst eval rules/kongsbergregionen.tariff --set population=41000 --set
 joined=2019-05-01 --year 2019`` against ``python -c "import lark, attrs, decimal, fractions"``.
 Exit status: 0 when every check passed, 1 when one failed, 2 for a bad command line. See
@@ -61,8 +61,11 @@ def takst_command() -> list[str]:
 
 
 class Run:
-    def __init__(self, seconds: float, rss_kib: int, code: int, err: str) -> None:
-        self.seconds, self.rss_kib, self.code, self.err = seconds, rss_kib, code, err
+    """One finished process: wall and CPU seconds, peak RSS, exit code, standard error."""
+
+    def __init__(self, seconds: float, cpu: float, rss_kib: int, code: int, err: str) -> None:
+        self.seconds, self.cpu, self.rss_kib, self.code, self.err = (
+            seconds, cpu, rss_kib, code, err)
 
 
 def run(cmd: Sequence[str]) -> Run:
@@ -77,7 +80,8 @@ def run(cmd: Sequence[str]) -> Run:
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     rss = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
-    return Run(seconds, rss, os.waitstatus_to_exitcode(status), text)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, cpu, rss, os.waitstatus_to_exitcode(status), text)
 
 
 def best(repeat: int, cmd: Sequence[str]) -> Run:
@@ -86,9 +90,11 @@ def best(repeat: int, cmd: Sequence[str]) -> Run:
     return min(runs, key=lambda r: r.seconds)
 
 
-def median_seconds(repeat: int, cmd: Sequence[str]) -> tuple[float, Run]:
+def median_seconds(repeat: int, cmd: Sequence[str]) -> tuple[float, float, Run]:
+    """Median wall and CPU seconds of ``repeat`` runs, and the last run."""
     runs = [run(cmd) for _ in range(repeat)]
-    return statistics.median(r.seconds for r in runs), runs[-1]
+    return (statistics.median(r.seconds for r in runs),
+            statistics.median(r.cpu for r in runs), runs[-1])
 
 
 # ------------------------------------------------------------------ registers
@@ -162,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("--rows and the repeats must be positive")
 
     wall = time.perf_counter()
+    os.chdir(ROOT)  # the one-customer command names its tariff as a user would type it
     takst = takst_command()
     print("takst against the hand-written floor" + (" (--quick)" if args.quick else ""))
     for line in machine_info():
@@ -227,26 +234,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if r is None:
                         continue
                     ratio = f"{r.seconds / floor.seconds:.1f}" if floor else "-"
+                    cpu_ratio = f"{r.cpu / floor.cpu:.1f}" if floor else "-"
                     results.append([thousands(n), label, what, f"{r.seconds:.2f}",
-                                    per_row(r.seconds, n), ratio, mib(r.rss_kib)])
+                                    per_row(r.seconds, n), ratio, f"{r.cpu:.2f}",
+                                    per_row(r.cpu, n), cpu_ratio, mib(r.rss_kib)])
                 for f in (reg, *out.values()):
                     f.unlink(missing_ok=True)
                     Path(str(f) + ".manifest.json").unlink(missing_ok=True)
 
     print(f"\n1. Whole processes over a register, CSV in and out ({OS2.relative_to(ROOT)} "
           f"billing 2024, {KS.relative_to(ROOT)} billing 2025)")
-    print(table(["rows", "tariff", "process", "seconds", "µs/row", "× floor", "peak RSS MiB"],
-                results, left=3))
+    print(table(["rows", "tariff", "process", "wall s", "µs/row", "× floor", "CPU s",
+                 "CPU µs/row", "CPU × floor", "peak RSS MiB"], results, left=3))
 
-    one_s, one = median_seconds(args.one_repeat, [*takst, *ONE])
-    bare_s, bare = median_seconds(args.one_repeat, [sys.executable, "-c", IMPORTS])
+    one_s, one_cpu, one = median_seconds(args.one_repeat, [*takst, *ONE])
+    bare_s, bare_cpu, bare = median_seconds(args.one_repeat, [sys.executable, "-c", IMPORTS])
     if one.code != 0:
         fail(f"one-customer command: exit {one.code}: {one.err[:300]}")
     print(f"\n2. One customer as a whole process (median of {args.one_repeat})")
-    print(table(["process", "ms", "× bare import", "peak RSS MiB"], [
+    print(table(["process", "wall ms", "× bare import", "CPU ms", "CPU × bare",
+                 "peak RSS MiB"], [
         ["takst " + " ".join(ONE), f"{one_s * 1000:.0f}", f"{one_s / bare_s:.2f}",
-         mib(one.rss_kib)],
-        [f'python -c "{IMPORTS}"', f"{bare_s * 1000:.0f}", "1.00", mib(bare.rss_kib)],
+         f"{one_cpu * 1000:.0f}", f"{one_cpu / bare_cpu:.2f}", mib(one.rss_kib)],
+        [f'python -c "{IMPORTS}"', f"{bare_s * 1000:.0f}", "1.00", f"{bare_cpu * 1000:.0f}",
+         "1.00", mib(bare.rss_kib)],
     ], left=1))
 
     print("\n3. Checks")

@@ -25,6 +25,15 @@ found for certain:
   that reads two ways (``41.000``: 41 000 or 41?) in a file that shows neither
   mark is never guessed: the file is refused, and ``--decimal`` resolves it. A
   file that shows both marks is refused the same way.
+
+A register is read as a stream (:func:`open_register`): each iteration reads the
+file again, row by row, and memory does not grow with it (only the ids seen, to
+find duplicates, and the problems found). A first cheap pass over the bytes finds
+the encoding and whether any number could show a decimal mark; a pass over the
+rows decides the mark only when one could. Every problem is still reported at
+once, at the end of the iteration, in the file's order; the rows that have one
+are not yielded. :func:`load_register` and :func:`parse_register` read the same
+way into a list.
 """
 
 from __future__ import annotations
