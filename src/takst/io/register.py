@@ -27,7 +27,7 @@ found for certain:
   file that shows both marks is refused the same way.
 
 A register is read as a stream (:func:`open_register`): each iteration reads the
-file again, row by row, and memory does not grow with it (only the ids seen, to
+file again, row by row, and memory does not grow with it (only the set of ids, to
 find duplicates, and the problems found). A first cheap pass over the bytes finds
 the encoding and whether any number could show a decimal mark; a pass over the
 rows decides the mark only when one could. Every problem is still reported at
@@ -869,16 +869,14 @@ class Register:
         type_col = index.get("customer_type")
         services_col = index.get("services")
         used = [c for c in (*REQUIRED, *inputs, "customer_type", "services") if c in index]
-        seen: dict[str, int] = {}
+        seen: set[str] = set()  # ids so far; the first row of a repeated one is found after
+        repeated: list[tuple[int, int, str]] = []  # (index in found, row, id)
         count = 0
         customers = 0
         for row, fields, multi in records:
             count += 1
             if len(fields) != width:
-                if len(fields) > width and not any(f.strip() for f in fields[width:]):
-                    fields = fields[:width]
-                elif len(fields) < width and not any(columns[len(fields):]):
-                    fields = fields + [""] * (width - len(fields))
+                fields = _fit(fields, width, columns)
             if multi or len(fields) != width:
                 problem = _shape_problem(fields, multi, width, delim_char, delim_word)
                 if problem is not None:
@@ -906,13 +904,10 @@ class Register:
                     hint="give every customer an id, e.g. its municipality code")))
             elif ident in seen:
                 bad = True
-                found.append((row, diagnostic(
-                    f"id {_shown(ident)} is already used in row {seen[ident]}",
-                    where=f"{name}, row {row}, column id",
-                    hint="each customer has its own id",
-                )))
+                repeated.append((len(found), row, ident))
+                found.append((row, _LATER))
             else:
-                seen[ident] = row
+                seen.add(ident)
             values: dict[str, Value] = {}
             for col, i, read in readers:
                 if multi and col in broken:
@@ -945,6 +940,18 @@ class Register:
                 services=services,
             )
         verify()
+        del seen
+        if repeated:
+            first_rows = self._first_rows(needed, width, columns, id_col,
+                                          {ident for _, _, ident in repeated})
+            for at, row, ident in repeated:
+                if ident not in first_rows:  # it was there a moment ago
+                    raise _changed(name)
+                found[at] = (row, diagnostic(
+                    f"id {_shown(ident)} is already used in row {first_rows[ident]}",
+                    where=f"{name}, row {row}, column id",
+                    hint="each customer has its own id",
+                ))
         if count == 0:
             raise RegisterError([*csv_errors, *problems, diagnostic(
                 f"register {name} has no customers", where=f"{name}, row {header_row + 1}",
@@ -960,27 +967,51 @@ class Register:
         numeric: Sequence[tuple[str, int]],
     ) -> tuple[str, bool, list[tuple[int, Diagnostic]]]:
         """The decimal mark, from a pass over the rows that only looks at their numbers."""
+        return _decimal_mark(self._rows_again(needed, width, columns), numeric, self.name)
+
+    def _first_rows(
+        self, needed: Sequence[str], width: int, columns: Sequence[str], id_col: int,
+        ids: set[str],
+    ) -> dict[str, int]:
+        """The first row of each of these ids, from a pass over the ids only."""
+        first: dict[str, int] = {}
+        for row, fields in self._rows_again(needed, width, columns):
+            ident = fields[id_col].strip()
+            if ident in ids:
+                first.setdefault(ident, row)
+        return first
+
+    def _rows_again(
+        self, needed: Sequence[str], width: int, columns: Sequence[str],
+    ) -> Iterator[tuple[int, list[str]]]:
+        """The rows of the header's width, read again (a pass that finds no problems)."""
         stream, _ = self._source.open()
         with stream:
             lines, offset, delim_char = self._start(stream, needed)
             records = _records(lines, delim_char, offset, self.name, [])
             next(records, None)  # the header
-
-            def rows() -> Iterator[tuple[int, list[str]]]:
-                for row, fields, multi in records:
-                    if len(fields) != width:
-                        if len(fields) > width and not any(f.strip() for f in fields[width:]):
-                            fields = fields[:width]
-                        elif len(fields) < width and not any(columns[len(fields):]):
-                            fields = fields + [""] * (width - len(fields))
-                    if _shape_problem(fields, multi, width, delim_char, "") is None:
-                        yield row, fields
-
-            return _decimal_mark(rows(), numeric, self.name)
+            for row, fields, multi in records:
+                if len(fields) != width:
+                    fields = _fit(fields, width, columns)
+                if _shape_problem(fields, multi, width, delim_char, "") is None:
+                    yield row, fields
 
 
 def _row_of(item: tuple[int, Diagnostic]) -> int:
     return item[0]
+
+
+#: Stands for a problem whose message is written once the whole file is read.
+_LATER = diagnostic("")
+
+
+def _fit(fields: list[str], width: int, columns: Sequence[str]) -> list[str]:
+    """A row with a trailing empty cell more or less than the header, made its width."""
+    if len(fields) > width and not any(f.strip() for f in fields[width:]):
+        return fields[:width]
+    if len(fields) < width and not any(columns[len(fields):]):
+        return fields + [""] * (width - len(fields))
+    return fields
 
 
 def _shape_problem(
