@@ -240,3 +240,14 @@ def test_digits_of_other_scripts_still_show_the_mark() -> None:
     decls = {i.name: i for i in parse(MONEY, "m.tariff").inputs}
     (a,) = parse_register("id;name;budget;share;population\n1;A;١٢,٥;1;5\n", decls, "r.csv")
     assert a.values["budget"] == Decimal("12.5")
+
+
+def test_not_utf8_far_into_the_file_names_its_row(tmp_path: Path, os2: ast.Tariff) -> None:
+    """A byte that is not UTF-8 after the first chunk read is named by its row all the same."""
+    path = tmp_path / "r.csv"
+    head = (HEADER + rows_text(3000)).encode("utf-8")
+    assert len(head) > 65536
+    path.write_bytes(head + "3001,Læsø,KOMMUNE,1789,true,2024-01-01\n".encode("latin-1"))
+    with pytest.raises(RegisterError) as info:
+        load_register(path, inputs(os2))
+    assert info.value.diagnostics[0].where == f"{path}, row 3002"
