@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from paths import DATA, ROOT
+from register_readers import KINDS, read_both_ways
 
 from takst.cli import main
 from takst.dsl import ast
@@ -23,6 +25,13 @@ FIXTURES = ROOT / "tests" / "fixtures" / "registers"
 OS2 = str(ROOT / "rules" / "os2valghalla.tariff")
 DEMO = DATA / "os2valghalla_demo_2024.csv"
 HEADER = "id,name,customer_type,population,os2_member,joined\n"
+
+
+@pytest.fixture(autouse=True, params=KINDS)
+def reader(request: pytest.FixtureRequest, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with the list readers and with the streaming reader (read twice)."""
+    read_both_ways(sys.modules[__name__], request.param, tmp_path, monkeypatch)
 
 #: A tariff with a money, a number and an inhabitants input, for decimal marks.
 MONEY_TARIFF = """\

@@ -25,18 +25,34 @@ found for certain:
   that reads two ways (``41.000``: 41 000 or 41?) in a file that shows neither
   mark is never guessed: the file is refused, and ``--decimal`` resolves it. A
   file that shows both marks is refused the same way.
+
+A register is read as a stream (:func:`open_register`): each iteration reads the
+file again, row by row, and memory does not grow with it (only the set of ids, to
+find duplicates, and the problems found). A first cheap pass over the bytes finds
+the encoding and whether any number could show a decimal mark; a pass over the
+rows decides the mark only when one could. Every problem is still reported at
+once, at the end of the iteration, in the file's order; the rows that have one
+are not yielded. :func:`load_register` and :func:`parse_register` read the same
+way into a list.
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
+import itertools
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
@@ -243,43 +259,21 @@ def _parse_date(name: str, text: str) -> dt.date:
 
 # ------------------------------------------------------------------ files
 
+#: Bytes read at a time: memory stays this size whatever the register's.
+_CHUNK = 1 << 16
+#: UTF-8 bytes with ASCII digits and every non-ASCII byte (which may be part of another
+#: script's digit) made ``0``: a register whose bytes then have no ``0.0`` or ``0,0`` has no
+#: number that shows a decimal mark (a regular expression is 40 times slower at this).
+_DIGITISH = bytes.maketrans(bytes(range(0x30, 0x3a)) + bytes(range(0x80, 0x100)),
+                            b"0" * (10 + 0x80))
 
-def read_text(path: Path, display: str) -> str:
-    """The text of a register file: UTF-8 (with or without a BOM), or UTF-16 with a BOM."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RegisterError(
-            diagnostic(f"no register file {display}", hint="check the path and the file name")
-        ) from None
-    except IsADirectoryError:
-        raise RegisterError(diagnostic(f"{display} is a folder, not a register file",
-                                       hint="name a .csv file")) from None
-    except OSError as err:
-        raise RegisterError(diagnostic(f"cannot read {display}: {err.strerror}",
-                                       hint="check the file's permissions")) from None
-    encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        before = raw[: err.start].decode(encoding, errors="replace")
-        row = before.count("\n") + 1
-        raise RegisterError(
-            diagnostic(
-                f"this register is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text",
-                where=f"{display}, row {row}",
-                hint="export the spreadsheet as 'CSV UTF-8'",
-            )
-        ) from None
-    if text.count("\x00") * 4 > len(text) > 0:  # UTF-16 without its byte-order mark
-        raise RegisterError(
-            diagnostic(
-                "this register looks like UTF-16 text without a byte-order mark",
-                where=f"{display}, row 1",
-                hint="export the spreadsheet as 'CSV UTF-8'",
-            )
-        )
-    return text
+
+def _may_show_marks(data: bytes) -> bool:
+    """False when no number in this UTF-8 text can show a decimal mark (see ``_classify``:
+    each kind of number that does has a digit, a point or comma, and a digit)."""
+    digitish = data.translate(_DIGITISH)
+    return b"0.0" in digitish or b"0,0" in digitish
+_BOOLS: dict[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 
 
 def _option(value: str | None, table: Mapping[str, str], option: str) -> str | None:
@@ -293,23 +287,183 @@ def _option(value: str | None, table: Mapping[str, str], option: str) -> str | N
     raise ValueError(f"{option} is one of {', '.join(table)}, not {value!r}")
 
 
-def load_register(
-    path: str | Path,
-    inputs: Mapping[str, ast.InputDecl],
-    display: str | None = None,
-    *,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-) -> list[Customer]:
-    """Read a register for a tariff with these inputs. Raises :class:`RegisterError`
-    with every problem of the file.
+def _open_error(err: OSError, display: str) -> RegisterError:
+    if isinstance(err, FileNotFoundError):
+        return RegisterError(
+            diagnostic(f"no register file {display}", hint="check the path and the file name"))
+    if isinstance(err, IsADirectoryError):
+        return RegisterError(diagnostic(f"{display} is a folder, not a register file",
+                                        hint="name a .csv file"))
+    return RegisterError(diagnostic(f"cannot read {display}: {err.strerror}",
+                                    hint="check the file's permissions"))
 
-    ``delimiter`` (``comma``, ``semicolon``, ``tab``) and ``decimal`` (``point``,
-    ``comma``) override what is found in the file; None finds them."""
-    path = Path(path)
-    name = display if display is not None else str(path)
-    return parse_register(read_text(path, name), inputs, name,
-                          delimiter=delimiter, decimal=decimal)
+
+def _changed(display: str) -> RegisterError:
+    return RegisterError(diagnostic(
+        f"the register {display} changed while takst was reading it",
+        where=display,
+        hint="takst reads a register more than once (register-wide values first, then each "
+        "customer); run it again when nothing is writing to the file",
+    ))
+
+
+@attrs.frozen
+class _Scan:
+    """What one pass over a file's bytes finds before any row is read."""
+
+    encoding: str  # for reading its text: utf-8-sig or utf-16 (both drop the byte-order mark)
+    digest: bytes
+    stamp: tuple[int, int]  # size and modification time
+    marks: bool  # some text in it could show a decimal mark
+
+
+def _scan_file(path: Path, display: str) -> _Scan:
+    """Read a file's bytes once, in chunks: its encoding (UTF-8 with or without a BOM, or
+    UTF-16 with a BOM), refused when it does not decode; its hash; and whether any of its
+    text could show a decimal mark."""
+    try:
+        fh = path.open("rb")
+    except OSError as err:
+        raise _open_error(err, display) from None
+    with fh:
+        try:
+            stamp = os.fstat(fh.fileno())
+            chunk = fh.read(_CHUNK)
+            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                encoding, codec, skip = "utf-16", (
+                    "utf-16-le" if chunk.startswith(b"\xff\xfe") else "utf-16-be"), 2
+            else:
+                encoding, codec = "utf-8-sig", "utf-8"
+                skip = 3 if chunk.startswith(codecs.BOM_UTF8) else 0
+            digest = hashlib.sha256()
+            decoder = codecs.getincrementaldecoder(codec)()
+            utf16 = skip == 2
+            chars = nuls = lines = 0
+            marks = utf16  # not looked for in UTF-16: a pass over the rows decides
+            tail = b""
+            body = chunk[skip:]
+            while True:
+                digest.update(chunk)
+                try:
+                    text = decoder.decode(body, final=not chunk)
+                except UnicodeDecodeError as err:
+                    before = err.object[: err.start].decode(codec, errors="replace")
+                    raise RegisterError(diagnostic(
+                        f"this register is not {'UTF-16' if utf16 else 'UTF-8'} text",
+                        where=f"{display}, row {lines + before.count(chr(10)) + 1}",
+                        hint="export the spreadsheet as 'CSV UTF-8'",
+                    )) from None
+                chars += len(text)
+                if utf16:
+                    nuls += text.count("\x00")
+                    lines += text.count("\n")
+                else:  # counted in the bytes: faster, and the same in UTF-8
+                    nuls += body.count(0)
+                    lines += body.count(b"\n")
+                    if not marks:
+                        marks = _may_show_marks(tail + body)
+                        tail = (tail + body)[-2:]
+                if not chunk:
+                    break
+                chunk = body = fh.read(_CHUNK)
+        except OSError as err:
+            raise _open_error(err, display) from None
+    if nuls * 4 > chars > 0:  # UTF-16 without its byte-order mark
+        raise RegisterError(diagnostic(
+            "this register looks like UTF-16 text without a byte-order mark",
+            where=f"{display}, row 1",
+            hint="export the spreadsheet as 'CSV UTF-8'",
+        ))
+    return _Scan(encoding, digest.digest(), (stamp.st_size, stamp.st_mtime_ns), marks)
+
+
+class _Hashing(io.RawIOBase):
+    """A binary file that hashes what is read from it."""
+
+    def __init__(self, raw: io.RawIOBase) -> None:
+        super().__init__()
+        self._raw = raw
+        self.hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self.hash.update(memoryview(buffer)[:n])
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Source:
+    """Where a register's text comes from, read anew for each pass."""
+
+    def first(self) -> bool:
+        """Prepare the first pass; True when some text could show a decimal mark."""
+        raise NotImplementedError
+
+    def again(self) -> None:
+        """Prepare a later pass: refused when the source changed since the first."""
+
+    def open(self) -> tuple[TextIO, Callable[[], None]]:
+        """The text, and a check to call once all of it is read."""
+        raise NotImplementedError
+
+
+class _TextSource(_Source):
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def first(self) -> bool:
+        return _may_show_marks(self._text.encode("utf-8", errors="surrogatepass"))
+
+    def open(self) -> tuple[TextIO, Callable[[], None]]:
+        return io.StringIO(self._text, newline=""), lambda: None
+
+
+class _FileSource(_Source):
+    def __init__(self, path: Path, display: str) -> None:
+        self._path = path
+        self._display = display
+        self._scan: _Scan | None = None
+
+    def first(self) -> bool:
+        self._scan = _scan_file(self._path, self._display)
+        return self._scan.marks
+
+    def again(self) -> None:
+        if self._scan is None:
+            raise _changed(self._display)
+        try:
+            stat = self._path.stat()
+        except OSError:
+            raise _changed(self._display) from None
+        if (stat.st_size, stat.st_mtime_ns) != self._scan.stamp:
+            raise _changed(self._display)
+
+    def open(self) -> tuple[TextIO, Callable[[], None]]:
+        scan = self._scan
+        assert scan is not None  # first() or again() came before
+        try:
+            raw = self._path.open("rb", buffering=0)
+        except OSError:
+            raise _changed(self._display) from None
+        hashing = _Hashing(raw)
+        text = io.TextIOWrapper(io.BufferedReader(hashing, _CHUNK), encoding=scan.encoding,
+                                newline="")
+
+        def verify() -> None:
+            if hashing.hash.digest() != scan.digest:
+                raise _changed(self._display)
+
+        return text, verify
+
+
+# ------------------------------------------------------------------ dialects
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -377,256 +531,36 @@ def _two_ways(text: str) -> tuple[str, str]:
     return whole + part, f"{whole}.{part}".rstrip("0").rstrip(".")
 
 
-def parse_register(
-    text: str,
-    inputs: Mapping[str, ast.InputDecl],
-    name: str,
-    *,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-) -> list[Customer]:
-    """Read a register's text (see the module's docstring for what is found without options)."""
-    delim_char = _option(delimiter, DELIMITERS, "delimiter")
-    mark = _option(decimal, DECIMAL_MARKS, "decimal")
-    problems: list[Diagnostic] = []
-    text = text.removeprefix("\ufeff")
-
-    # Excel's "sep=;" line names the delimiter; it is row 1 of the file.
-    offset = 0
-    first = _FIRST_LINE.match(text)
-    assert first is not None  # the pattern matches any text
-    sep = _SEP_LINE.match(first.group(1))
-    if sep:
-        if sep.group(1) not in _DELIMITER_NAMES and delim_char is None:
-            raise RegisterError(
-                diagnostic(
-                    f"the first line says the columns are separated by {sep.group(1)!r}; "
-                    "takst reads commas, semicolons and tabs",
-                    where=f"{name}, row 1",
-                    hint="export with one of those, or give --delimiter comma, "
-                    "semicolon or tab",
-                )
-            )
-        delim_char = delim_char or sep.group(1)
-        text = text[first.end():]
-        offset = 1
-
-    # The header is the first line that is not blank.
-    header_line = ""
-    header_row = offset
-    for line in io.StringIO(text, newline=""):
-        header_row += 1
-        if line.strip():
-            header_line = line.rstrip("\r\n")
-            break
-    if not header_line:
-        raise RegisterError(
-            diagnostic(f"register {name} is empty", where=f"{name}, row {offset + 1}",
-                       hint="the first line names the columns, e.g. id,name,population")
-        )
-    # an optional input's column may be left out (its charges are then pending)
-    needed = [*REQUIRED, *(n for n, d in inputs.items() if not d.optional)]
-    if delim_char is None:
-        delim_char = _choose_delimiter(header_line, needed, f"{name}, row {header_row}")
-    delim_word = _DELIMITER_NAMES.get(delim_char, repr(delim_char))
-
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim_char)
-    records: list[tuple[int, list[str]]] = []
-    multiline: set[int] = set()  # rows whose record goes on over several lines
-    line_num = 0
-    try:
-        for fields in reader:
-            row = offset + line_num + 1
-            if reader.line_num > line_num + 1:
-                multiline.add(row)
-            line_num = reader.line_num
-            if fields and any(f.strip() for f in fields):
-                records.append((row, fields))
-    except csv.Error as err:
-        row = offset + line_num + 1
-        problems.append(
-            diagnostic(
-                f"this row cannot be read as CSV: {err}",
-                where=f"{name}, row {row}",
-                hint="check for a double quote that is not closed",
-            )
-        )
-    if not records:
-        raise RegisterError(problems or [
-            diagnostic(f"register {name} is empty", where=f"{name}, row {offset + 1}",
-                       hint="the first line names the columns, e.g. id,name,population")
-        ])
-    header_row, header = records[0]
-    columns = [h.strip() for h in header]
-    if any("\n" in c or "\r" in c for c in columns):
-        raise RegisterError([*problems, diagnostic(
-            "a double quote in the header is not closed, so the rows after it were read "
-            "as part of the header",
-            where=f"{name}, row {header_row}",
-            hint='close the quote, or remove it: a quote only goes around a whole cell, '
-            '"like this"',
-        )])
-    index: dict[str, int] = {}
-    for i, col in enumerate(columns):
-        if col in index and col:
-            problems.append(
-                diagnostic(
-                    f"column {_shown(col)} appears twice",
-                    where=f"{name}, row {header_row}",
-                    hint="keep one column of each name",
-                )
-            )
-        index.setdefault(col, i)
-    missing = [c for c in needed if c not in index]
-    for col in missing:
-        what = ("every register has it" if col in REQUIRED
-                else "the tariff has an input of that name")
-        problems.append(
-            diagnostic(
-                f"the register has no column {col} ({what})",
-                where=f"{name}, row {header_row}",
-                hint="the columns are: " + ", ".join(_shown(c) for c in columns if c)
-                + f"; add a column named {col}",
-            )
-        )
-    if missing:
-        raise RegisterError(problems)
-    if len(records) == 1:
-        problems.append(
-            diagnostic(f"register {name} has no customers", where=f"{name}, row {header_row + 1}",
-                       hint="add one row per customer below the header")
-        )
-        raise RegisterError(problems)
-
-    # Rows of the header's width; a trailing empty cell more or less is no problem.
-    # Problems from here on are kept with their row and reported in the file's order.
-    found: list[tuple[int, Diagnostic]] = []
-    width = len(columns)
-    rows: list[tuple[int, list[str]]] = []
-    for row, fields in records[1:]:
-        if len(fields) > width and not any(f.strip() for f in fields[width:]):
-            fields = fields[:width]
-        elif len(fields) < width and not any(columns[len(fields):]):
-            fields = fields + [""] * (width - len(fields))
-        if row in multiline and _unclosed_quote(fields, delim_char, width):
-            found.append((row, diagnostic(
-                "a double quote in this row is not closed, so the rows after it were "
-                "read as part of one cell",
-                where=f"{name}, row {row}",
-                hint='close the quote, or remove it: a quote only goes around a whole cell, '
-                '"like this"',
-            )))
-            continue
-        if len(fields) != width:
-            hint = f"check for a missing or extra {delim_word}"
-            if delim_char != "\t":
-                hint += (f"; put text with {delim_word}s in double quotes "
-                         f'("Ringkøbing-Skjern{delim_char} Vest")')
-            if delim_char == ",":
-                hint += ", and numbers with a comma in them too"
-            found.append((row, diagnostic(
-                f"this row has {len(fields)} fields, but the header has {width}",
-                where=f"{name}, row {row}", hint=hint)))
-            continue
-        rows.append((row, fields))
-
-    numeric = [col for col, decl in inputs.items()
-               if decl.type.kind in _NUMERIC_KINDS and col in index]
-    unsure: set[tuple[int, str]] = set()  # cells that cannot be read until the mark is known
-    if mark is None:
-        mark, unsure, trouble = _decimal_mark(rows, numeric, index, name)
-        found.extend(trouble)
-
-    customers: list[Customer] = []
-    seen: dict[str, int] = {}
-    type_col = index.get("customer_type")
-    services_col = index.get("services")
-    used = [c for c in (*REQUIRED, *inputs, "customer_type", "services") if c in index]
-    for row, fields in rows:
-        broken = () if row not in multiline else [
-            col for col in used if any(ch in fields[index[col]].strip() for ch in "\r\n")]
-        for col in broken:
-            found.append((row, diagnostic(
-                f"{col} has a line break in it",
-                where=f"{name}, row {row}, column {col}",
-                hint="a cell holds one line: remove the line break, or the stray double quote "
-                "before it",
-            )))
-        ident = fields[index["id"]].strip()
-        cname = fields[index["name"]].strip()
-        if not ident:
-            found.append((row, diagnostic(
-                "id is empty", where=f"{name}, row {row}, column id",
-                hint="give every customer an id, e.g. its municipality code")))
-        elif ident in seen:
-            found.append((row, diagnostic(
-                f"id {_shown(ident)} is already used in row {seen[ident]}",
-                where=f"{name}, row {row}, column id",
-                hint="each customer has its own id",
-            )))
-        else:
-            seen[ident] = row
-        values: dict[str, Value] = {}
-        for col, decl in inputs.items():
-            if (row, col) in unsure or col in broken or col not in index:
-                continue
-            if decl.optional and not fields[index[col]].strip():
-                continue  # not given for this customer
-            try:
-                values[col] = parse_value(decl, fields[index[col]], decimal=mark)
-            except BadValue as bad:
-                found.append((row, diagnostic(
-                    bad.message, where=f"{name}, row {row}, column {col}", hint=bad.hint)))
-        ctype = fields[type_col].strip() if type_col is not None else ""
-        services = None
-        if services_col is not None:  # "svarut;digisos": the charges this customer uses
-            services = frozenset(
-                part.strip() for part in fields[services_col].split(";") if part.strip())
-        customers.append(
-            Customer(
-                id=ident,
-                name=cname,
-                values=values,
-                customer_type=ctype,
-                origin=f"{name}, row {row}",
-                services=services,
-            )
-        )
-    problems.extend(d for _, d in sorted(found, key=lambda item: item[0]))
-    if problems:
-        raise RegisterError(problems)
-    return customers
-
 
 def _decimal_mark(
-    rows: Sequence[tuple[int, Sequence[str]]],
-    numeric: Sequence[str],
-    index: Mapping[str, int],
+    rows: Iterable[tuple[int, Sequence[str]]],
+    numeric: Sequence[tuple[str, int]],
     name: str,
-) -> tuple[str, set[tuple[int, str]], list[tuple[int, Diagnostic]]]:
-    """The register's decimal mark, from its numbers. Returns the mark, the cells that
-    cannot be read without it when it is not certain, and the problem (with its row)
-    that says so."""
+) -> tuple[str, bool, list[tuple[int, Diagnostic]]]:
+    """The register's decimal mark, from the numbers of its rows (streamed, kept only as
+    the few it names). Returns the mark; whether the cells that show a mark cannot be read
+    without it, because it is not certain; and the problem (with its row) that says so."""
     shown: dict[str, tuple[int, str, str]] = {}  # mark -> first cell that shows it
-    two_ways: list[tuple[int, str, str]] = []
+    two_ways: list[tuple[int, str, str]] = []  # the first seven numbers that read two ways
+    count = 0  # how many read two ways
     for row, fields in rows:
-        for col in numeric:
-            cell = fields[index[col]]
+        for col, i in numeric:
+            cell = fields[i]
             kind = _classify(cell)
             if kind is None:
                 continue
             if kind.startswith("?"):
-                two_ways.append((row, col, cell.strip()))
+                count += 1
+                if len(two_ways) < 7:
+                    two_ways.append((row, col, cell.strip()))
             else:
                 shown.setdefault(kind, (row, col, cell.strip()))
     if len(shown) == 1:
-        return next(iter(shown)), set(), []
+        return next(iter(shown)), False, []
     if len(shown) == 2:
         (crow, ccol, ctext), (prow, pcol, ptext) = shown[","], shown["."]
-        unsure = {(row, col) for row, fields in rows for col in numeric
-                  if _classify(fields[index[col]]) is not None}
         first = min((crow, ccol), (prow, pcol))
-        return ".", unsure, [(first[0],
+        return ".", True, [(first[0],
             diagnostic(
                 f"this register writes numbers both ways: {ctext} (row {crow}, column {ccol}) "
                 f"has a decimal comma, {ptext} (row {prow}, column {pcol}) a decimal point",
@@ -642,12 +576,12 @@ def _decimal_mark(
         as_group = "comma" if sep == "." else "point"  # the --decimal that makes it thousands
         as_decimal = _MARK_NAMES[sep]
         more = ""
-        if len(two_ways) > 1:
+        if count > 1:
             rows_named = ", ".join(str(r) for r, _, _ in two_ways[1:6])
-            more = (f"; {len(two_ways) - 1} more number{'s' if len(two_ways) > 2 else ''} "
-                    f"read two ways (row{'s' if len(two_ways) > 2 else ''} {rows_named}"
-                    f"{', ...' if len(two_ways) > 6 else ''})")
-        return ".", {(r, c) for r, c, _ in two_ways}, [(row,
+            more = (f"; {count - 1} more number{'s' if count > 2 else ''} "
+                    f"read two ways (row{'s' if count > 2 else ''} {rows_named}"
+                    f"{', ...' if count > 6 else ''})")
+        return ".", True, [(row,
             diagnostic(
                 f"{text} reads two ways, {grouped} (the {_MARK_NAMES[sep]} separates "
                 f"thousands) or {decimal} (a decimal {_MARK_NAMES[sep]}), and no other "
@@ -658,4 +592,486 @@ def _decimal_mark(
                 f"separators{more}",
             ))
         ]
-    return ".", set(), []
+    return ".", False, []
+
+
+# ------------------------------------------------------------------ reading
+
+
+class _Unsure(Exception):
+    """A cell that cannot be read before the file's decimal mark is known."""
+
+
+CellReader = Callable[[str], "Value | None"]
+
+
+def _cell_reader(decl: ast.InputDecl, mark: str, unsure: bool) -> CellReader:
+    """A function reading one cell of this input's column, chosen once per file: a fast
+    path for the common forms (plain digits, ISO dates, yes/no words), else
+    :func:`parse_value`. Returns None for an optional input left empty; raises
+    :class:`BadValue`, or :class:`_Unsure` for a number read two ways."""
+    kind = decl.type.kind
+    optional = decl.optional
+
+    def slow(raw: str) -> Value | None:
+        if optional and not raw.strip():
+            return None
+        if unsure and _classify(raw) is not None:
+            raise _Unsure
+        return parse_value(decl, raw, decimal=mark)
+
+    if kind in _NUMERIC_KINDS:
+        def number(raw: str) -> Value | None:
+            text = raw.strip()
+            if text.isdecimal() and len(text) <= MAX_DIGITS:
+                return Decimal(text)
+            return slow(raw)
+        return number
+    if kind == "yes/no":
+        def yes_no(raw: str) -> Value | None:
+            value = _BOOLS.get(raw.strip().lower())
+            return slow(raw) if value is None else value
+        return yes_no
+    if kind == "date":
+        def date(raw: str) -> Value | None:
+            text = raw.strip()
+            if len(text) == 10 and text[4] == "-" and text[7] == "-":
+                try:  # exactly YYYY-MM-DD with ASCII digits, a real date
+                    return dt.date.fromisoformat(text)
+                except ValueError:
+                    pass
+            return slow(raw)
+        return date
+
+    def plain(raw: str) -> Value | None:
+        return raw.strip() or slow(raw)
+    return plain
+
+
+@attrs.frozen
+class _Dialect:
+    delimiter: str
+    decimal: str
+
+
+def _records(
+    lines: Iterable[str], delimiter: str, offset: int, name: str, errors: list[Diagnostic],
+) -> Iterator[tuple[int, list[str], bool]]:
+    """The non-blank CSV records: row (physical line), fields, whether it spans lines. A
+    record that cannot be read as CSV ends them, with its problem appended to ``errors``."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    line_num = 0
+    try:
+        for fields in reader:
+            row = offset + line_num + 1
+            now = reader.line_num
+            multi = now > line_num + 1
+            line_num = now
+            if fields and (fields[0].strip() or any(f.strip() for f in fields)):
+                yield row, fields, multi
+    except csv.Error as err:
+        errors.append(diagnostic(
+            f"this row cannot be read as CSV: {err}",
+            where=f"{name}, row {offset + line_num + 1}",
+            hint="check for a double quote that is not closed",
+        ))
+
+
+class Register:
+    """A register file, read row by row: each ``iter(register)`` reads it again and yields
+    its customers one at a time, so memory does not grow with the file.
+
+    The first complete iteration finds the dialect (see the module's docstring), with a
+    cheap streaming scan first where the whole file decides (the encoding, the decimal
+    mark). Rows with a problem are not yielded; at the end of the iteration a
+    :class:`RegisterError` lists every problem of the file. A later iteration refuses a
+    file that changed since (its size, modification time or hash)."""
+
+    def __init__(
+        self,
+        source: _Source,
+        inputs: Mapping[str, ast.InputDecl],
+        name: str,
+        *,
+        delimiter: str | None = None,
+        decimal: str | None = None,
+    ) -> None:
+        self.name = name
+        self._source = source
+        self._inputs = dict(inputs)
+        self._delimiter = _option(delimiter, DELIMITERS, "delimiter")
+        self._decimal = _option(decimal, DECIMAL_MARKS, "decimal")
+        self._dialect: _Dialect | None = None
+        self._rows: int | None = None
+
+    @property
+    def rows(self) -> int | None:
+        """How many customers the register has; None until it has been read through."""
+        return self._rows
+
+    @property
+    def delimiter(self) -> str | None:
+        """The delimiter found (``comma``, ``semicolon``, ``tab``); None until read through."""
+        return None if self._dialect is None else _DELIMITER_NAMES[self._dialect.delimiter]
+
+    @property
+    def decimal(self) -> str | None:
+        """The decimal mark found (``point``, ``comma``); None until read through."""
+        return None if self._dialect is None else _MARK_NAMES[self._dialect.decimal]
+
+    def __iter__(self) -> Iterator[Customer]:
+        return self._read()
+
+    def _start(self, stream: TextIO, needed: Sequence[str]) -> tuple[Iterator[str], int, str]:
+        """The lines after a ``sep=`` line, the number of lines before them, the delimiter."""
+        name = self.name
+        delim_char = self._delimiter
+        first = stream.readline().removeprefix("\ufeff")
+        offset = 0
+        buffered: list[str] = [first]
+        # Excel's "sep=;" line names the delimiter; it is row 1 of the file.
+        sep = _SEP_LINE.match(first.rstrip("\r\n"))
+        if sep:
+            if sep.group(1) not in _DELIMITER_NAMES and delim_char is None:
+                raise RegisterError(
+                    diagnostic(
+                        f"the first line says the columns are separated by {sep.group(1)!r}; "
+                        "takst reads commas, semicolons and tabs",
+                        where=f"{name}, row 1",
+                        hint="export with one of those, or give --delimiter comma, "
+                        "semicolon or tab",
+                    )
+                )
+            delim_char = delim_char or sep.group(1)
+            buffered = []
+            offset = 1
+        if self._dialect is not None:  # a later pass: found by the first
+            delim_char = self._dialect.delimiter
+        else:
+            # The header is the first line that is not blank.
+            header_line = ""
+            header_row = offset
+            seen = 0
+            while True:
+                if seen < len(buffered):
+                    line = buffered[seen]
+                else:
+                    line = stream.readline()
+                    buffered.append(line)
+                seen += 1
+                if not line:
+                    break
+                header_row += 1
+                if line.strip():
+                    header_line = line.rstrip("\r\n")
+                    break
+            if not header_line:
+                raise RegisterError(diagnostic(
+                    f"register {name} is empty", where=f"{name}, row {offset + 1}",
+                    hint="the first line names the columns, e.g. id,name,population"))
+            if delim_char is None:
+                delim_char = _choose_delimiter(header_line, needed, f"{name}, row {header_row}")
+        assert delim_char is not None
+        return itertools.chain(buffered, stream), offset, delim_char
+
+    def _read(self) -> Iterator[Customer]:
+        if self._dialect is None:
+            marks = self._source.first()
+        else:
+            self._source.again()
+            marks = False
+        stream, verify = self._source.open()
+        try:
+            yield from self._pass(stream, verify, marks)
+        except UnicodeDecodeError:  # it decoded when scanned, so it changed since
+            raise _changed(self.name) from None
+        finally:
+            stream.close()
+
+    def _pass(
+        self, stream: TextIO, verify: Callable[[], None], marks: bool,
+    ) -> Iterator[Customer]:
+        name = self.name
+        inputs = self._inputs
+        # an optional input's column may be left out (its charges are then pending)
+        needed = [*REQUIRED, *(n for n, d in inputs.items() if not d.optional)]
+        lines, offset, delim_char = self._start(stream, needed)
+        delim_word = _DELIMITER_NAMES.get(delim_char, repr(delim_char))
+        csv_errors: list[Diagnostic] = []
+        records = _records(lines, delim_char, offset, name, csv_errors)
+
+        head = next(records, None)
+        if head is None:
+            raise RegisterError(csv_errors or [
+                diagnostic(f"register {name} is empty", where=f"{name}, row {offset + 1}",
+                           hint="the first line names the columns, e.g. id,name,population")
+            ])
+        header_row, header, _ = head
+        columns = [h.strip() for h in header]
+        if any("\n" in c or "\r" in c for c in columns):
+            for _ in records:  # a CSV problem later in the file is reported first
+                pass
+            raise RegisterError([*csv_errors, diagnostic(
+                "a double quote in the header is not closed, so the rows after it were read "
+                "as part of the header",
+                where=f"{name}, row {header_row}",
+                hint='close the quote, or remove it: a quote only goes around a whole cell, '
+                '"like this"',
+            )])
+        problems: list[Diagnostic] = []
+        index: dict[str, int] = {}
+        for i, col in enumerate(columns):
+            if col in index and col:
+                problems.append(
+                    diagnostic(
+                        f"column {_shown(col)} appears twice",
+                        where=f"{name}, row {header_row}",
+                        hint="keep one column of each name",
+                    )
+                )
+            index.setdefault(col, i)
+        missing = [c for c in needed if c not in index]
+        for col in missing:
+            what = ("every register has it" if col in REQUIRED
+                    else "the tariff has an input of that name")
+            problems.append(
+                diagnostic(
+                    f"the register has no column {col} ({what})",
+                    where=f"{name}, row {header_row}",
+                    hint="the columns are: " + ", ".join(_shown(c) for c in columns if c)
+                    + f"; add a column named {col}",
+                )
+            )
+        if missing:
+            for _ in records:
+                pass
+            raise RegisterError([*csv_errors, *problems])
+
+        width = len(columns)
+        numeric = [(col, index[col]) for col, decl in inputs.items()
+                   if decl.type.kind in _NUMERIC_KINDS and col in index]
+        found: list[tuple[int, Diagnostic]] = []
+        unsure = False  # numbers that show a mark cannot be read: the mark is not certain
+        if self._decimal is not None:
+            mark = self._decimal
+        elif self._dialect is not None:
+            mark = self._dialect.decimal
+        elif numeric and marks:
+            mark, unsure, found = self._find_mark(needed, width, columns, numeric)
+        else:
+            mark = "."
+
+        # Rows of the header's width; a trailing empty cell more or less is no problem.
+        # Problems from here on are kept with their row and reported in the file's order.
+        readers = [(col, index[col], _cell_reader(decl, mark, unsure))
+                   for col, decl in inputs.items() if col in index]
+        id_col, name_col = index["id"], index["name"]
+        type_col = index.get("customer_type")
+        services_col = index.get("services")
+        used = [c for c in (*REQUIRED, *inputs, "customer_type", "services") if c in index]
+        seen: set[str] = set()  # ids so far; the first row of a repeated one is found after
+        repeated: list[tuple[int, int, str]] = []  # (index in found, row, id)
+        count = 0
+        customers = 0
+        for row, fields, multi in records:
+            count += 1
+            if len(fields) != width:
+                fields = _fit(fields, width, columns)
+            if multi or len(fields) != width:
+                problem = _shape_problem(fields, multi, width, delim_char, delim_word)
+                if problem is not None:
+                    found.append((row, diagnostic(
+                        problem[0], where=f"{name}, row {row}", hint=problem[1])))
+                    continue
+            bad = False
+            broken: Sequence[str] = ()
+            if multi:
+                broken = [col for col in used
+                          if any(ch in fields[index[col]].strip() for ch in "\r\n")]
+                for col in broken:
+                    bad = True
+                    found.append((row, diagnostic(
+                        f"{col} has a line break in it",
+                        where=f"{name}, row {row}, column {col}",
+                        hint="a cell holds one line: remove the line break, or the stray "
+                        "double quote before it",
+                    )))
+            ident = fields[id_col].strip()
+            if not ident:
+                bad = True
+                found.append((row, diagnostic(
+                    "id is empty", where=f"{name}, row {row}, column id",
+                    hint="give every customer an id, e.g. its municipality code")))
+            elif ident in seen:
+                bad = True
+                repeated.append((len(found), row, ident))
+                found.append((row, _LATER))
+            else:
+                seen.add(ident)
+            values: dict[str, Value] = {}
+            for col, i, read in readers:
+                if multi and col in broken:
+                    continue
+                try:
+                    value = read(fields[i])
+                except BadValue as err:
+                    bad = True
+                    found.append((row, diagnostic(
+                        err.message, where=f"{name}, row {row}, column {col}", hint=err.hint)))
+                    continue
+                except _Unsure:
+                    bad = True
+                    continue
+                if value is not None:
+                    values[col] = value
+            if bad:
+                continue
+            services = None
+            if services_col is not None:  # "svarut;digisos": the charges this customer uses
+                services = frozenset(
+                    part.strip() for part in fields[services_col].split(";") if part.strip())
+            customers += 1
+            yield Customer(
+                id=ident,
+                name=fields[name_col].strip(),
+                values=values,
+                customer_type=fields[type_col].strip() if type_col is not None else "",
+                origin=f"{name}, row {row}",
+                services=services,
+            )
+        verify()
+        del seen
+        if repeated:
+            first_rows = self._first_rows(needed, width, columns, id_col,
+                                          {ident for _, _, ident in repeated})
+            for at, row, ident in repeated:
+                if ident not in first_rows:  # it was there a moment ago
+                    raise _changed(name)
+                found[at] = (row, diagnostic(
+                    f"id {_shown(ident)} is already used in row {first_rows[ident]}",
+                    where=f"{name}, row {row}, column id",
+                    hint="each customer has its own id",
+                ))
+        if count == 0:
+            raise RegisterError([*csv_errors, *problems, diagnostic(
+                f"register {name} has no customers", where=f"{name}, row {header_row + 1}",
+                hint="add one row per customer below the header")])
+        problems = [*csv_errors, *problems, *(d for _, d in sorted(found, key=_row_of))]
+        if problems:
+            raise RegisterError(problems)
+        self._dialect = _Dialect(delim_char, mark)
+        self._rows = customers
+
+    def _find_mark(
+        self, needed: Sequence[str], width: int, columns: Sequence[str],
+        numeric: Sequence[tuple[str, int]],
+    ) -> tuple[str, bool, list[tuple[int, Diagnostic]]]:
+        """The decimal mark, from a pass over the rows that only looks at their numbers."""
+        return _decimal_mark(self._rows_again(needed, width, columns), numeric, self.name)
+
+    def _first_rows(
+        self, needed: Sequence[str], width: int, columns: Sequence[str], id_col: int,
+        ids: set[str],
+    ) -> dict[str, int]:
+        """The first row of each of these ids, from a pass over the ids only."""
+        first: dict[str, int] = {}
+        for row, fields in self._rows_again(needed, width, columns):
+            ident = fields[id_col].strip()
+            if ident in ids:
+                first.setdefault(ident, row)
+        return first
+
+    def _rows_again(
+        self, needed: Sequence[str], width: int, columns: Sequence[str],
+    ) -> Iterator[tuple[int, list[str]]]:
+        """The rows of the header's width, read again (a pass that finds no problems)."""
+        stream, _ = self._source.open()
+        with stream:
+            lines, offset, delim_char = self._start(stream, needed)
+            records = _records(lines, delim_char, offset, self.name, [])
+            next(records, None)  # the header
+            for row, fields, multi in records:
+                if len(fields) != width:
+                    fields = _fit(fields, width, columns)
+                if _shape_problem(fields, multi, width, delim_char, "") is None:
+                    yield row, fields
+
+
+def _row_of(item: tuple[int, Diagnostic]) -> int:
+    return item[0]
+
+
+#: Stands for a problem whose message is written once the whole file is read.
+_LATER = diagnostic("")
+
+
+def _fit(fields: list[str], width: int, columns: Sequence[str]) -> list[str]:
+    """A row with a trailing empty cell more or less than the header, made its width."""
+    if len(fields) > width and not any(f.strip() for f in fields[width:]):
+        return fields[:width]
+    if len(fields) < width and not any(columns[len(fields):]):
+        return fields + [""] * (width - len(fields))
+    return fields
+
+
+def _shape_problem(
+    fields: Sequence[str], multi: bool, width: int, delim_char: str, delim_word: str,
+) -> tuple[str, str] | None:
+    """Why a row (trimmed or padded to the header) cannot be read: message and hint."""
+    if multi and _unclosed_quote(fields, delim_char, width):
+        return ("a double quote in this row is not closed, so the rows after it were "
+                "read as part of one cell",
+                'close the quote, or remove it: a quote only goes around a whole cell, '
+                '"like this"')
+    if len(fields) != width:
+        hint = f"check for a missing or extra {delim_word}"
+        if delim_char != "\t":
+            hint += (f"; put text with {delim_word}s in double quotes "
+                     f'("Ringkøbing-Skjern{delim_char} Vest")')
+        if delim_char == ",":
+            hint += ", and numbers with a comma in them too"
+        return f"this row has {len(fields)} fields, but the header has {width}", hint
+    return None
+
+
+def open_register(
+    path: str | Path,
+    inputs: Mapping[str, ast.InputDecl],
+    display: str | None = None,
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+) -> Register:
+    """A register file for a tariff with these inputs, read as it is iterated (see
+    :class:`Register`). ``display`` names the file in messages (default: the path).
+
+    ``delimiter`` (``comma``, ``semicolon``, ``tab``) and ``decimal`` (``point``,
+    ``comma``) override what is found in the file; None finds them."""
+    path = Path(path)
+    name = display if display is not None else str(path)
+    return Register(_FileSource(path, name), inputs, name, delimiter=delimiter, decimal=decimal)
+
+
+def load_register(
+    path: str | Path,
+    inputs: Mapping[str, ast.InputDecl],
+    display: str | None = None,
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+) -> list[Customer]:
+    """Read a whole register into a list. Raises :class:`RegisterError` with every problem
+    of the file (see :func:`open_register`)."""
+    return list(open_register(path, inputs, display, delimiter=delimiter, decimal=decimal))
+
+
+def parse_register(
+    text: str,
+    inputs: Mapping[str, ast.InputDecl],
+    name: str,
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+) -> list[Customer]:
+    """Read a register's text (see the module's docstring for what is found without options)."""
+    return list(Register(_TextSource(text), inputs, name, delimiter=delimiter, decimal=decimal))
