@@ -199,26 +199,10 @@ class Register(Protocol):
     The first full iteration raises :class:`~takst.dsl.errors.RegisterError` listing
     every problem of the file; ``rows`` is the number of customers once it was read."""
 
-    rows: int | None
+    @property
+    def rows(self) -> int | None: ...
 
     def __iter__(self) -> Iterator[Customer]: ...
-
-
-class _ListRegister:
-    """:class:`Register` over :func:`takst.io.register.load_register` (which reads the
-    whole file into a list), until the streaming reader replaces it."""
-
-    def __init__(self, path: str | Path, inputs: Mapping[str, ast.InputDecl],
-                 display: str | None, delimiter: str | None, decimal: str | None) -> None:
-        self.path, self.inputs, self.display = path, inputs, display
-        self.delimiter, self.decimal = delimiter, decimal
-        self.rows: int | None = None
-
-    def __iter__(self) -> Iterator[Customer]:
-        customers = load_register(self.path, self.inputs, self.display,
-                                  delimiter=self.delimiter, decimal=self.decimal)
-        self.rows = len(customers)
-        return iter(customers)
 
 
 def open_register(
@@ -229,8 +213,11 @@ def open_register(
     delimiter: str | None = None,
     decimal: str | None = None,
 ) -> Register:
-    """The register at ``path`` for a tariff with these inputs, read when iterated."""
-    return _ListRegister(path, inputs, display, delimiter, decimal)
+    """The register at ``path`` for a tariff with these inputs, read (streamed) when
+    iterated: :func:`takst.io.register.open_register`."""
+    from takst.io import register
+
+    return register.open_register(path, inputs, display, delimiter=delimiter, decimal=decimal)
 
 
 # ------------------------------------------------------------------ customers from values
