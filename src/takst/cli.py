@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import shutil
 import sys
@@ -115,6 +116,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     session = Session()
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
+    # A run allocates many short-lived objects and almost no cycles: keep what is loaded
+    # out of the collector's sight and collect less often (about a fifth of the run's time).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     trace = bool(args.trace or (not args.register and args.format == "table"))
     evaluation = session.run(_request(args, year, trace=trace))
     note = engine_note(evaluation.engine)

@@ -55,18 +55,21 @@ class Totals:
         self.total = Decimal(0)
         self.any_pending = False
 
-    def add(self, result: CustomerResult) -> None:
-        """Count one result in."""
+    def add(self, result: CustomerResult, total: Decimal | None = None) -> None:
+        """Count one result in (``total``: its total, when the caller has it already)."""
         self.customers += 1
-        with decimal.localcontext(_SUM):
-            for line in result.lines:
-                if line.amount is None:
-                    self.pending[line.charge] += 1
-                else:
-                    self.by_charge[line.charge] += line.amount
-                    self.known[line.charge] += 1
-            self.total += result.total
-        if result.pending:
+        pending = False
+        add = _SUM.add
+        for line in result.lines:
+            if line.status == "pending":
+                pending = True
+            if line.amount is None:
+                self.pending[line.charge] += 1
+            else:
+                self.by_charge[line.charge] = add(self.by_charge[line.charge], line.amount)
+                self.known[line.charge] += 1
+        self.total = add(self.total, result.total if total is None else total)
+        if pending:
             self.any_pending = True
 
     def to_json(self) -> dict[str, Any]:
@@ -159,11 +162,16 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
     w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending"])
     totals = Totals(tariff)
     for r in results:
-        cells = []
+        cells = [r.id, r.name]
+        pending = []
         for line in r.lines:
+            if line.status == "pending":
+                pending.append(line.charge)
             cells.append("pending" if line.amount is None else money_text(line.amount))
-        w.writerow([r.id, r.name, *cells, money_text(r.total), ";".join(r.pending)])
-        totals.add(r)
+        total = r.total
+        cells += [money_text(total), ";".join(pending)]
+        w.writerow(cells)
+        totals.add(r, total)
     return totals
 
 
