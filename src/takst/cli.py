@@ -30,13 +30,14 @@ from takst.dsl.errors import (
     diagnostic,
     render,
 )
-from takst.render.report import HashingWriter, open_atomic, write_atomic
 from takst.session import Checked, Dialect, Request, Session, engine_note, summary
-from takst.testing.properties import DEFAULT_CASES
-from takst.testing.specs import tariff_files
+from takst.testing import DEFAULT_CASES
 
 if TYPE_CHECKING:
     from takst.compare import compare as versions
+    from takst.dsl import ast
+    from takst.provenance.manifest import Manifest
+    from takst.session import Evaluation
 
 MAX_SHOWN = 100
 #: Output to standard output is kept in memory up to this size, then in a temporary file,
@@ -65,6 +66,8 @@ def _load(session: Session, path: str, err: TextIO) -> Checked:
 def _output(args: argparse.Namespace, out: TextIO) -> Iterator[TextIO]:
     """Where a command writes: ``--out`` atomically, or standard output once it is done."""
     if getattr(args, "out", None):
+        from takst.render.report import open_atomic
+
         with open_atomic(args.out) as fh:
             yield fh
         return
@@ -78,6 +81,8 @@ def _output(args: argparse.Namespace, out: TextIO) -> Iterator[TextIO]:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.testing.specs import tariff_files
+
     files = tariff_files(args.files)
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
@@ -110,8 +115,6 @@ def _request(args: argparse.Namespace, year: int, *, trace: bool) -> Request:
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from takst.render import report
-
     year = _year(args)
     session = Session()
     tariff = _load(session, args.file, err).tariff
@@ -129,26 +132,37 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     digest = None
     with _output(args, out) as stream:
-        if args.format == "json":
-            report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
-                              manifest=manifest.to_json() if manifest else None)
-        elif args.format == "csv":
-            hashing = HashingWriter(stream)
-            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
-            digest = hashing.hexdigest()
-        elif not args.register:
+        if args.format == "table" and not args.register:  # one customer: its worksheet
             from takst.render.worksheet import render_text
 
             for r in evaluation:
                 stream.write(render_text(r, title=tariff.title, tariff_file=tariff.file,
                                          year=year, currency=tariff.currency))
         else:
-            report.write_table(stream, tariff, year, evaluation)
+            digest = _write_results(args, stream, tariff, year, evaluation, manifest)
     if args.format == "csv" and args.out and manifest:  # a CSV cannot hold it: a sidecar
         from takst.provenance.manifest import sidecar_path, sidecar_text
+        from takst.render.report import write_atomic
 
         write_atomic(sidecar_path(args.out), sidecar_text(manifest, sha256=digest))
     return 0
+
+
+def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff, year: int,
+                   evaluation: Evaluation, manifest: Manifest | None) -> str | None:
+    """A register's results as JSON, CSV (returning its SHA-256) or a table."""
+    from takst.render import report
+
+    if args.format == "json":
+        report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
+                          manifest=manifest.to_json() if manifest else None)
+    elif args.format == "csv":
+        hashing = report.HashingWriter(stream)
+        report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+        return hashing.hexdigest()
+    else:
+        report.write_table(stream, tariff, year, evaluation)
+    return None
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -158,6 +172,8 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     assert tariff is not None
     result = session.explain(_request(args, year, trace=True), args.customer)
     with _output(args, out) as stream:
+        if args.format in ("json", "csv") or args.register:
+            pass
         if args.format == "json":
             import json
 
@@ -181,6 +197,8 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import difflib
 
     from takst.dsl.formatter import format_file
+    from takst.render.report import write_atomic
+    from takst.testing.specs import tariff_files
 
     files = tariff_files(args.paths)
     if not files:
@@ -219,6 +237,8 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.testing.specs import tariff_files
+
     files = tariff_files(args.paths or ["."])
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
@@ -340,6 +360,8 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                              dialect=Dialect(args.delimiter, args.decimal),
                              percent_bands=percent_bands, kroner_bands=kroner_bands)
     with _output(args, out) as stream:
+        if args.format in ("json", "csv") or args.register:
+            pass
         if args.format == "json":
             stream.write(versions.to_json(result))
         elif args.format == "csv":

@@ -42,7 +42,6 @@ from takst.dsl.errors import (
     diagnostic,
 )
 from takst.interpreter.model import Context, Customer, CustomerResult, Value
-from takst.io.register import BadValue, load_register, parse_value
 
 if TYPE_CHECKING:
     from takst.compare import compare as versions
@@ -238,6 +237,8 @@ def settings_from_values(tariff: ast.Tariff, items: Sequence[str], *,
                          register: bool) -> dict[str, Value]:
     """The values of settings among ``items`` (and, without a register, of aggregates).
     Raises :class:`~takst.dsl.errors.UsageError` with every problem."""
+    from takst.io.register import BadValue, parse_value
+
     shared = shared_names(tariff)
     values: dict[str, Value] = {}
     problems = []
@@ -267,6 +268,8 @@ def customer_from_values(tariff: ast.Tariff, items: Sequence[str]) -> Customer:
     """The one customer the ``NAME=VALUE`` items describe (settings and aggregates among
     them are left for :func:`settings_from_values`). Raises
     :class:`~takst.dsl.errors.UsageError` with every problem."""
+    from takst.io.register import BadValue, parse_value
+
     inputs = {i.name: i for i in tariff.inputs}
     shared = shared_names(tariff)
     values: dict[str, Value] = {}
@@ -627,6 +630,7 @@ class Session:
         """Bill ``register`` under two tariffs (see :mod:`takst.compare.compare`); the
         problems of both tariffs are raised at once."""
         from takst.compare import compare as versions
+        from takst.io.register import load_register
 
         loaded: dict[str, ast.Tariff] = {}
         problems: list[Diagnostic] = []

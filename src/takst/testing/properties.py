@@ -24,8 +24,7 @@ from takst.dsl.numbers import literal, money_group
 from takst.dsl.symbols import Symbols
 from takst.interpreter.evaluator import Context, Customer, Evaluator
 from takst.interpreter.model import Value
-
-DEFAULT_CASES = 200
+from takst.testing import DEFAULT_CASES
 
 
 @attrs.frozen
