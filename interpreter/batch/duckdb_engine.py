@@ -51,6 +51,7 @@ from takst.interpreter.model import (
     PoolShares,
     Value,
 )
+from takst.interpreter.prepare import cond_words, validate
 
 if TYPE_CHECKING:
     import duckdb
@@ -91,23 +92,6 @@ def connect() -> duckdb.DuckDBPyConnection:
     con: duckdb.DuckDBPyConnection = _DATABASE[0].cursor()
     con.execute("SET preserve_insertion_order = true")
     return con
-
-
-def _cond_words(c: ast.Cond | None) -> str:
-    """A condition as written (as the interpreter shows register-wide values)."""
-    if c is None:
-        return ""
-    if isinstance(c, ast.BoolOp):
-        return f"{_cond_words(c.left)} {c.op} {_cond_words(c.right)}"
-    if isinstance(c, ast.Not):
-        return f"not {_cond_words(c.operand)}"
-    if isinstance(c, ast.Truthy):
-        return str(c.operand.value)
-    if isinstance(c, ast.In):
-        return f"{c.item.value} {'not in' if c.negated else 'in'} {c.container.value}"
-    assert isinstance(c, ast.Compare)
-    right = c.right.value if c.right.kind != "text" else f'"{c.right.value}"'
-    return f"{c.left.value} {c.op} {right}"
 
 
 def _money(x: Fraction) -> str:
@@ -212,31 +196,7 @@ class DuckDBEngine:
     # -------------------------------------------------------------- prepare
     def validate(self, customers: Sequence[Customer]) -> None:
         """The interpreter's checks of what only the tariff can see, with its messages."""
-        problems = []
-        cats = self.sym.categories.get("customer_type")
-        allowed = [c.name for c in cats.items] if cats is not None else None
-        charges = {c.name for c in self.tariff.charges}
-        for c in customers:
-            if allowed is not None and c.customer_type not in allowed:
-                problems.append(diagnostic(
-                    f"customer type {c.customer_type!r} is not one of this tariff's customer types",
-                    where=f"{c.origin}, column customer_type",
-                    hint="use one of: " + ", ".join(allowed)))
-            for other in (cat for cat in self.sym.categories.values()
-                          if cat.name != "customer_type"):
-                value = c.values.get(other.name)
-                names = [i.name for i in other.items]
-                if isinstance(value, str) and value not in names:
-                    problems.append(diagnostic(
-                        f"{other.name} {value!r} is not one of its declared values",
-                        where=f"{c.origin}, column {other.name}",
-                        hint="use one of: " + ", ".join(names)))
-            for s in sorted(c.services or ()):
-                if s not in charges:
-                    problems.append(diagnostic(
-                        f"service {s!r} is not a charge of this tariff",
-                        where=f"{c.origin}, column services",
-                        hint="the charges are: " + ", ".join(sorted(charges))))
+        problems = validate(self.tariff, customers, self.sym)
         if problems:
             raise RegisterError(problems)
 
@@ -368,7 +328,7 @@ def register_values(
                     f"aggregate {agg.name}: no customer of {where} has a value for "
                     f"{agg.of.name}", agg.span, hint="fill in the column in the register"))
             exact = Fraction(int(value), 10**s)
-            words = f" among {_cond_words(agg.among)}" if agg.among is not None else ""
+            words = f" among {cond_words(agg.among)}" if agg.among is not None else ""
             if fn == "sum":
                 how = f"sum of {agg.of.name}{words}: {n} customers of {where}"
             else:
@@ -411,7 +371,7 @@ def register_values(
                     f"pool {pool.name} totals {float_free(total)}, which is not a whole number "
                     f"of {pool.step_text}", pool.span,
                     hint="round the total first, or share to a finer step"))
-            words = f" among {_cond_words(pool.among)}" if pool.among is not None else ""
+            words = f" among {cond_words(pool.among)}" if pool.among is not None else ""
             text = (f"pool {pool.name} = {_money(total)} {tariff.currency}, shared by "
                     f"{pool.key.name}{words}: Σ {pool.key.name} = {num_text(key_sum)} over "
                     f"{members} customers")
