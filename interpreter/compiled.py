@@ -443,6 +443,8 @@ class CompiledTariff:
                 found = s.ctx.aggregates.get(name)
                 if found is not None:
                     return _num(found[0])
+                if name in s.ctx.empty:
+                    _give_up()  # the reference's error, naming the customer
                 given = s.ctx.settings.get(name)
                 if not isinstance(given, Decimal):
                     _give_up()

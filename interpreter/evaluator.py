@@ -38,7 +38,7 @@ from typing import Any
 
 from takst.dsl import ast
 from takst.dsl.check import check, errors_of
-from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, diagnostic
+from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, Span, diagnostic
 from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
@@ -560,7 +560,7 @@ class _Run:
                         value=str(value))
             return as_fraction(value)
         if kind == "aggregate":
-            return self.aggregate(name)
+            return self.aggregate(name, e.span)
         if kind == "pool":
             return self.pool_share(name)
         if kind == "slices":
@@ -612,9 +612,12 @@ class _Run:
                    param.span, value=exact_text(value))
         return value
 
-    def aggregate(self, name: str) -> Fraction:
+    def aggregate(self, name: str, span: Span | None = None) -> Fraction:
         if name in self.ctx.aggregates:
             value, how = self.ctx.aggregates[name]
+        elif name in self.ctx.empty:  # no customer qualifies: an error where it is needed
+            raise prepare_values.empty_aggregate(name, self.c, self.ctx.empty[name], span,
+                                                 self.ev.sym)
         else:
             given = self.ctx.settings.get(name)
             if given is None:
