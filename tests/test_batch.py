@@ -477,3 +477,17 @@ def test_a_pool_that_needs_an_empty_aggregate_is_the_interpreters_register_error
         messages.append(err.value.diagnostics[0].message)
     assert messages == ["pool part needs aggregate largest_county, but no customer of R.csv "
                         "qualifies"] * 2
+
+
+def test_a_param_with_no_exact_decimal_is_compared_exactly_in_sql() -> None:
+    """`value < third` with third = 10 DKK / 3 gives the interpreter's amounts."""
+    from test_interpreter import THIRD
+
+    customers = [Customer(str(i), v, {"value": Decimal(v)})
+                 for i, v in enumerate(["3.33", "3.34", "1", "4.33", "4.34"])]
+    kind_a, a = outcome(InterpreterEngine(THIRD), customers, 2024, Context())
+    kind_b, b = outcome(DuckDBEngine(THIRD), customers, 2024, Context())
+    assert kind_a == kind_b == "ok" and isinstance(a, list) and isinstance(b, list)
+    fig = Figures()
+    compare("third", a, b, fig)
+    assert fig.mismatches == [] and fig.amounts == 10

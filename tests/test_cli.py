@@ -233,3 +233,42 @@ def test_console_script_and_module_entry_points() -> None:
                          capture_output=True, text=True, cwd=DATA)
     assert mod.returncode == 0, mod.stderr
     assert mod.stdout.count(": ok") == len(list((ROOT / "rules").glob("*.tariff")))
+
+
+INEXACT = '''tariff inexact "Inexact params"
+  currency EUR
+  source "issue 12"
+
+input value "Value": money
+
+param third = 10 EUR / 3
+
+charge fee "Fee" every year
+  amount 100 EUR
+  except value < third -> 0 EUR "small"
+
+example "below a third"
+  given value 3.33
+  billing year 2024
+  expect fee 0
+
+example "above a third"
+  given value 3.34
+  billing year 2024
+  expect fee 100
+'''
+
+
+def test_a_param_with_no_exact_decimal_in_a_condition_checks_evaluates_and_tests(
+        tmp_path: Path) -> None:
+    """`except value < third` with third = 10 EUR / 3: check, eval and test all succeed
+    (once exit 70, decimal.Inexact)."""
+    path = tmp_path / "inexact.tariff"
+    path.write_text(INEXACT, encoding="utf-8")
+    assert run("check", str(path))[0] == 0
+    code, out, err = run("test", str(path))
+    assert (code, out.splitlines()[-1]) == (0, "2 passed, 0 failed"), out + err
+    code, out, err = run("eval", str(path), "--year", "2024", "--set", "value=3.33",
+                         "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["customers"][0]["lines"][0]["amount"] == "0.00"
