@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from paths import DATA, ROOT, run
 
 OS2 = "rules/os2valghalla.tariff"
@@ -272,3 +273,35 @@ def test_a_param_with_no_exact_decimal_in_a_condition_checks_evaluates_and_tests
                          "--format", "json")
     assert code == 0, err
     assert json.loads(out)["customers"][0]["lines"][0]["amount"] == "0.00"
+
+
+def test_one_file_that_crashes_does_not_stop_the_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error in one file is that file's failure, named, with the usual request to
+    report it; the files after it still run, the summary counts it, and the exit is 70."""
+    import takst.testing.specs as specs
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.tariff").write_text(INEXACT.replace("inexact", name),
+                                                 encoding="utf-8")
+    real = specs.run_examples
+
+    def crash_on_b(evaluator: object, *args: object, **kwargs: object) -> object:
+        if evaluator.tariff.file.endswith("b.tariff"):  # type: ignore[attr-defined]
+            raise ZeroDivisionError("a bug")
+        return real(evaluator, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(specs, "run_examples", crash_on_b)
+    monkeypatch.delenv("TAKST_DEBUG", raising=False)
+    code, out, err = run("test", str(tmp_path))
+    lines = out.splitlines()
+    assert code == 70, out + err
+    assert f"{tmp_path / 'a.tariff'}: 2 of 2 examples passed  ok" in lines
+    assert f"{tmp_path / 'c.tariff'}: 2 of 2 examples passed  ok" in lines
+    assert (f"{tmp_path / 'b.tariff'}: internal error (a bug in takst, not in your files): "
+            "ZeroDivisionError: a bug") in lines
+    assert ("  Please report it with the command you ran. Run with TAKST_DEBUG=1 to see "
+            "details.") in lines
+    assert f"{tmp_path / 'b.tariff'}: FAILED (internal error)" in lines
+    assert lines[-1] == "4 passed, 1 failed (1 by an internal error)"
+    assert "Traceback" not in out + err
