@@ -10,6 +10,12 @@ pool's key per member id. It also collects every problem only the tariff can see
 (a customer type it does not declare, a service that is not a charge), and
 raises them all at once.
 
+An aggregate no customer qualifies for is no error of the register: the context
+keeps why it has no value (:attr:`Context.empty`), and only a customer whose
+amount needs it stops the evaluation (:func:`empty_aggregate`, at the place that
+needs it). A pool is shared over the whole register, so one that needs such an
+aggregate is an error of the register (:func:`needs_empty`).
+
 Conditions (``among ...``) and pool totals are expressions of the language, so
 their meaning comes from an engine: :class:`Conditions` is what this module asks
 of it (the reference interpreter implements it). This module never imports an
