@@ -172,6 +172,36 @@ class Symbols:
         d = self.decl(name, "rounding")
         return d if isinstance(d, ast.RoundingDecl) else None
 
+    def aggregates_read(self, *nodes: ast.Node) -> list[str]:
+        """The aggregates ``nodes`` read, directly or through params, formulas, slices and
+        pools, in the order they are met (each once). A formula's parameters hide the
+        declarations of their names inside its body."""
+        found: list[str] = []
+        seen: set[str] = set()
+        work: list[tuple[ast.Node, frozenset[str]]] = [(n, frozenset()) for n in nodes]
+        while work:
+            node, hidden = work.pop(0)
+            for n in ast.walk(node):
+                if isinstance(n, ast.Ref | ast.Call):
+                    name = n.name
+                elif isinstance(n, ast.Operand) and n.kind == "name":
+                    name = str(n.value)
+                else:
+                    continue
+                if name in hidden or name in seen:
+                    continue
+                seen.add(name)
+                sym = self.table.get(name)
+                if sym is None or sym.decl is None:
+                    continue
+                if sym.kind == "aggregate":
+                    found.append(name)
+                elif isinstance(sym.decl, ast.FormulaDecl):
+                    work.append((sym.decl.body, frozenset(p.name for p in sym.decl.params)))
+                elif sym.kind in ("param", "slices", "pool"):
+                    work.append((sym.decl, frozenset()))
+        return found
+
     def group_members(self, name: str) -> tuple[str, ...]:
         g = self.group(name)
         return tuple(m.name for m in g.members) if g is not None else ()

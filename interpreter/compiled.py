@@ -48,7 +48,8 @@ Num = tuple[int, int]
 Amount = int | Fraction
 Expr = Callable[["_State"], Num]
 Cond = Callable[["_State"], bool]
-Operand = Callable[["_State"], Value]
+#: A value a condition reads: an input's value, or a number with no exact decimal (a fraction).
+Operand = Callable[["_State"], Value | Fraction]
 Line = Callable[["_State"], ChargeLine]
 
 ZERO = Decimal("0")
@@ -443,6 +444,8 @@ class CompiledTariff:
                 found = s.ctx.aggregates.get(name)
                 if found is not None:
                     return _num(found[0])
+                if name in s.ctx.empty:
+                    _give_up()  # the reference's error, naming the customer
                 given = s.ctx.settings.get(name)
                 if not isinstance(given, Decimal):
                     _give_up()
@@ -637,9 +640,9 @@ class CompiledTariff:
 
         def in_year(s: _State) -> bool:
             when, y = item(s), year(s)
-            if not isinstance(when, dt.date) or not isinstance(y, Decimal):
+            if not isinstance(when, dt.date) or not isinstance(y, Decimal | Fraction):
                 _give_up()
-            return (when.year == int(y)) != negated
+            return (Fraction(y) == when.year) != negated
 
         return in_year
 
@@ -655,12 +658,16 @@ class CompiledTariff:
             right = self._operand(c.right)
         if c.op in ("=", "!="):
             equal = c.op == "="
-            return lambda s: (left(s) == right(s)) == equal
+            return lambda s: (left(s) == right(s)) == equal  # Decimal == Fraction is exact
         order: Callable[[Any, Any], bool] = {"<": operator.lt, "<=": operator.le,
                                              ">": operator.gt, ">=": operator.ge}[c.op]
 
         def compare(s: _State) -> bool:
             a, b = left(s), right(s)
+            if isinstance(a, Fraction) or isinstance(b, Fraction):
+                if not isinstance(a, Decimal | Fraction) or not isinstance(b, Decimal | Fraction):
+                    _give_up()
+                return order(Fraction(a), Fraction(b))
             if not isinstance(a, Decimal | dt.date) or not isinstance(b, Decimal | dt.date):
                 _give_up()
             return order(a, b)
@@ -685,16 +692,14 @@ class CompiledTariff:
             value = self._ref(ast.Ref(name, span=op.span))
             setting = kind == "setting"
 
-            def number(s: _State) -> Value:
+            def number(s: _State) -> Value | Fraction:
                 if setting:
                     given = s.ctx.settings.get(name)
                     if given is not None and not isinstance(given, Decimal):
                         return given
-                v = value(s)
-                d = fraction_to_decimal(Fraction(*v))
-                if d is None:
-                    _give_up()  # the reference divides under the exact context
-                return d
+                x = Fraction(*value(s))
+                d = fraction_to_decimal(x)
+                return x if d is None else d  # compared exactly, as the reference does
 
             return number
         if kind == "category":

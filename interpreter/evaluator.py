@@ -38,7 +38,7 @@ from typing import Any
 
 from takst.dsl import ast
 from takst.dsl.check import check, errors_of
-from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, diagnostic
+from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, Span, diagnostic
 from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
@@ -560,7 +560,7 @@ class _Run:
                         value=str(value))
             return as_fraction(value)
         if kind == "aggregate":
-            return self.aggregate(name)
+            return self.aggregate(name, e.span)
         if kind == "pool":
             return self.pool_share(name)
         if kind == "slices":
@@ -612,9 +612,12 @@ class _Run:
                    param.span, value=exact_text(value))
         return value
 
-    def aggregate(self, name: str) -> Fraction:
+    def aggregate(self, name: str, span: Span | None = None) -> Fraction:
         if name in self.ctx.aggregates:
             value, how = self.ctx.aggregates[name]
+        elif name in self.ctx.empty:  # no customer qualifies: an error where it is needed
+            raise prepare_values.empty_aggregate(name, self.c, self.ctx.empty[name], span,
+                                                 self.ev.sym)
         else:
             given = self.ctx.settings.get(name)
             if given is None:
@@ -804,9 +807,9 @@ class _Run:
             shown = str(box.value)
         else:
             year = self.operand(box)
-            assert isinstance(item, dt.date) and isinstance(year, Decimal)
-            inside = item.year == int(year)
-            shown = plain(year)
+            assert isinstance(item, dt.date) and isinstance(year, Decimal | Fraction)
+            inside = Fraction(year) == item.year
+            shown = plain(year) if isinstance(year, Decimal) else num_text(year)
         if parts is not None:
             verb = "is in" if inside else "is not in"
             parts.append(f"{self.operand_text(c.item, item)} {verb} {shown}")
@@ -830,7 +833,7 @@ class _Run:
         return result
 
     # ------------------------------------------------------------------ operands
-    def operand(self, op: ast.Operand) -> Value:
+    def operand(self, op: ast.Operand) -> Value | Fraction:
         if op.kind != "name":
             return op.value
         name = str(op.value)
@@ -845,7 +848,7 @@ class _Run:
     def band_operand(self, name: str, op: ast.Operand) -> Value:
         return self.band(name).name
 
-    def value_operand(self, name: str, op: ast.Operand) -> Value:
+    def value_operand(self, name: str, op: ast.Operand) -> Value | Fraction:
         """A param, aggregate or setting compared in a condition, as a decimal."""
         if self.ev.sym.kind(name) == "setting" and not isinstance(
             self.ctx.settings.get(name), Decimal | None
@@ -853,7 +856,7 @@ class _Run:
             return self.ctx.settings[name]
         value = self._muted(ast.Ref(name, span=op.span))
         d = fraction_to_decimal(value)
-        return d if d is not None else Decimal(value.numerator) / Decimal(value.denominator)
+        return d if d is not None else value  # no exact decimal (10 EUR / 3): the fraction
 
     def category_operand(self, name: str, op: ast.Operand) -> Value:
         return name
@@ -864,9 +867,12 @@ class _Run:
             raise _Missing(name)
         return value
 
-    def operand_text(self, op: ast.Operand, value: Value, year: bool = False) -> str:
-        """``joined 2023-11-01``, ``name "Kolding"``, ``size large``, ``billing_year 2024``."""
-        if year and isinstance(value, Decimal):
+    def operand_text(self, op: ast.Operand, value: Value | Fraction, year: bool = False) -> str:
+        """``joined 2023-11-01``, ``name "Kolding"``, ``size large``, ``billing_year 2024``,
+        ``third 3.333333…`` (a value with no exact decimal)."""
+        if isinstance(value, Fraction):
+            shown = num_text(value)
+        elif year and isinstance(value, Decimal):
             shown = plain(value)
         elif isinstance(value, str) and op.kind == "name" and str(op.value) not in BUILTIN_TEXT:
             shown = value  # a band name
@@ -892,7 +898,7 @@ _COND: dict[type[ast.Cond], Callable[[_Run, Any, list[str] | None], bool]] = {
     ast.Compare: _Run.compare,
 }
 #: How a name in a condition is read, by its kind (inputs when not listed).
-_OPERAND: dict[str | None, Callable[[_Run, str, ast.Operand], Value]] = {
+_OPERAND: dict[str | None, Callable[[_Run, str, ast.Operand], Value | Fraction]] = {
     "bands": _Run.band_operand,
     "param": _Run.value_operand,
     "aggregate": _Run.value_operand,
@@ -923,12 +929,18 @@ def _label(e: ast.Expr) -> str:
     return f" {_OP_SIGN[e.op]} ".join(parts)
 
 
-def _compare(op: str, left: Value, right: Value) -> bool:
+def _compare(op: str, left: Value | Fraction, right: Value | Fraction) -> bool:
+    """``left op right``; numbers compare exactly, as fractions when either has no exact
+    decimal (``value < third`` with ``third = 10 EUR / 3``)."""
+    if isinstance(left, Fraction) or isinstance(right, Fraction):
+        assert isinstance(left, Decimal | Fraction) and isinstance(right, Decimal | Fraction)
+        left, right = Fraction(left), Fraction(right)
     if op == "=":
         return left == right
     if op == "!=":
         return left != right
-    assert isinstance(left, Decimal | dt.date) and isinstance(right, Decimal | dt.date)
+    assert isinstance(left, Decimal | Fraction | dt.date)
+    assert isinstance(right, Decimal | Fraction | dt.date)
     if op == "<":
         return left < right  # type: ignore[operator]
     if op == "<=":

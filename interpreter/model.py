@@ -58,6 +58,9 @@ class Context:
     aggregates: Mapping[str, tuple[Fraction, str]] = attrs.field(factory=dict)
     pools: Mapping[str, PoolShares] = attrs.field(factory=dict)
     register: str | None = None
+    #: aggregate name -> why the register gives it no value (``no customer of R.csv
+    #: qualifies``): an error only for a customer whose amount needs it.
+    empty: Mapping[str, str] = attrs.field(factory=dict)
 
 
 # ------------------------------------------------------------------ results

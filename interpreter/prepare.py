@@ -10,6 +10,12 @@ pool's key per member id. It also collects every problem only the tariff can see
 (a customer type it does not declare, a service that is not a charge), and
 raises them all at once.
 
+An aggregate no customer qualifies for is no error of the register: the context
+keeps why it has no value (:attr:`Context.empty`), and only a customer whose
+amount needs it stops the evaluation (:func:`empty_aggregate`, at the place that
+needs it). A pool is shared over the whole register, so one that needs such an
+aggregate is an error of the register (:func:`needs_empty`).
+
 Conditions (``among ...``) and pool totals are expressions of the language, so
 their meaning comes from an engine: :class:`Conditions` is what this module asks
 of it (the reference interpreter implements it). This module never imports an
@@ -24,7 +30,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from takst.dsl import ast
-from takst.dsl.errors import Diagnostic, EvaluationError, RegisterError, diagnostic
+from takst.dsl.errors import Diagnostic, EvaluationError, RegisterError, Span, diagnostic
 from takst.dsl.numbers import money_group
 from takst.dsl.symbols import Symbols
 from takst.interpreter.exact import EXACT, as_fraction, float_free, fraction_to_decimal, num_text
@@ -119,14 +125,17 @@ class _Aggregate:
             self.value, self.who = v, (c.id, c.name)  # the first of equals, as max() and min()
         self.count += 1
 
-    def result(self, where: str) -> tuple[Fraction, str]:
-        agg = self.decl
+    def empty(self, where: str) -> str | None:
+        """Why the register gives this aggregate no value (no customer qualifies), or None.
+
+        An empty aggregate is no error of the register: only of a customer whose amount
+        needs it (:func:`empty_aggregate`)."""
         if self.error is not None:
             raise self.error
-        if not self.members:
-            raise EvaluationError(diagnostic(
-                f"aggregate {agg.name}: no customer of {where} qualifies", agg.span,
-                hint="check the `among` condition and the register"))
+        return None if self.members else f"no customer of {where} qualifies"
+
+    def result(self, where: str) -> tuple[Fraction, str]:
+        agg = self.decl
         if not self.count:
             raise EvaluationError(diagnostic(
                 f"aggregate {agg.name}: no customer of {where} has a value for "
@@ -248,12 +257,53 @@ def prepare(
             decl.span if decl else None,
             hint=" ".join(f"--set {m}=..." for m in missing)))
     with decimal.localcontext(EXACT):
-        aggregates = {agg.decl.name: agg.result(where) for agg in aggs}
-        ctx = Context(settings=settings, aggregates=aggregates, register=register)
-        shares = {pool.decl.name: _shares(pool, first or Customer("", "", {}), year, ctx,
-                                          conditions, tariff.currency)
-                  for pool in pools}
-    return Context(settings=settings, aggregates=aggregates, pools=shares, register=register)
+        aggregates: dict[str, tuple[Fraction, str]] = {}
+        empty: dict[str, str] = {}
+        for agg in aggs:
+            reason = agg.empty(where)
+            if reason is not None:
+                empty[agg.decl.name] = reason
+            else:
+                aggregates[agg.decl.name] = agg.result(where)
+        ctx = Context(settings=settings, aggregates=aggregates, register=register, empty=empty)
+        shares: dict[str, PoolShares] = {}
+        for pool in pools:
+            needs_empty(pool.decl, empty, sym)
+            shares[pool.decl.name] = _shares(pool, first or Customer("", "", {}), year, ctx,
+                                             conditions, tariff.currency)
+    return Context(settings=settings, aggregates=aggregates, pools=shares, register=register,
+                   empty=empty)
+
+
+def needs_empty(pool: ast.PoolDecl, empty: Mapping[str, str], sym: Symbols) -> None:
+    """A pool is shared over the whole register: one that reads an empty aggregate (its
+    total, its ``among``) cannot be, and that is an error of the register."""
+    for name in sym.aggregates_read(pool):
+        if name in empty:
+            decl = sym.aggregate(name)
+            raise EvaluationError(diagnostic(
+                f"pool {pool.name} needs aggregate {name}, but {empty[name]}", pool.span,
+                hint="check the aggregate's `among` condition and the register",
+                related=[("the aggregate is declared here", decl.span)] if decl else ()))
+
+
+def empty_aggregate(name: str, customer: Customer, reason: str, span: Span | None,
+                    sym: Symbols) -> EvaluationError:
+    """The error of a customer whose amount needs an aggregate the register gives no value,
+    at the place that needs it (every engine says it in these words)."""
+    decl = sym.aggregate(name)
+    among = (f" ({cond_words(decl.among)})" if decl is not None and decl.among is not None
+             else "")
+    return EvaluationError(diagnostic(
+        empty_message(name, customer.name, reason), span,
+        hint=f"check the aggregate's `among` condition{among} and the register",
+        related=[("the aggregate is declared here", decl.span)] if decl else ()))
+
+
+def empty_message(name: str, customer: str, reason: str) -> str:
+    """``the amount for Oslo needs aggregate largest_county, but no customer of R.csv
+    qualifies``."""
+    return f"the amount for {customer} needs aggregate {name}, but {reason}"
 
 
 def _shares(pool: _Pool, first: Customer, year: int, ctx: Context, conditions: Conditions,

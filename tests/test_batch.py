@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 duckdb = pytest.importorskip("duckdb")
@@ -390,3 +391,103 @@ def test_the_batch_package_imports_neither_the_interpreter_nor_duckdb() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------------------ aggregates only when needed
+
+
+def test_an_aggregate_no_customer_qualifies_for_does_not_stop_the_register_in_sql(
+        tmp_path: Path) -> None:
+    """KS DIF over municipalities only bills in DuckDB too (a register file and customers),
+    with the interpreter's amounts: no amount needs largest_county."""
+    from test_prepare import municipalities_only
+
+    path = municipalities_only(tmp_path)
+    tariff = load_tariff(RULES / "ks_dif_2025.tariff")
+    expected = _interpreter_rows(RULES / "ks_dif_2025.tariff", path, 2025)
+    run = run_register(tariff, path, 2025)
+    assert run.context.empty == {"largest_county": f"no customer of {path} qualifies"}
+    assert list(run.rows()) == expected
+    customers = load_register(path, {i.name: i for i in tariff.inputs})
+    fig = Figures()
+    kind_a, a = outcome(InterpreterEngine(tariff), customers, 2025, None)
+    kind_b, b = outcome(DuckDBEngine(tariff), customers, 2025, None)
+    assert kind_a == kind_b == "ok"
+    assert isinstance(a, list) and isinstance(b, list)
+    compare("kommuner", a, b, fig)
+    assert fig.mismatches == [] and fig.amounts == len(customers) * len(tariff.charges)
+
+
+def test_an_empty_aggregate_is_the_interpreters_error_where_it_is_needed(
+        tmp_path: Path) -> None:
+    """The customer whose amount needs the empty aggregate gets the interpreter's message,
+    at the interpreter's place; statuses met first in the interpreter's order still win
+    (a missing optional input before it: pending, no error)."""
+    from test_prepare import NEEDS
+
+    tariff = parse(NEEDS.replace("input population \"P\": inhabitants",
+                                 "input population \"P\": inhabitants\n"
+                                 "input extra \"E\": count of things optional").replace(
+        "others   100_000 NOK * population / largest_county",
+        "STATLIG_VIRKSOMHET  1 NOK per thing * extra * largest_county / population\n"
+        "    others   100_000 NOK * population / largest_county"), "t.tariff")
+    alpha = Customer("1", "Alpha", {"population": Decimal(10)}, "KOMMUNE")
+    beta = Customer("2", "Beta", {"population": Decimal(20)}, "STATLIG_VIRKSOMHET")
+    gamma = Customer("3", "Gamma", {"population": Decimal(20)}, "FYLKESKOMMUNE")
+    # Beta's amount needs extra first: pending in both engines
+    for engine in (InterpreterEngine(tariff), DuckDBEngine(tariff)):
+        ctx = engine.prepare([alpha, beta], 2025, register="R.csv")
+        lines = [(ln.amount, ln.status) for r in engine.evaluate([alpha, beta], 2025, ctx)
+                 for ln in r.lines]
+        assert lines == [(1_000, "ok"), (None, "pending")]
+    # with extra given, Beta needs the aggregate; a county makes it not empty
+    beta2 = attrs.evolve(beta, values={**beta.values, "extra": Decimal(3)})
+    errors = []
+    for engine in (InterpreterEngine(tariff), DuckDBEngine(tariff)):
+        ctx = engine.prepare([alpha, beta2], 2025, register="R.csv")
+        with pytest.raises(EvaluationError) as err:
+            list(engine.evaluate([alpha, beta2], 2025, ctx))
+        (d,) = err.value.diagnostics
+        errors.append((d.message, d.span, d.hint, d.related))
+    assert errors[0] == errors[1]
+    assert errors[0][0] == ("the amount for Beta needs aggregate largest_county, but no "
+                            "customer of R.csv qualifies")
+    assert errors[0][1] is not None and errors[0][1].line == 14
+    kind_a, a = outcome(InterpreterEngine(tariff), [alpha, beta2, gamma], 2025, None)
+    kind_b, b = outcome(DuckDBEngine(tariff), [alpha, beta2, gamma], 2025, None)
+    assert kind_a == kind_b == "ok" and isinstance(a, list) and isinstance(b, list)
+    fig = Figures()
+    compare("with a county", a, b, fig)
+    assert fig.mismatches == []
+
+
+def test_a_pool_that_needs_an_empty_aggregate_is_the_interpreters_register_error() -> None:
+    """Both engines refuse to share a pool whose total needs an empty aggregate."""
+    from test_prepare import NEEDS
+
+    tariff = parse(NEEDS.replace("charge fee", (
+        "pool part \"S\" = 2 NOK per inhabitant * largest_county\n  shared by population\n"
+        "charge share \"Share\" every year\n  amount part\n"
+        "charge fee")), "t.tariff")
+    customers = [Customer("1", "Alpha", {"population": Decimal(10)}, "KOMMUNE")]
+    messages = []
+    for engine in (InterpreterEngine(tariff), DuckDBEngine(tariff)):
+        with pytest.raises(EvaluationError) as err:
+            engine.prepare(customers, 2025, register="R.csv")
+        messages.append(err.value.diagnostics[0].message)
+    assert messages == ["pool part needs aggregate largest_county, but no customer of R.csv "
+                        "qualifies"] * 2
+
+
+def test_a_param_with_no_exact_decimal_is_compared_exactly_in_sql() -> None:
+    """`value < third` with third = 10 DKK / 3 gives the interpreter's amounts."""
+    from test_interpreter import THIRD
+
+    customers = [Customer(str(i), v, {"value": Decimal(v)})
+                 for i, v in enumerate(["3.33", "3.34", "1", "4.33", "4.34"])]
+    kind_a, a = outcome(InterpreterEngine(THIRD), customers, 2024, Context())
+    kind_b, b = outcome(DuckDBEngine(THIRD), customers, 2024, Context())
+    assert kind_a == kind_b == "ok" and isinstance(a, list) and isinstance(b, list)
+    fig = Figures()
+    compare("third", a, b, fig)
+    assert fig.mismatches == [] and fig.amounts == 10

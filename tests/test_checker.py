@@ -551,3 +551,23 @@ def test_unknown_band_in_a_comparison_lists_the_bands() -> None:
     )
     assert [d.message for d in diags] == ["huge is not a band of size"]
     assert diags[0].hint == "the bands of size are: small, big"
+
+
+@pytest.mark.parametrize(("decl", "other", "ok"), [
+    ("aggregate largest \"L\" = max of population", "population", True),
+    ("aggregate largest \"L\" = max of population", "paid", False),
+    ("setting largest \"L\": inhabitants", "population", True),
+    ("setting largest \"L\": money", "paid", True),
+    ("setting largest \"L\": money", "population", False),
+])
+def test_an_aggregate_or_setting_in_a_condition_has_its_unit(decl: str, other: str,
+                                                             ok: bool) -> None:
+    """`population < largest` compares inhabitants with inhabitants (an aggregate of
+    population, a setting of inhabitants); against money it is refused."""
+    text = (f'tariff t "T"\n  currency NOK\n  source "s"\ninput population "P": inhabitants\n'
+            f'input paid "A": money\n{decl}\ncharge c "C" every year\n  amount 5 NOK\n'
+            f"  except {other} < largest -> 0 NOK\n")
+    messages = [d.message for d in errors_of(check(parse(text, "t.tariff")))]
+    assert messages == ([] if ok else [messages[0]])
+    if not ok:
+        assert messages[0].startswith("cannot compare")

@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from paths import DATA, ROOT, run
 
 OS2 = "rules/os2valghalla.tariff"
@@ -233,3 +234,74 @@ def test_console_script_and_module_entry_points() -> None:
                          capture_output=True, text=True, cwd=DATA)
     assert mod.returncode == 0, mod.stderr
     assert mod.stdout.count(": ok") == len(list((ROOT / "rules").glob("*.tariff")))
+
+
+INEXACT = '''tariff inexact "Inexact params"
+  currency EUR
+  source "issue 12"
+
+input value "Value": money
+
+param third = 10 EUR / 3
+
+charge fee "Fee" every year
+  amount 100 EUR
+  except value < third -> 0 EUR "small"
+
+example "below a third"
+  given value 3.33
+  billing year 2024
+  expect fee 0
+
+example "above a third"
+  given value 3.34
+  billing year 2024
+  expect fee 100
+'''
+
+
+def test_a_param_with_no_exact_decimal_in_a_condition_checks_evaluates_and_tests(
+        tmp_path: Path) -> None:
+    """`except value < third` with third = 10 EUR / 3: check, eval and test all succeed
+    (once exit 70, decimal.Inexact)."""
+    path = tmp_path / "inexact.tariff"
+    path.write_text(INEXACT, encoding="utf-8")
+    assert run("check", str(path))[0] == 0
+    code, out, err = run("test", str(path))
+    assert (code, out.splitlines()[-1]) == (0, "2 passed, 0 failed"), out + err
+    code, out, err = run("eval", str(path), "--year", "2024", "--set", "value=3.33",
+                         "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["customers"][0]["lines"][0]["amount"] == "0.00"
+
+
+def test_one_file_that_crashes_does_not_stop_the_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error in one file is that file's failure, named, with the usual request to
+    report it; the files after it still run, the summary counts it, and the exit is 70."""
+    import takst.testing.specs as specs
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.tariff").write_text(INEXACT.replace("inexact", name),
+                                                 encoding="utf-8")
+    real = specs.run_examples
+
+    def crash_on_b(evaluator: object, *args: object, **kwargs: object) -> object:
+        if evaluator.tariff.file.endswith("b.tariff"):  # type: ignore[attr-defined]
+            raise ZeroDivisionError("a bug")
+        return real(evaluator, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(specs, "run_examples", crash_on_b)
+    monkeypatch.delenv("TAKST_DEBUG", raising=False)
+    code, out, err = run("test", str(tmp_path))
+    lines = out.splitlines()
+    assert code == 70, out + err
+    assert f"{tmp_path / 'a.tariff'}: 2 of 2 examples passed  ok" in lines
+    assert f"{tmp_path / 'c.tariff'}: 2 of 2 examples passed  ok" in lines
+    assert (f"{tmp_path / 'b.tariff'}: internal error (a bug in takst, not in your files): "
+            "ZeroDivisionError: a bug") in lines
+    assert ("  Please report it with the command you ran. Run with TAKST_DEBUG=1 to see "
+            "details.") in lines
+    assert f"{tmp_path / 'b.tariff'}: FAILED (internal error)" in lines
+    assert lines[-1] == "4 passed, 1 failed (1 by an internal error)"
+    assert "Traceback" not in out + err

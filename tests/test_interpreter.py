@@ -340,3 +340,38 @@ def test_inexact_exception_value_is_not_shown_rounder() -> None:
     fired = next(s for s in line.steps if s.kind == "exception" and s.applied)
     assert fired.text.endswith("→ 33.333333…")
     assert fired.value == "100/3"
+
+
+# ------------------------------------------------------------------ inexact params in conditions
+
+THIRD = tariff('''input value "Value": money
+param third = 10 DKK / 3
+param upper = 13 DKK / 3
+param whole = 3 DKK / 3
+charge fee "Fee" every year
+  amount 100 DKK
+  except value < third -> 0 DKK "small"
+charge exact "Exact" every year
+  amount 100 DKK
+  except value = whole -> 1 DKK "one" priority 2
+  except value >= third and value <= upper -> 2 DKK "near" priority 1
+''')
+
+
+@pytest.mark.parametrize("trace", [True, False])
+@pytest.mark.parametrize(("value", "fee", "exact"), [
+    ("3.33", 0, 100), ("3.34", 100, 2), ("1", 0, 1), ("4.33", 100, 2), ("4.34", 100, 100)])
+def test_a_param_with_no_exact_decimal_is_compared_exactly(
+        trace: bool, value: str, fee: int, exact: int) -> None:
+    """`value < third` with third = 10 DKK / 3: compared as fractions, on the traced and the
+    compiled path, never an internal error (decimal.Inexact)."""
+    ev = Evaluator(THIRD)
+    r = ev.evaluate(customer(value=D(value)), 2024, trace=trace)
+    assert [ln.amount for ln in r.lines] == [fee, exact]
+
+
+def test_the_trace_shows_an_inexact_param_with_its_first_decimals() -> None:
+    """The condition's words show the fraction as the trace shows any: 3.333333…"""
+    r = Evaluator(THIRD).evaluate(customer(value=D("3.33")), 2024)
+    steps = [s.text for s in r.line("fee").steps if s.kind == "exception"]
+    assert steps == ["exception applies (small): value 3.33 < third 3.333333…: yes → 0.00"]

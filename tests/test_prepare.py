@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from paths import DATA, RULES
@@ -141,3 +142,91 @@ def test_the_null_tracer_records_nothing() -> None:
     tracer.add("calc", "1 + 1 = 2", value="2")
     tracer.add("result", "amount = 2.00")
     assert tracer and [s.kind for s in tracer.result()] == ["calc", "result"]
+
+
+# ------------------------------------------------------------------ aggregates only when needed
+
+
+def municipalities_only(tmp_path: Path) -> Path:
+    """The Norwegian register without its counties: largest_county has no customer."""
+    lines = (DATA / "norway_2024.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "kommuner.csv"
+    path.write_text("\n".join(ln for ln in lines if ",FYLKESKOMMUNE," not in ln) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_an_aggregate_no_customer_qualifies_for_does_not_stop_the_register(
+        tmp_path: Path) -> None:
+    """KS DIF over municipalities only: no amount needs largest_county, so every one is
+    billed, on the traced and the compiled path alike, as over the whole register."""
+    tariff = load_tariff(RULES / "ks_dif_2025.tariff")
+    path = municipalities_only(tmp_path)
+    customers = load_register(path, {i.name: i for i in tariff.inputs})
+    assert customers and all(c.customer_type != "FYLKESKOMMUNE" for c in customers)
+    ev = Evaluator(tariff)
+    ctx = ev.prepare(Once(customers), 2025, register=str(path))
+    assert "largest_county" not in ctx.aggregates
+    assert ctx.empty == {"largest_county": f"no customer of {path} qualifies"}
+    assert ctx.aggregates["largest_municipality"][0] == 717_710
+    traced = [ev.evaluate(c, 2025, trace=True, context=ctx) for c in customers]
+    fast = [ev.evaluate(c, 2025, trace=False, context=ctx) for c in customers]
+    assert [[(ln.amount, ln.status) for ln in r.lines] for r in traced] == [
+        [(ln.amount, ln.status) for ln in r.lines] for r in fast]
+    everyone = load_register(DATA / "norway_2024.csv", {i.name: i for i in tariff.inputs})
+    whole = ev.prepare(everyone, 2025)
+    lillestrom = next(c for c in customers if c.id == "3205")
+    assert [(ln.amount, ln.status) for ln in ev.evaluate(lillestrom, 2025, context=ctx).lines] \
+        == [(ln.amount, ln.status) for ln in ev.evaluate(lillestrom, 2025, context=whole).lines]
+
+
+NEEDS = '''tariff t "T"
+  currency NOK
+  source "test"
+categories customer_type "Type"
+  KOMMUNE "Kommune"
+  FYLKESKOMMUNE "Fylkeskommune"
+  STATLIG_VIRKSOMHET "Statlig"
+input population "P": inhabitants
+aggregate largest_county "L" = max of population among customer_type = FYLKESKOMMUNE
+charge fee "Fee" every year
+  by customer_type
+    KOMMUNE  1_000 NOK
+    others   100_000 NOK * population / largest_county
+  round to kroner half up
+'''
+
+
+@pytest.mark.parametrize("trace", [True, False])
+def test_an_empty_aggregate_is_an_error_of_the_customer_that_needs_it(trace: bool) -> None:
+    """The first customer whose amount needs the empty aggregate stops the run, with a
+    message naming it and the aggregate, at the place that needs it; the customers before
+    it are billed."""
+    ev = Evaluator(parse(NEEDS, "t.tariff"))
+    customers = [Customer("1", "Alpha", {"population": Decimal(10)}, "KOMMUNE"),
+                 Customer("2", "Beta", {"population": Decimal(20)}, "STATLIG_VIRKSOMHET")]
+    ctx = ev.prepare(Once(customers), 2025, register="R.csv")
+    assert ev.evaluate(customers[0], 2025, trace=trace, context=ctx).total == 1_000
+    with pytest.raises(EvaluationError) as err:
+        ev.evaluate(customers[1], 2025, trace=trace, context=ctx)
+    (d,) = err.value.diagnostics
+    assert d.message == ("the amount for Beta needs aggregate largest_county, but no customer "
+                         "of R.csv qualifies")
+    assert d.span is not None and (d.span.line, d.span.column) == (13, 41)
+    assert [(text, s.line) for text, s in d.related] == [("the aggregate is declared here", 9)]
+    assert d.hint == ("check the aggregate's `among` condition "
+                      "(customer_type = FYLKESKOMMUNE) and the register")
+
+
+def test_a_pool_that_needs_an_empty_aggregate_is_an_error_of_the_register() -> None:
+    """A pool is shared over the whole register: one whose total needs an empty aggregate
+    cannot be, and prepare says so."""
+    ev = Evaluator(parse(NEEDS.replace("charge fee", (
+        "pool part \"S\" = 2 NOK per inhabitant * largest_county\n  shared by population\n"
+        "charge share \"Share\" every year\n  amount part\n"
+        "charge fee")), "t.tariff"))
+    customers = [Customer("1", "Alpha", {"population": Decimal(10)}, "KOMMUNE")]
+    with pytest.raises(EvaluationError) as err:
+        ev.prepare(Once(customers), 2025, register="R.csv")
+    assert err.value.diagnostics[0].message == (
+        "pool part needs aggregate largest_county, but no customer of R.csv qualifies")

@@ -189,6 +189,9 @@ class Conditions(NodeVisitor[None]):
                     units.append(input_unit(inp))
                 elif self.ctx.sym.param(name) is not None:
                     units.append(self.ctx.units.param_unit(name))
+                elif self.ctx.sym.kind(name) in ("setting", "aggregate"):
+                    # the unit of its type, or of the input it aggregates
+                    units.append(self.ctx.units.numeric_unit(name, op.span))
                 else:
                     units.append(PLAIN)
         a, b = units

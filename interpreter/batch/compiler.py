@@ -46,6 +46,7 @@ from takst.dsl.errors import Span
 from takst.dsl.intervals import band_interval
 from takst.dsl.numbers import group
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
+from takst.interpreter.prepare import cond_words, empty_message
 
 ZERO = Decimal(0)
 #: Numeric inputs whose values are whole numbers.
@@ -81,6 +82,10 @@ class Constants:
     aggregates: Mapping[str, Fraction] = attrs.field(factory=dict)
     #: pool name -> (total, key sum) as the register gives them.
     pools: Mapping[str, tuple[Fraction, Fraction]] = attrs.field(factory=dict)
+    #: aggregate name -> why the register gives it no value: an error for a customer only
+    #: where its amount needs it (carried as the status, so it is met in the interpreter's
+    #: order).
+    empty: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -89,6 +94,23 @@ class ChargeOut:
     label: str
     #: Decimal places of the amount column.
     scale: int
+
+
+@attrs.frozen
+class Placed:
+    """Where an error the query may raise belongs in the tariff: a message that starts with
+    ``before`` and ends with ``after`` (the customer's name between them) is given ``span``,
+    ``hint`` and ``related``, as the interpreter gives them."""
+
+    before: str
+    after: str
+    span: Span | None
+    hint: str | None = None
+    related: tuple[tuple[str, Span], ...] = ()
+
+    def matches(self, message: str) -> bool:
+        return (message.startswith(self.before) and message.endswith(self.after)
+                and len(message) >= len(self.before) + len(self.after))
 
 
 @attrs.frozen
@@ -102,6 +124,8 @@ class Plan:
     charges: tuple[ChargeOut, ...]
     #: ``WITH`` parts (pool shares) and the query; ``{src}`` stands for the customer relation.
     sql: str
+    #: The positions of the errors the query may raise.
+    placed: tuple[Placed, ...] = ()
 
     def query(self, src: str) -> str:
         return self.sql.replace("{src}", src)
@@ -290,6 +314,7 @@ class Compiler:
         self.pool_cols: dict[str, X] = {}
         #: band name -> the first level's column that holds each customer's band
         self.band_cols: dict[str, str] = {}
+        self.placed: list[Placed] = []
 
     def _bump_scales(self) -> None:
         """A numeric column's scale covers the decimals of the bounds it is compared with."""
@@ -384,6 +409,17 @@ class Compiler:
         if kind == "aggregate":
             if name in self.consts.aggregates:
                 return X.of(self.consts.aggregates[name])
+            if name in self.consts.empty:
+                before, after = empty_message(name, "\0", self.consts.empty[name]).split("\0")
+                decl = self.sym.aggregate(name)
+                among = (f" ({cond_words(decl.among)})"
+                         if decl is not None and decl.among is not None else "")
+                self.placed.append(Placed(
+                    before, after, e.span,
+                    f"check the aggregate's `among` condition{among} and the register",
+                    (("the aggregate is declared here", decl.span),) if decl else ()))
+                return X("NULL::HUGEINT", 1,
+                         error_sql(text_lit(before) + " || name || " + text_lit(after)))
             given = self.consts.settings.get(name)
             if isinstance(given, Decimal):
                 return X.of(Fraction(given))
@@ -873,7 +909,8 @@ class Compiler:
         ]
         sql = ("WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(outer)
                + "\nFROM _l2 ORDER BY _row")
-        return Plan(self.t, self.year, dict(self.scales), tuple(outs), sql)
+        return Plan(self.t, self.year, dict(self.scales), tuple(outs), sql,
+                    tuple(dict.fromkeys(self.placed)))
 
 
 _OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}

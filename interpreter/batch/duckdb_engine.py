@@ -35,6 +35,7 @@ from takst.dsl.symbols import Symbols
 from takst.interpreter.batch.compiler import (
     Compiler,
     Constants,
+    Placed,
     Plan,
     Unsupported,
     col,
@@ -51,7 +52,7 @@ from takst.interpreter.model import (
     PoolShares,
     Value,
 )
-from takst.interpreter.prepare import cond_words, validate
+from takst.interpreter.prepare import cond_words, needs_empty, validate
 
 if TYPE_CHECKING:
     import duckdb
@@ -99,8 +100,9 @@ def _money(x: Fraction) -> str:
     return money_group(d) if d is not None else num_text(x)
 
 
-def _translate(err: Exception) -> EvaluationError:
-    """A DuckDB error as the user's error: the message the query raised, or an overflow."""
+def _translate(err: Exception, placed: Sequence[Placed] = ()) -> EvaluationError:
+    """A DuckDB error as the user's error: the message the query raised (at its place in the
+    tariff where the plan knows it), or an overflow."""
     text = str(err)
     m = re.search(r"Invalid Input Error: (.*)", text)
     if "Overflow" in text or "Out of Range" in text:
@@ -108,7 +110,11 @@ def _translate(err: Exception) -> EvaluationError:
             "this calculation gives a number too large to compute exactly in the batch engine "
             "(128-bit integers)",
             hint="check the inputs for absurd values, or evaluate with --engine interpreter"))
-    return EvaluationError(diagnostic(m.group(1).strip() if m else text))
+    message = m.group(1).strip() if m else text
+    for p in placed:
+        if p.matches(message):
+            return EvaluationError(diagnostic(message, p.span, hint=p.hint, related=p.related))
+    return EvaluationError(diagnostic(message))
 
 
 # ------------------------------------------------------------------ the engine
@@ -239,7 +245,7 @@ class DuckDBEngine:
         try:
             cur = self.con.execute(plan.query("customers"))
         except _duckdb().Error as err:
-            raise _translate(err) from None
+            raise _translate(err, plan.placed) from None
         names = list(self.sym.inputs())
         labels = [(o.name, o.label) for o in plan.charges]
         spans = {c.name: c.span for c in self.tariff.charges}
@@ -248,7 +254,7 @@ class DuckDBEngine:
             try:
                 batch = cur.fetchmany(2048)
             except _duckdb().Error as err:
-                raise _translate(err) from None
+                raise _translate(err, plan.placed) from None
             if not batch:
                 break
             for row in batch:
@@ -279,6 +285,7 @@ def constants(context: Context) -> Constants:
         settings=dict(context.settings),
         aggregates={k: v for k, (v, _) in context.aggregates.items()},
         pools={k: (p.total, p.key_sum) for k, p in context.pools.items()},
+        empty=dict(context.empty),
     )
 
 
@@ -310,6 +317,7 @@ def register_values(
     where = register or "the register"
     base = Compiler(tariff, year, Constants(settings=settings), scales)
     aggregates: dict[str, tuple[Fraction, str]] = {}
+    empty: dict[str, str] = {}
     try:
         for agg in tariff.aggregates:
             among = "TRUE" if agg.among is None else base.cond(agg.among).sql
@@ -319,10 +327,9 @@ def register_values(
             members, n, value = con.execute(
                 f"SELECT count(*) FILTER (WHERE {among}), count({v}) FILTER (WHERE {among}), "
                 f"{fn}({v}) FILTER (WHERE {among}) FROM {table}").fetchone() or (0, 0, None)
-            if not members:
-                raise EvaluationError(diagnostic(
-                    f"aggregate {agg.name}: no customer of {where} qualifies", agg.span,
-                    hint="check the `among` condition and the register"))
+            if not members:  # an error only for a customer whose amount needs it
+                empty[agg.name] = f"no customer of {where} qualifies"
+                continue
             if not n:
                 raise EvaluationError(diagnostic(
                     f"aggregate {agg.name}: no customer of {where} has a value for "
@@ -338,10 +345,12 @@ def register_values(
                 assert who is not None
                 how = f"{fn} of {agg.of.name}{words}: {who[0]} {who[1]}, of {n} customers of {where}"
             aggregates[agg.name] = (exact, how)
-        consts = Constants(settings=settings, aggregates={k: v for k, (v, _) in aggregates.items()})
+        consts = Constants(settings=settings, aggregates={k: v for k, (v, _) in aggregates.items()},
+                           empty=empty)
         comp = Compiler(tariff, year, consts, scales)
         pools: dict[str, PoolShares] = {}
         for pool in tariff.pools:
+            needs_empty(pool, empty, sym)
             total_x = comp.expr(pool.total)
             if total_x.const is None:
                 raise FallsBack(Unsupported("a pool total that is not a fixed value", pool.span))
@@ -382,7 +391,8 @@ def register_values(
             pools[pool.name] = PoolShares(total, key_sum, int(members), mapping, text)
     except duck.Error as err:
         raise _translate(err) from None
-    return Context(settings=settings, aggregates=aggregates, pools=pools, register=register)
+    return Context(settings=settings, aggregates=aggregates, pools=pools, register=register,
+                   empty=empty)
 
 
 def _shares(con: duckdb.DuckDBPyConnection, table: str, tariff: ast.Tariff, year: int,
@@ -439,7 +449,7 @@ class BatchRun:
                     return
                 yield from batch
         except _duckdb().Error as err:
-            raise _translate(err) from None
+            raise _translate(err, self.plan.placed) from None
 
     def write(self, path: str | Path, fmt: str = "csv") -> None:
         """The results as the interpreter's reports write them (``id, name``, one column per
@@ -472,7 +482,7 @@ class BatchRun:
         try:
             self.con.execute(f"COPY ({select}) TO '{target}' ({opts})")
         except _duckdb().Error as err:
-            raise _translate(err) from None
+            raise _translate(err, self.plan.placed) from None
 
 
 def _money_sql(value: str, scale: int) -> str:

@@ -243,11 +243,11 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
     from takst.interpreter.evaluator import Evaluator
-    from takst.testing.properties import check_properties
-    from takst.testing.specs import report_failure, run_examples
+    from takst.testing.properties import PropertyOutcome, check_properties
+    from takst.testing.specs import ExampleOutcome, report_failure, run_examples
 
     session = Session()
-    passed = failed = 0
+    passed = failed = crashed = 0
     for f in files:
         try:
             tariff = session.load(f).tariff
@@ -257,36 +257,68 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"{f}: cannot run its examples: {_summary(e.diagnostics)}", file=out)
             failed += 1
             continue
-        evaluator = Evaluator(tariff, checked=True)
-        outcomes = run_examples(evaluator)
+        outcomes: list[ExampleOutcome] = []
+        props: list[PropertyOutcome] = []
+        try:
+            evaluator = Evaluator(tariff, checked=True)
+            outcomes = run_examples(evaluator)
+            for o in outcomes:
+                if o.passed:
+                    if args.verbose:
+                        print(f"  ok    {o.example.title}", file=out)
+                else:
+                    print(report_failure(o, evaluator), file=out)
+                    print(file=out)
+            props = check_properties(evaluator, cases=args.cases) if tariff.properties else []
+            for p in props:
+                if p.passed:
+                    if args.verbose:
+                        print(f"  ok    {p.message}", file=out)
+                else:
+                    print(f"{f}:{p.prop.span.line}: {p.message}", file=out)
+                    if p.counterexample:
+                        print("  A counterexample, ready to paste into the tariff (the amounts "
+                              "are what takst computes now):", file=out)
+                        print("", file=out)
+                        print(p.counterexample, file=out)
+        except TariffError as e:  # a problem of the file found while running it
+            _print_diags(e.diagnostics, err)
+            print(f"{f}: cannot run its examples: {_summary(e.diagnostics)}", file=out)
+            failed += 1 + sum(not o.passed for o in outcomes)
+            passed += sum(o.passed for o in outcomes)
+            continue
+        except Exception as e:  # a bug in takst: this file fails, the others still run
+            if os.environ.get("TAKST_DEBUG"):
+                raise
+            crashed += 1
+            _crash_log()
+            print(f"{f}: internal error (a bug in takst, not in your files): "
+                  f"{type(e).__name__}{': ' + str(e) if str(e) else ''}\n"
+                  "  Please report it with the command you ran. Run with TAKST_DEBUG=1 to see "
+                  "details.", file=out)
+            failed += 1 + sum(not o.passed for o in outcomes)
+            passed += sum(o.passed for o in outcomes)
+            print(f"{f}: FAILED (internal error)", file=out)
+            continue
         ok = sum(o.passed for o in outcomes)
-        for o in outcomes:
-            if o.passed:
-                if args.verbose:
-                    print(f"  ok    {o.example.title}", file=out)
-            else:
-                print(report_failure(o, evaluator), file=out)
-                print(file=out)
-        props = check_properties(evaluator, cases=args.cases) if tariff.properties else []
         props_ok = sum(p.passed for p in props)
-        for p in props:
-            if p.passed:
-                if args.verbose:
-                    print(f"  ok    {p.message}", file=out)
-            else:
-                print(f"{f}:{p.prop.span.line}: {p.message}", file=out)
-                if p.counterexample:
-                    print("  A counterexample, ready to paste into the tariff (the amounts are "
-                          "what takst computes now):", file=out)
-                    print("", file=out)
-                    print(p.counterexample, file=out)
         passed += ok + props_ok
         failed += len(outcomes) - ok + len(props) - props_ok
         status = "ok" if ok == len(outcomes) and props_ok == len(props) else "FAILED"
         extra = f", {props_ok} of {len(props)} properties hold" if props else ""
         print(f"{f}: {ok} of {len(outcomes)} examples passed{extra}  {status}", file=out)
-    print(f"{passed} passed, {failed} failed", file=out)
+    internal = f" ({crashed} by an internal error)" if crashed else ""
+    print(f"{passed} passed, {failed} failed{internal}", file=out)
+    if crashed:
+        return 70
     return 1 if failed else 0
+
+
+def _crash_log() -> None:
+    """The traceback of the exception being handled, to ``TAKST_CRASH_LOG`` (if set)."""
+    import traceback
+
+    Path(os.environ.get("TAKST_CRASH_LOG", os.devnull)).write_text(traceback.format_exc())
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
