@@ -56,9 +56,9 @@ from takst.interpreter.exact import (
 )
 from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, Value
 from takst.interpreter.trace import NULL, Step, Tracer, value_text
+from takst.interpreter.words import OP_SIGN, expr_label, number_text
 
 ZERO = Decimal("0")
-_OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}
 #: Largest numerator/denominator a calculation may reach (keeps evaluation bounded).
 MAX_BITS = 4_000
 
@@ -528,7 +528,7 @@ class _Run:
             raise ValueError("too large")
         tr = self.tr
         if tr:
-            sign = _OP_SIGN[e.op]
+            sign = OP_SIGN[e.op]
             tr.add(
                 "calc",
                 f"{self.label(e)} = {num_text(left)} {sign} {num_text(right)} = "
@@ -749,12 +749,12 @@ class _Run:
 
     def literal_text(self, e: ast.Expr, value: Fraction) -> str:
         if isinstance(e, ast.Number):
-            return _number_text(e)
+            return number_text(e)
         return num_text(value)
 
     def label(self, e: ast.Expr) -> str:
         """The expression as the author wrote it (names and literals), for the trace."""
-        return _label(e)
+        return expr_label(e)
 
     # ------------------------------------------------------------------ conditions
     def test(self, c: ast.Cond) -> bool:
@@ -907,28 +907,6 @@ _OPERAND: dict[str | None, Callable[[_Run, str, ast.Operand], Value | Fraction]]
 }
 
 
-def _label(e: ast.Expr) -> str:
-    """The expression as the author wrote it (names and literals), for the trace."""
-    if isinstance(e, ast.Number):
-        return _number_text(e)
-    if isinstance(e, ast.Ref):
-        return e.name
-    if isinstance(e, ast.Call):
-        return f"{e.name}(…)"
-    if isinstance(e, ast.Cases):
-        return f"by {e.dim.name}"
-    assert isinstance(e, ast.BinOp)
-    parts = []
-    for side in (e.left, e.right):
-        if isinstance(side, ast.BinOp):
-            inner = _label(side)
-            # a long inner part was worked out on an earlier line: refer to it
-            parts.append(f"({inner})" if len(inner) <= 30 else "(…)")
-        else:
-            parts.append(_label(side))
-    return f" {_OP_SIGN[e.op]} ".join(parts)
-
-
 def _compare(op: str, left: Value | Fraction, right: Value | Fraction) -> bool:
     """``left op right``; numbers compare exactly, as fractions when either has no exact
     decimal (``value < third`` with ``third = 10 EUR / 3``)."""
@@ -948,17 +926,6 @@ def _compare(op: str, left: Value | Fraction, right: Value | Fraction) -> bool:
     if op == ">":
         return left > right  # type: ignore[operator]
     return left >= right  # type: ignore[operator]
-
-
-def _number_text(e: ast.Number) -> str:
-    text = group(e.value)
-    if e.percent:
-        return f"{text} %"
-    if e.currency and e.per:
-        return f"{text} {e.currency} per {e.per}"
-    if e.currency:
-        return f"{text} {e.currency}"
-    return text
 
 
 def _unit_words(described: str) -> str:

@@ -44,9 +44,9 @@ import attrs
 from takst.dsl import ast
 from takst.dsl.errors import Span
 from takst.dsl.intervals import band_interval
-from takst.dsl.numbers import group
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
 from takst.interpreter.prepare import cond_words, empty_message
+from takst.interpreter.words import expr_label
 
 ZERO = Decimal(0)
 #: Numeric inputs whose values are whole numbers.
@@ -385,7 +385,7 @@ class Compiler:
             return self.cases(e)
         if isinstance(e, ast.BinOp):
             return self.binop(e.op, self.expr(e.left), self.expr(e.right), e.span,
-                              _label(e.right))
+                              expr_label(e.right))
         raise _Unsupported(f"the expression {type(e).__name__}", e.span)
 
     def ref(self, e: ast.Ref) -> X:
@@ -913,39 +913,6 @@ class Compiler:
                     tuple(dict.fromkeys(self.placed)))
 
 
-_OP_SIGN = {"+": "+", "-": "-", "*": "×", "/": "/"}
-
-
-def _number_text(e: ast.Number) -> str:
-    text = group(e.value)
-    if e.percent:
-        return f"{text} %"
-    if e.currency and e.per:
-        return f"{text} {e.currency} per {e.per}"
-    if e.currency:
-        return f"{text} {e.currency}"
-    return text
-
-
-def _label(e: ast.Expr) -> str:
-    """An expression as the author wrote it, as the interpreter names a divisor."""
-    if isinstance(e, ast.Number):
-        return _number_text(e)
-    if isinstance(e, ast.Ref):
-        return e.name
-    if isinstance(e, ast.Call):
-        return f"{e.name}(…)"
-    if isinstance(e, ast.Cases):
-        return f"by {e.dim.name}"
-    assert isinstance(e, ast.BinOp)
-    parts = []
-    for side in (e.left, e.right):
-        if isinstance(side, ast.BinOp):
-            inner = _label(side)
-            parts.append(f"({inner})" if len(inner) <= 30 else "(…)")
-        else:
-            parts.append(_label(side))
-    return f" {_OP_SIGN[e.op]} ".join(parts)
 
 
 def _int(f: Fraction) -> int:
