@@ -29,7 +29,14 @@ from takst.dsl.errors import (
     diagnostic,
     render,
 )
-from takst.render.report import HashingWriter, open_atomic, write_atomic
+from takst.render.report import (
+    HashingWriter,
+    check_not_input,
+    open_atomic,
+    open_atomic_pair,
+    output_target,
+    write_atomic,
+)
 from takst.session import Checked, Dialect, Request, Session, engine_note, summary
 from takst.testing.properties import DEFAULT_CASES
 from takst.testing.specs import tariff_files
@@ -73,6 +80,26 @@ def _output(args: argparse.Namespace, out: TextIO) -> Iterator[TextIO]:
         shutil.copyfileobj(spool, out)
 
 
+def _guard_out(args: argparse.Namespace, inputs: Sequence[tuple[str, str | None]]) -> None:
+    """Refuse an ``--out`` that is not a regular file or that is one of the inputs,
+    before anything is read (imported modules: call again once they are known)."""
+    out = getattr(args, "out", None)
+    if not out:
+        return
+    output_target(out)
+    check_not_input(out, [(what, p) for what, p in inputs if p])
+    if getattr(args, "format", None) == "csv" and args.command == "eval":
+        from takst.provenance.manifest import sidecar_path
+
+        side = sidecar_path(out)
+        output_target(side)
+        check_not_input(side, [(what, p) for what, p in inputs if p])
+
+
+def _modules(tariff: object) -> list[tuple[str, str | None]]:
+    return [("imported module", m) for m in getattr(tariff, "modules", ())]
+
+
 # ------------------------------------------------------------------ commands
 
 
@@ -112,9 +139,12 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.render import report
 
     year = _year(args)
+    inputs = [("tariff", args.file), ("register", args.register)]
+    _guard_out(args, inputs)
     session = Session()
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
+    _guard_out(args, _modules(tariff))
     trace = bool(args.trace or (not args.register and args.format == "table"))
     evaluation = session.run(_request(args, year, trace=trace))
     note = engine_note(evaluation.engine)
@@ -122,15 +152,21 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"takst: note: {note}", file=err)
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
-    digest = None
+    if args.format == "csv" and args.out and manifest:
+        # a CSV cannot hold its manifest: a sidecar, replaced together with the CSV
+        from takst.provenance.manifest import sidecar_path, sidecar_text
+
+        with open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
+            hashing = HashingWriter(stream)
+            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+            side.write(sidecar_text(manifest, sha256=hashing.hexdigest()))
+        return 0
     with _output(args, out) as stream:
         if args.format == "json":
             report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
                               manifest=manifest.to_json() if manifest else None)
         elif args.format == "csv":
-            hashing = HashingWriter(stream)
-            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
-            digest = hashing.hexdigest()
+            report.write_csv(stream, tariff, evaluation)
         elif not args.register:
             from takst.render.worksheet import render_text
 
@@ -139,18 +175,16 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                          year=year, currency=tariff.currency))
         else:
             report.write_table(stream, tariff, year, evaluation)
-    if args.format == "csv" and args.out and manifest:  # a CSV cannot hold it: a sidecar
-        from takst.provenance.manifest import sidecar_path, sidecar_text
-
-        write_atomic(sidecar_path(args.out), sidecar_text(manifest, sha256=digest))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     year = _year(args)
+    _guard_out(args, [("tariff", args.file), ("register", args.register)])
     session = Session()
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
+    _guard_out(args, _modules(tariff))
     result = session.explain(_request(args, year, trace=True), args.customer)
     with _output(args, out) as stream:
         if args.format == "json":
@@ -325,11 +359,14 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.compare import compare as versions
 
     old_year, new_year, percent_bands, kroner_bands = _compare_options(args)
+    _guard_out(args, [("old tariff", args.old), ("new tariff", args.new),
+                      ("register", args.register)])
     session = Session()
     for path in dict.fromkeys([args.old, args.new]):  # warnings once per file
         checked = session.check(path)
         if checked.ok:
             _print_diags(checked.warnings, err)
+            _guard_out(args, _modules(checked.tariff))
     result = session.compare(args.old, args.new, args.register, old_year=old_year,
                              new_year=new_year, values=args.set,
                              dialect=Dialect(args.delimiter, args.decimal),
@@ -500,8 +537,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         return 130
     except BrokenPipeError:
         return 0
-    except OSError as e:
-        print(f"takst: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=err)
+    except OSError as e:  # outputs are OutputError; this is another file: say it plainly
+        from takst.render.report import plain_os_error
+
+        what, hint = plain_os_error(e)
+        shown = f"cannot use {e.filename}: " if e.filename else ""
+        print(f"takst: error: {shown}{what}; nothing was written\n  hint: {hint}", file=err)
         return 1
     except Exception:  # an internal error: say so plainly, keep the traceback for developers
         if os.environ.get("TAKST_DEBUG"):
