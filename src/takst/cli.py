@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+import attrs
+
 from takst import __version__
 from takst.dsl.errors import (
     Diagnostic,
@@ -302,6 +304,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.provenance.manifest import (
         ResultError,
         compare_amounts,
+        document_edits,
         file_changes,
         load_result,
         source_changes,
@@ -322,8 +325,14 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               file=err)
         raise ResultError(e.diagnostics) from None
     changes += source_changes(recorded.manifest, tariff)
+    edits: list[str] = []
+    if not changes and not ignored and not recorded.edited:  # every field, not only amounts
+        if recorded.manifest.request.get("trace"):
+            evaluation = session.run(attrs.evolve(evaluation.request, trace=True))
+            results = list(evaluation)
+        edits = document_edits(recorded, tariff, results, evaluation.manifest())
     verdict = compare_amounts(recorded, tariff, results, changes, version=__version__,
-                              ignored_options=ignored)
+                              ignored_options=ignored, edits=edits)
     if not args.quiet:
         out.write(verdict.text)
     return 0 if verdict.identical else 1
