@@ -152,6 +152,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    _print_diags(evaluation.lookalikes(), err)
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     if args.format == "csv" and args.out and manifest:
