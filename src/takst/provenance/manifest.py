@@ -315,7 +315,8 @@ def _manifest(data: Any, path: str, at: str) -> Manifest:
             f"reads version {MANIFEST_VERSION})",
             where=at, hint="verify it with the takst version that made it, or a newer one",
         )
-    if version != MANIFEST_VERSION and version not in OLD_VERSIONS:
+    if not isinstance(version, int) or isinstance(version, bool) or (
+            version != MANIFEST_VERSION and version not in OLD_VERSIONS):
         raise bad("manifest_version is missing or not a number")
 
     def text(obj: Mapping[str, Any], key: str, where: str) -> str:
