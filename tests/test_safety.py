@@ -23,7 +23,6 @@ from paths import DATA, RULES
 
 from takst.cli import main
 from takst.render import report
-from takst.render.report import csv_text, csv_text_read
 
 TARIFF = "rules/os2valghalla.tariff"
 REGISTER = "data/os2valghalla_demo_2024.csv"
@@ -125,8 +124,22 @@ def test_csv_sidecar_naming_an_input_is_refused(work: Path) -> None:
 # ------------------------------------------------------------------ 2. non-regular --out
 
 
+@pytest.fixture()
+def devices_guarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regression must fail the test, not replace the machine's /dev/null (as root)."""
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if os.path.realpath(dst).startswith("/dev/"):
+            os.unlink(src)
+            raise AssertionError(f"takst tried to replace {dst}")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
 @pytest.mark.parametrize("out", ["/dev/null", "/dev/full"])
-def test_out_naming_a_device_is_refused(work: Path, out: str) -> None:
+def test_out_naming_a_device_is_refused(work: Path, out: str, devices_guarded: None) -> None:
     if not os.path.exists(out):
         pytest.skip(f"no {out}")
     kind = os.stat(out).st_rdev
@@ -146,7 +159,8 @@ def test_out_naming_a_fifo_or_a_folder_is_refused(work: Path) -> None:
     assert not Path("pipe").is_file()
 
 
-def test_out_through_a_symbolic_link_replaces_its_target(work: Path) -> None:
+def test_out_through_a_symbolic_link_replaces_its_target(work: Path,
+                                                       devices_guarded: None) -> None:
     Path("target.json").write_text("old\n", encoding="utf-8")
     os.symlink("target.json", "link.json")
     code, _, err = run(*EVAL, "--format", "json", "--out", "link.json")
@@ -254,7 +268,7 @@ def test_temporary_files_of_killed_runs_are_removed(work: Path) -> None:
     mine = Path(".result.json.x1y2.tmp")  # not takst's naming: left alone
     for p in (dead, alive, ancient, other, mine):
         p.write_text("partial", encoding="utf-8")
-    old = time.time() - report.STALE_SECONDS - 60
+    old = time.time() - getattr(report, "STALE_SECONDS", 0) - 60
     os.utime(ancient, (old, old))
     assert run(*EVAL, "--format", "json", "--out", "result.json")[0] == 0
     assert not dead.exists() and not ancient.exists()
@@ -514,6 +528,8 @@ def test_a_bad_delimiter_in_a_version_1_manifest_is_named(work: Path) -> None:
 
 
 def test_csv_text_cells_are_neutralised() -> None:
+    from takst.render.report import csv_text, csv_text_read
+
     for cell in ("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3",
                  "\tx", "\rx", "'quoted"):
         assert csv_text(cell) == "'" + cell
@@ -528,6 +544,8 @@ INJECTED = [("=1+1", "=HYPERLINK(\"http://evil\",\"x\")"), ("0102", "+cmd|' /C c
 
 
 def test_formula_cells_in_a_csv_result_are_neutralised_and_verify(work: Path) -> None:
+    from takst.render.report import csv_text
+
     lines = [f"{i},\"{n.replace(chr(34), chr(34) * 2)}\",KOMMUNE,1000,true,2024-01-22\n"
              for i, n in INJECTED]
     Path("r.csv").write_text(HEADER + "".join(lines), encoding="utf-8")
