@@ -732,7 +732,8 @@ def _diff(rec: Any, now: Any, at: str) -> list[str]:
             if key not in now:
                 out.append(f"{where} is in the result, but takst does not write it")
             elif key not in rec:
-                out.append(f"{where} is missing from the result")
+                if now[key] not in ({}, []):  # an empty entry an older takst did not write
+                    out.append(f"{where} is missing from the result")
             else:
                 out.extend(_diff(rec[key], now[key], where))
         return out
