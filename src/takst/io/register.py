@@ -968,6 +968,8 @@ class Register:
             ident = text_cell(fields[id_col])
             name_text = text_cell(fields[name_col])
             for col, text in (("id", ident), ("name", name_text)):
+                if col in broken:  # a line break: reported above
+                    continue
                 hidden = invisible(text)
                 if hidden is not None:
                     bad = True
