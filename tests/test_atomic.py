@@ -2,8 +2,9 @@
 when the process is killed mid-run; a failed run leaves F and its folder untouched.
 
 A run killed with SIGKILL while it writes leaves its temporary file behind
-(``.F.<random>.tmp`` next to F): nothing can clean up after SIGKILL. F itself is
-never touched until the finished file is renamed over it. The register has
+(``.F.takst-PID-RANDOM.tmp`` next to F): nothing can clean up after SIGKILL, so the
+next run writing F removes it (tests/test_safety.py). F itself is never touched
+until the finished file is renamed over it. The register has
 ``TAKST_ATOMIC_ROWS`` customers (default 10 000, a 5 MB result; 200 000 passes too,
 in about a minute and a half).
 """

@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+import attrs
+
 from takst import __version__
 from takst.dsl.errors import (
     Diagnostic,
@@ -77,6 +79,28 @@ def _output(args: argparse.Namespace, out: TextIO) -> Iterator[TextIO]:
         shutil.copyfileobj(spool, out)
 
 
+def _guard_out(args: argparse.Namespace, inputs: Sequence[tuple[str, str | None]]) -> None:
+    """Refuse an ``--out`` that is not a regular file or that is one of the inputs,
+    before anything is read (imported modules: call again once they are known)."""
+    out = getattr(args, "out", None)
+    if not out:
+        return
+    from takst.render.report import check_not_input, output_target
+
+    output_target(out)
+    check_not_input(out, [(what, p) for what, p in inputs if p])
+    if getattr(args, "format", None) == "csv" and args.command == "eval":
+        from takst.provenance.manifest import sidecar_path
+
+        side = sidecar_path(out)
+        output_target(side)
+        check_not_input(side, [(what, p) for what, p in inputs if p])
+
+
+def _modules(tariff: object) -> list[tuple[str, str | None]]:
+    return [("imported module", m) for m in getattr(tariff, "modules", ())]
+
+
 # ------------------------------------------------------------------ commands
 
 
@@ -116,9 +140,12 @@ def _request(args: argparse.Namespace, year: int, *, trace: bool) -> Request:
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     year = _year(args)
+    inputs = [("tariff", args.file), ("register", args.register)]
+    _guard_out(args, inputs)
     session = Session()
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
+    _guard_out(args, _modules(tariff))
     # A run allocates many short-lived objects and almost no cycles: keep what is loaded
     # out of the collector's sight and collect less often (about a fifth of the run's time).
     gc.freeze()
@@ -128,9 +155,19 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    _print_diags(evaluation.lookalikes(), err)
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
-    digest = None
+    if args.format == "csv" and args.out and manifest:
+        # a CSV cannot hold its manifest: a sidecar, replaced together with the CSV
+        from takst.provenance.manifest import sidecar_path, sidecar_text
+        from takst.render import report
+
+        with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
+            hashing = report.HashingWriter(stream)
+            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+            side.write(sidecar_text(manifest, sha256=hashing.hexdigest()))
+        return 0
     with _output(args, out) as stream:
         if args.format == "table" and not args.register:  # one customer: its worksheet
             from takst.render.worksheet import render_text
@@ -139,41 +176,33 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 stream.write(render_text(r, title=tariff.title, tariff_file=tariff.file,
                                          year=year, currency=tariff.currency))
         else:
-            digest = _write_results(args, stream, tariff, year, evaluation, manifest)
-    if args.format == "csv" and args.out and manifest:  # a CSV cannot hold it: a sidecar
-        from takst.provenance.manifest import sidecar_path, sidecar_text
-        from takst.render.report import write_atomic
-
-        write_atomic(sidecar_path(args.out), sidecar_text(manifest, sha256=digest))
+            _write_results(args, stream, tariff, year, evaluation, manifest)
     return 0
 
 
 def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff, year: int,
-                   evaluation: Evaluation, manifest: Manifest | None) -> str | None:
-    """A register's results as JSON, CSV (returning its SHA-256) or a table."""
+                   evaluation: Evaluation, manifest: Manifest | None) -> None:
+    """A register's results as JSON, CSV or a table."""
     from takst.render import report
 
     if args.format == "json":
         report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
                           manifest=manifest.to_json() if manifest else None)
     elif args.format == "csv":
-        hashing = report.HashingWriter(stream)
-        report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
-        return hashing.hexdigest()
+        report.write_csv(stream, tariff, evaluation)
     else:
         report.write_table(stream, tariff, year, evaluation)
-    return None
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     year = _year(args)
+    _guard_out(args, [("tariff", args.file), ("register", args.register)])
     session = Session()
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
+    _guard_out(args, _modules(tariff))
     result = session.explain(_request(args, year, trace=True), args.customer)
     with _output(args, out) as stream:
-        if args.format in ("json", "csv") or args.register:
-            pass
         if args.format == "json":
             import json
 
@@ -325,6 +354,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.provenance.manifest import (
         ResultError,
         compare_amounts,
+        document_edits,
         file_changes,
         load_result,
         source_changes,
@@ -345,8 +375,14 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               file=err)
         raise ResultError(e.diagnostics) from None
     changes += source_changes(recorded.manifest, tariff)
+    edits: list[str] = []
+    if not changes and not ignored and not recorded.edited:  # every field, not only amounts
+        if recorded.manifest.request.get("trace"):
+            evaluation = session.run(attrs.evolve(evaluation.request, trace=True))
+            results = list(evaluation)
+        edits = document_edits(recorded, tariff, results, evaluation.manifest())
     verdict = compare_amounts(recorded, tariff, results, changes, version=__version__,
-                              ignored_options=ignored)
+                              ignored_options=ignored, edits=edits)
     if not args.quiet:
         out.write(verdict.text)
     return 0 if verdict.identical else 1
@@ -382,18 +418,19 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.compare import compare as versions
 
     old_year, new_year, percent_bands, kroner_bands = _compare_options(args)
+    _guard_out(args, [("old tariff", args.old), ("new tariff", args.new),
+                      ("register", args.register)])
     session = Session()
     for path in dict.fromkeys([args.old, args.new]):  # warnings once per file
         checked = session.check(path)
         if checked.ok:
             _print_diags(checked.warnings, err)
+            _guard_out(args, _modules(checked.tariff))
     result = session.compare(args.old, args.new, args.register, old_year=old_year,
                              new_year=new_year, values=args.set,
                              dialect=Dialect(args.delimiter, args.decimal),
                              percent_bands=percent_bands, kroner_bands=kroner_bands)
     with _output(args, out) as stream:
-        if args.format in ("json", "csv") or args.register:
-            pass
         if args.format == "json":
             stream.write(versions.to_json(result))
         elif args.format == "csv":
@@ -559,8 +596,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         return 130
     except BrokenPipeError:
         return 0
-    except OSError as e:
-        print(f"takst: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=err)
+    except OSError as e:  # outputs are OutputError; this is another file: say it plainly
+        from takst.render.report import plain_os_error
+
+        what, hint = plain_os_error(e)
+        shown = f"cannot use {e.filename}: " if e.filename else ""
+        print(f"takst: error: {shown}{what}; nothing was written\n  hint: {hint}", file=err)
         return 1
     except Exception:  # an internal error: say so plainly, keep the traceback for developers
         if os.environ.get("TAKST_DEBUG"):

@@ -389,6 +389,16 @@ class Evaluation:
     def __iter__(self) -> Iterator[CustomerResult]:
         return self.results()
 
+    def lookalikes(self) -> list[Diagnostic]:
+        """Warnings for customers whose name is not an entry of a list the tariff tests
+        ``name in`` against, but matches one when case, spaces and dashes are ignored
+        (``københavn``, ``Ringkøbing–Skjern`` with an en dash): the tariff matches names
+        exactly, so the amount stays as it says, and the author is told. Reads the
+        customers again, only when the tariff has such a test."""
+        from takst.io.register import lookalike_warnings
+
+        return lookalike_warnings(self.tariff, self.customers)
+
     def manifest(self) -> Manifest:
         """What the results are made from, for a result file (see ``takst verify``)."""
         from takst.provenance.manifest import make_manifest

@@ -47,6 +47,7 @@ import io
 import itertools
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -464,6 +465,74 @@ class _FileSource(_Source):
 
 
 # ------------------------------------------------------------------ dialects
+
+
+#: Unicode categories refused in ids and names: control characters (NUL, tab ...),
+#: format characters (zero-width spaces and joiners, bidi marks and overrides, the
+#: byte order mark, soft hyphens), line and paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def text_cell(raw: str) -> str:
+    """An id or a name as takst uses it: stripped, in Unicode normal form NFC (so that
+    ``ø`` typed as one character or as ``o`` + a combining stroke is the same)."""
+    return unicodedata.normalize("NFC", raw.strip())
+
+
+def invisible(text: str) -> str | None:
+    """The first control, zero-width or bidi character of ``text``, described
+    (``U+200B ZERO WIDTH SPACE at character 5``), or None."""
+    for i, ch in enumerate(text, 1):
+        if unicodedata.category(ch) in _INVISIBLE:
+            name = unicodedata.name(ch, "a control character")
+            return f"U+{ord(ch):04X} {name} at character {i}"
+    return None
+
+
+def loose(text: str) -> str:
+    """A text with case, compatibility forms, runs of spaces and the kind of dash
+    ignored: what two spellings of one name have in common."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text
+                   if unicodedata.category(ch) not in _INVISIBLE)
+    return " ".join(text.split())
+
+
+def _name_lists(tariff: ast.Tariff) -> dict[str, tuple[str, ...]]:
+    """The lists the tariff tests customers' names against (``name in LIST``)."""
+    lists = {decl.name: tuple(item.value for item in decl.items) for decl in tariff.lists}
+    used: dict[str, tuple[str, ...]] = {}
+    for node in ast.walk(tariff):
+        if (isinstance(node, ast.In) and node.item.kind == "name" and node.item.value == "name"
+                and node.container.kind == "name" and node.container.value in lists):
+            used[str(node.container.value)] = lists[str(node.container.value)]
+    return used
+
+
+def lookalike_warnings(tariff: ast.Tariff, customers: Iterable[Customer]) -> list[Diagnostic]:
+    """A warning for each customer whose name matches an entry of a list the tariff
+    tests ``name in`` against only when case, spaces and dashes are ignored."""
+    lists = _name_lists(tariff)
+    if not lists:
+        return []
+    loose_entries: dict[str, list[tuple[str, str]]] = {}
+    exact = {entry for entries in lists.values() for entry in entries}
+    for list_name, entries in lists.items():
+        for entry in entries:
+            loose_entries.setdefault(loose(entry), []).append((list_name, entry))
+    warnings = []
+    for c in customers:
+        if c.name in exact:
+            continue
+        for list_name, entry in loose_entries.get(loose(c.name), ()):
+            warnings.append(diagnostic(
+                f"name {_shown(c.name)} is not {_shown(entry)} of list {list_name}, but "
+                "differs from it only in case, spaces or dashes; takst matches names "
+                "exactly, so `name in " + list_name + "` is false for this customer",
+                severity="warning", where=c.origin or None,
+                hint=f"if it is the same customer, write the name as the list does "
+                f"({_shown(entry)}), or add this spelling to the list"))
+    return warnings
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -896,7 +965,20 @@ class Register:
                         hint="a cell holds one line: remove the line break, or the stray "
                         "double quote before it",
                     )))
-            ident = fields[id_col].strip()
+            ident = text_cell(fields[id_col])
+            name_text = text_cell(fields[name_col])
+            for col, text in (("id", ident), ("name", name_text)):
+                if col in broken:  # a line break: reported above
+                    continue
+                hidden = invisible(text)
+                if hidden is not None:
+                    bad = True
+                    found.append((row, diagnostic(
+                        f"{col} {_shown(text)} holds an invisible character: {hidden}",
+                        where=f"{name}, row {row}, column {col}",
+                        hint="remove it: a control, zero-width or direction character makes "
+                        "two values that look the same differ (copied from a web page or a "
+                        "PDF?)")))
             if not ident:
                 bad = True
                 found.append((row, diagnostic(
@@ -933,7 +1015,7 @@ class Register:
             customers += 1
             yield Customer(
                 id=ident,
-                name=fields[name_col].strip(),
+                name=name_text,
                 values=values,
                 customer_type=fields[type_col].strip() if type_col is not None else "",
                 origin=f"{name}, row {row}",
@@ -976,7 +1058,7 @@ class Register:
         """The first row of each of these ids, from a pass over the ids only."""
         first: dict[str, int] = {}
         for row, fields in self._rows_again(needed, width, columns):
-            ident = fields[id_col].strip()
+            ident = text_cell(fields[id_col])
             if ident in ids:
                 first.setdefault(ident, row)
         return first

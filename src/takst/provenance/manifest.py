@@ -42,6 +42,7 @@ from takst.dsl import ast
 from takst.dsl.errors import SourceText, Span, TariffError, diagnostic
 from takst.dsl.numbers import money_text
 from takst.interpreter.model import CustomerResult
+from takst.render.report import csv_text_read
 from takst.render.results import value_json
 
 #: Raised when the manifest's shape changes incompatibly: 2 records the request.
@@ -248,6 +249,12 @@ class RecordedResult:
     customers: tuple[RecordedCustomer, ...]
     #: For a CSV result whose bytes differ from the SHA-256 in its sidecar: (recorded, now).
     edited: tuple[str, str] | None = None
+    #: The CSV is older than its sidecar and does not match it: a write of the pair was
+    #: interrupted between its two renames (the sidecar is renamed first).
+    half_written: bool = False
+    #: The whole document as read: the JSON data of a JSON result; for a CSV result
+    #: ``{"csv": TEXT, "sidecar": DATA}``. ``takst verify`` recomputes it and compares.
+    document: Any = None
 
 
 def _fail(message: str, *, hint: str | None = None, where: str | None = None,
@@ -308,7 +315,8 @@ def _manifest(data: Any, path: str, at: str) -> Manifest:
             f"reads version {MANIFEST_VERSION})",
             where=at, hint="verify it with the takst version that made it, or a newer one",
         )
-    if version != MANIFEST_VERSION and version not in OLD_VERSIONS:
+    if not isinstance(version, int) or isinstance(version, bool) or (
+            version != MANIFEST_VERSION and version not in OLD_VERSIONS):
         raise bad("manifest_version is missing or not a number")
 
     def text(obj: Mapping[str, Any], key: str, where: str) -> str:
@@ -348,7 +356,7 @@ def _manifest(data: Any, path: str, at: str) -> Manifest:
         request = data.get("request")
     if not isinstance(request, dict):
         raise bad("request is missing or not an object")
-    _check_request(request, register, bad)
+    _check_request(request, register, bad, records)
     return Manifest(
         takst_version=text(data, "takst_version", ""),
         tariffs=records,
@@ -384,7 +392,7 @@ def _v1_request(data: Mapping[str, Any], tariffs: Sequence[FileRecord],
 
 
 def _check_request(request: Mapping[str, Any], register: RegisterRecord | None,
-                   bad: Any) -> None:
+                   bad: Any, tariffs: Sequence[FileRecord] = ()) -> None:
     """The shape of a recorded request (see :class:`takst.session.Request`)."""
     tariff = request.get("tariff")
     if not isinstance(tariff, str) or not tariff:
@@ -392,6 +400,8 @@ def _check_request(request: Mapping[str, Any], register: RegisterRecord | None,
     year = request.get("year")
     if not isinstance(year, int) or isinstance(year, bool):
         raise bad("year is missing or not a number")
+    if not 1900 <= year <= 2200:
+        raise bad("year is not a year from 1900 to 2200")
     reg = request.get("register")
     if reg is not None and not isinstance(reg, str):
         raise bad("the request's register is not text")
@@ -407,10 +417,27 @@ def _check_request(request: Mapping[str, Any], register: RegisterRecord | None,
     if dialect is not None and (not isinstance(dialect, dict) or not all(
             v is None or isinstance(v, str) for v in dialect.values())):
         raise bad("dialect is not an object of texts")
+    for key, allowed in DIALECT.items():
+        value = (dialect or {}).get(key)
+        if value is not None and value not in allowed:
+            raise bad(f"dialect {key} is {json.dumps(value, ensure_ascii=False)[:40]}, "
+                      f"not one of {', '.join(allowed)}")
     if not isinstance(request.get("engine", "interpreter"), str):
         raise bad("engine is not text")
+    if request.get("engine", "interpreter") not in ENGINES:
+        raise bad(f"engine is not one of {', '.join(ENGINES)}")
     if not isinstance(request.get("trace", False), bool):
         raise bad("trace is not true or false")
+    if tariffs and tariff != tariffs[0].path:
+        raise bad("the request's tariff is not the first tariff recorded")
+    if register is not None and reg != register.path:
+        raise bad("the request's register is not the register recorded")
+
+
+#: The register dialects a request may record (see :class:`takst.session.Dialect`).
+DIALECT = {"delimiter": ("comma", "semicolon", "tab"), "decimal": ("point", "comma")}
+#: The engines a request may record.
+ENGINES = ("interpreter", "batch")
 
 
 def _json_result(path: str, text: str) -> RecordedResult:
@@ -456,7 +483,7 @@ def _json_result(path: str, text: str) -> RecordedResult:
             inputs=inputs if isinstance(inputs, dict) else None,
         ))
     return RecordedResult(path=path, format="json", manifest=manifest, charges=charges,
-                          customers=tuple(customers))
+                          customers=tuple(customers), document=data)
 
 
 def _csv_result(path: str, sidecar: str) -> RecordedResult:
@@ -470,10 +497,14 @@ def _csv_result(path: str, sidecar: str) -> RecordedResult:
     text = _read(path, "result file")
     recorded = data.get("result")
     edited = None
+    half = False
     if isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str):
         now = sha256_file(path)
         if now != recorded["sha256"]:
             edited = (recorded["sha256"], now)
+            # the sidecar is renamed into place first: a CSV older than it did not get
+            # replaced (an edit of the CSV makes it the newer of the two)
+            half = os.stat(path).st_mtime_ns < os.stat(sidecar).st_mtime_ns
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
     if len(header) < 4 or header[:2] != ["id", "name"] or header[-2:] != ["total", "pending"]:
@@ -491,30 +522,96 @@ def _csv_result(path: str, sidecar: str) -> RecordedResult:
                             hint=HINT_REMAKE)
             amounts = tuple((charge, None if cell == "pending" else cell)
                             for charge, cell in zip(charges, fields[2:-2], strict=True))
-            customers.append(RecordedCustomer(id=fields[0], name=fields[1], amounts=amounts,
-                                              inputs=None))
+            customers.append(RecordedCustomer(id=csv_text_read(fields[0]),
+                                              name=csv_text_read(fields[1]),
+                                              amounts=amounts, inputs=None))
     except csv.Error as err:
         raise _fail(f"{path} is not readable CSV: {err}", where=f"{path}, row {reader.line_num}",
                     hint=HINT_REMAKE) from None
     return RecordedResult(path=path, format="csv", manifest=manifest, charges=charges,
-                          customers=tuple(customers), edited=edited)
+                          customers=tuple(customers), edited=edited, half_written=half,
+                          document={"csv": text, "sidecar": data})
 
 
 def load_result(path: str) -> RecordedResult:
     """Read a result of ``takst eval``: a JSON file with its manifest inside, or a CSV
-    file with its sidecar (either of the two may be named). Raises :class:`ResultError`."""
+    file with its sidecar (either of the two may be named). Raises :class:`ResultError`,
+    also when the manifest names a file outside the result's project root
+    (:func:`check_confined`)."""
     if path.endswith(SIDECAR_SUFFIX):
-        return _csv_result(path[: -len(SIDECAR_SUFFIX)], path)
+        return _confined(_csv_result(path[: -len(SIDECAR_SUFFIX)], path), path)
     sidecar = sidecar_path(path)
     if Path(path).suffix.lower() != ".json" and sidecar.is_file():
-        return _csv_result(path, str(sidecar))
+        return _confined(_csv_result(path, str(sidecar)), str(sidecar))
     if Path(path).suffix.lower() == ".csv" and Path(path).is_file():
         raise _fail(
             f"{path} has no manifest: {sidecar} does not exist",
             hint="a CSV result is verifiable when written with --out, which writes its "
             "manifest next to it; or use --format json",
         )
-    return _json_result(path, _read(path, "result file"))
+    return _confined(_json_result(path, _read(path, "result file")), path)
+
+
+def result_root(result: str | Path) -> Path:
+    """The project root of a result: the nearest folder at or above it with a
+    ``pyproject.toml``, ``takst.toml`` or ``.git``; without one, the current folder
+    (where its recorded paths are relative to)."""
+    from takst.dsl.loader import ROOT_MARKERS
+
+    start = Path(os.path.abspath(result)).parent.resolve()
+    for folder in (start, *start.parents):
+        if any((folder / m).exists() for m in ROOT_MARKERS):
+            return folder
+    return Path.cwd().resolve()
+
+
+def check_confined(manifest: Manifest, result: str, where: str) -> None:
+    """Refuse a manifest that names a file outside the result's project root
+    (:func:`result_root`): an absolute path or ``..`` that leads out, or a symbolic
+    link out of it; ``stdlib:NAME`` must name a module of the standard library. Nothing
+    is read, so nothing of such a file is shown."""
+    root = result_root(result)
+    named = [("tariff", t.path) for t in manifest.tariffs]
+    if manifest.register is not None:
+        named.append(("register", manifest.register.path))
+    for kind, recorded in named:
+        if recorded.startswith(STDLIB_PREFIX):
+            if recorded[len(STDLIB_PREFIX):].isidentifier():
+                continue
+            reason = "is not the name of a standard-library module"
+        elif "\x00" in recorded:
+            reason = "holds a NUL character"
+        else:
+            try:
+                real = Path(os.path.realpath(recorded))
+                real.relative_to(root)
+                continue
+            except (ValueError, OSError):
+                reason = f"is outside the result's project root {_shown(root)}"
+        raise _fail(
+            f"the manifest of {result} names the {kind} file "
+            f"{json.dumps(recorded, ensure_ascii=False)[:200]}, which {reason}; takst "
+            "verify reads only the files inside the project that made the result, and "
+            "read nothing", where=where,
+            hint="verify a result in the project that made it (a takst result names its "
+            "files relative to the folder it was made in)")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path) if path != Path.cwd().resolve() else "(this folder)"
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+def _confined(result: RecordedResult, manifest_file: str) -> RecordedResult:
+    try:
+        text: str | None = Path(manifest_file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):  # pragma: no cover - it was just read
+        text = None
+    at = manifest_file if text is None else f"{manifest_file}, line {_line_of(text, MANIFEST_KEY)}"
+    check_confined(result.manifest, result.path, at)
+    return result
 
 
 # ------------------------------------------------------------------ what changed
@@ -570,6 +667,87 @@ def source_changes(manifest: Manifest, tariff: ast.Tariff) -> list[FileChange]:
     dropped = [FileChange("tariff", t.path, t.sha256, None) for t in manifest.tariffs
                if t.path not in now]
     return added + dropped
+
+
+# ------------------------------------------------------------------ the whole document
+
+#: How many edited fields ``takst verify`` lists.
+MAX_EDITS = 10
+
+
+def document_edits(recorded: RecordedResult, tariff: ast.Tariff, results: Sequence[CustomerResult],
+                   manifest_now: Manifest) -> list[str]:
+    """Every field of a result that is not what takst writes for it now: the whole
+    document is made again from the recomputed results and the recomputed manifest and
+    compared with the one read (JSON: every value, at its path such as ``totals.total``;
+    CSV: every row, and every field of the sidecar). The takst version is left out
+    (reported on its own), and so is the manifest of a version 1 result."""
+    from takst.render import report
+
+    year = manifest_now.year
+    now_manifest = manifest_now.to_json()
+    if recorded.format == "json":
+        rec = dict(recorded.document)
+        with_trace = bool(manifest_now.request.get("trace"))
+        now = json.loads(report.to_json(tariff, year, results, with_trace=with_trace,
+                                        manifest=now_manifest))
+        _align_manifest(rec, now)
+        return _diff(rec, now, "")[:MAX_EDITS]
+    text_now = report.to_csv(tariff, results)
+    edits = []
+    rec_rows = recorded.document["csv"].split("\n")
+    now_rows = text_now.split("\n")
+    for i in range(max(len(rec_rows), len(now_rows))):
+        a = rec_rows[i] if i < len(rec_rows) else None
+        b = now_rows[i] if i < len(now_rows) else None
+        if a != b:
+            edits.append(f"row {i + 1}: {_cut(a)} (recomputed: {_cut(b)})")
+    side = dict(recorded.document["sidecar"])
+    side_now = json.loads(sidecar_text(manifest_now, text_now))
+    _align_manifest(side, side_now)
+    edits.extend(f"{sidecar_path(recorded.path).name}: {e}" for e in _diff(side, side_now, ""))
+    return edits[:MAX_EDITS]
+
+
+def _align_manifest(rec: dict[str, Any], now: dict[str, Any]) -> None:
+    m = rec.get("manifest")
+    if isinstance(m, dict) and m.get("manifest_version") in OLD_VERSIONS:
+        rec.pop("manifest", None)
+        now.pop("manifest", None)
+    elif isinstance(m, dict) and "takst_version" in m:
+        now["manifest"]["takst_version"] = m["takst_version"]
+
+
+def _cut(row: str | None) -> str:
+    if row is None:
+        return "(no row)"
+    return json.dumps(row if len(row) <= 60 else row[:60] + "…", ensure_ascii=False)
+
+
+def _diff(rec: Any, now: Any, at: str) -> list[str]:
+    if isinstance(rec, dict) and isinstance(now, dict):
+        out = []
+        for key in dict.fromkeys([*rec, *now]):
+            where = f"{at}.{key}" if at else str(key)
+            if key not in now:
+                out.append(f"{where} is in the result, but takst does not write it")
+            elif key not in rec:
+                if now[key] not in ({}, []):  # an empty entry an older takst did not write
+                    out.append(f"{where} is missing from the result")
+            else:
+                out.extend(_diff(rec[key], now[key], where))
+        return out
+    if isinstance(rec, list) and isinstance(now, list):
+        out = []
+        for i, (a, b) in enumerate(zip(rec, now, strict=False)):
+            out.extend(_diff(a, b, f"{at}[{i}]"))
+        if len(rec) != len(now):
+            out.append(f"{at} has {len(rec)} entries, recomputed {len(now)}")
+        return out
+    if type(rec) is not type(now) or rec != now:
+        return [f"{at or '(the document)'}: {_cut(json.dumps(rec, ensure_ascii=False))[1:-1]}"
+                f" (recomputed: {_cut(json.dumps(now, ensure_ascii=False))[1:-1]})"]
+    return []
 
 
 # ------------------------------------------------------------------ comparing amounts
@@ -641,8 +819,12 @@ def compare_amounts(
     *,
     version: str,
     ignored_options: Sequence[str] = (),
+    edits: Sequence[str] = (),
 ) -> Verdict:
-    """Compare a recorded result with the amounts computed now, and say why they differ."""
+    """Compare a recorded result with the amounts computed now, and say why they differ.
+    ``edits`` (:func:`document_edits`) are the fields of the result that are not what
+    takst writes now; with no amount differing and every file unchanged they make the
+    result edited, not identical."""
     tariff_changed = any(c.kind == "tariff" for c in changes)
     register_changed = any(c.kind == "register" for c in changes)
     version_changed = recorded.manifest.takst_version != version
@@ -653,7 +835,9 @@ def compare_amounts(
         causes.append("the tariff changed")
     elif register_changed:
         causes.append("the register changed")
-    if recorded.edited:
+    if recorded.edited and recorded.half_written:
+        causes.append("the CSV and its manifest are of two different runs")
+    elif recorded.edited:
         causes.append("the result file was edited after takst wrote it")
     if ignored_options:
         causes.append("this takst does not know an option of the result")
@@ -713,7 +897,15 @@ def compare_amounts(
                                     "in the register now", file_reason))
 
     lines: list[str] = []
-    if recorded.edited:
+    if recorded.edited and recorded.half_written:
+        before, after = recorded.edited
+        lines.append(
+            f"{recorded.path} and its manifest {sidecar_path(recorded.path)} are inconsistent: "
+            f"the manifest records the CSV's sha256 {before[:SHORT]}…, but the CSV is "
+            f"{after[:SHORT]}… and older than its manifest, so a `takst eval` writing the "
+            "pair was interrupted (the manifest is replaced first); run that `takst eval` "
+            "again to write both")
+    elif recorded.edited:
         before, after = recorded.edited
         lines.append(f"{recorded.path} was changed after takst wrote it "
                      f"(sha256 {before[:SHORT]}… -> {after[:SHORT]}…)")
@@ -726,15 +918,21 @@ def compare_amounts(
     version_note = (f" (made by takst {recorded.manifest.takst_version}, checked with "
                     f"takst {version})" if version_changed else "")
     if not diffs:
-        if not changes and not recorded.edited and not ignored_options:
+        if not changes and not recorded.edited and not ignored_options and not edits:
             lines.append(f"identical: {counts}, every file unchanged{version_note}")
             return Verdict(True, "\n".join(lines) + "\n")
         what = []
+        if edits and not recorded.edited:
+            lines.append(f"{recorded.path} was edited after takst wrote it: these fields are "
+                         "not what takst writes for its files:")
+            lines.extend(f"  {e}" for e in edits)
         if tariff_changed:
             what.append("tariff changed")
         if register_changed:
             what.append("register changed")
-        if recorded.edited:
+        if recorded.edited and recorded.half_written:
+            what.append("result and manifest inconsistent")
+        elif recorded.edited or edits:
             what.append("result file edited")
         if ignored_options:
             what.append("options not known")

@@ -12,17 +12,22 @@ from __future__ import annotations
 import contextlib
 import csv
 import decimal
+import errno
 import hashlib
 import io
 import json
 import os
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from takst.dsl import ast
+from takst.dsl.errors import TariffError, diagnostic
 from takst.dsl.numbers import money_group, money_text
 from takst.interpreter.model import CustomerResult
 from takst.render.results import customer_json
@@ -156,13 +161,35 @@ def to_json(
     return buf.getvalue()
 
 
+#: A text cell starting with one of these is run as a formula by spreadsheets (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def csv_text(cell: str) -> str:
+    """A text cell (an id, a name) as CSV output writes it: one a spreadsheet would run
+    as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
+    gets a leading ``'``, and so does one that already starts with ``'``, so that
+    :func:`csv_text_read` gives the text back exactly. A plain number (``-5``) stays."""
+    if cell.startswith("'") or (cell.startswith(FORMULA_START) and not _NUMBER.fullmatch(cell)):
+        return "'" + cell
+    return cell
+
+
+def csv_text_read(cell: str) -> str:
+    """The text a cell written by :func:`csv_text` stands for."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]) -> Totals:
-    """Write the results as CSV, one row per customer as it comes."""
+    """Write the results as CSV, one row per customer as it comes. Text cells that a
+    spreadsheet would run as a formula are neutralised (:func:`csv_text`); amounts are
+    numbers and stay as they are."""
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending"])
     totals = Totals(tariff)
     for r in results:
-        cells = [r.id, r.name]
+        cells = [csv_text(r.id), csv_text(r.name)]
         pending = []
         for line in r.lines:
             if line.status == "pending":
@@ -268,14 +295,142 @@ class HashingWriter:
         return self._digest.hexdigest()
 
 
-@contextlib.contextmanager
-def open_atomic(path: str | Path) -> Iterator[TextIO]:
-    """A file written whole or not at all: the text goes to a temporary file in the same
-    folder, which replaces ``path`` when the ``with`` block ends without an exception
-    (and is removed when it raises)."""
+class OutputError(TariffError):
+    """An output file that cannot or must not be written (``--out``)."""
+
+    kind = "output error"
+
+
+#: A temporary file of ``open_atomic`` for ``F`` is ``.F.takst-PID-RANDOM.tmp``, next to F.
+_TEMP = re.compile(r"^\.(?P<name>.+)\.takst-(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp$")
+#: A temporary file whose process still runs is removed only when it is older than this.
+STALE_SECONDS = 24 * 3600
+
+_PLAIN = {
+    errno.ENOSPC: ("there is no space left on the device",
+                   "free some space, or write to another disk with --out"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space, or write elsewhere"),
+    errno.EISDIR: ("it is a folder", "name a file, e.g. --out FOLDER/result.json"),
+    errno.ENOTDIR: ("a part of the path is not a folder", "check the path"),
+    errno.ENOENT: ("its folder does not exist", "create the folder first, or check the path"),
+    errno.EACCES: ("permission denied", "write to a folder you may write to, or change "
+                   "the permissions"),
+    errno.EPERM: ("permission denied", "write to a folder you may write to, or change "
+                  "the permissions"),
+    errno.EROFS: ("the file system is read-only", "write to another folder with --out"),
+    errno.EIO: ("the device reported an input/output error", "check the disk"),
+    errno.EFBIG: ("the file is too large for the file system", "write to another disk"),
+}
+
+
+def plain_os_error(err: OSError) -> tuple[str, str]:
+    """What an OS error means, in plain words, and what to do about it."""
+    return _PLAIN.get(err.errno or 0, ((err.strerror or str(err)).lower(),
+                                       "check the path and try again"))
+
+
+def output_error(path: str | Path, err: OSError) -> OutputError:
+    """An OS error while writing ``path``, in plain words, naming ``path`` (never the
+    hidden temporary file) and saying what to do."""
+    what, hint = plain_os_error(err)
+    return OutputError(diagnostic(f"cannot write {path}: {what}; nothing was written",
+                                  hint=hint))
+
+
+def output_target(path: str | Path) -> Path:
+    """The file ``--out PATH`` writes: PATH, or the file a symbolic link PATH names (the
+    link is kept, its target replaced atomically). Refuses an existing file that is not
+    a regular file (a device such as ``/dev/null``, a FIFO, a socket, a folder)."""
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return target
+    except OSError as err:
+        raise output_error(path, err) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(diagnostic(f"cannot write {path}: it is a folder",
+                                     hint="name a file, e.g. --out FOLDER/result.json"))
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise OutputError(diagnostic(
+            f"cannot write {path}: it is {kind}, not a regular file",
+            hint="--out replaces a regular file; to write to standard output, leave "
+            "--out out (and redirect it)"))
+    return target
+
+
+def check_not_input(out: str | Path, inputs: Iterable[tuple[str, str | Path]]) -> None:
+    """Refuse an output that is one of the inputs (``(what, path)``): the same path, the
+    same file by another name (a hard link, ``./x``, another spelling) or a symbolic link
+    to it. Nothing is read or written."""
+    try:
+        target = output_target(out)
+        st_out = target.stat()
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # output_target reports it
+    for what, path in inputs:
+        try:
+            st_in = os.stat(path)
+        except OSError:
+            continue
+        if (st_in.st_dev, st_in.st_ino) == (st_out.st_dev, st_out.st_ino):
+            same = "" if str(path) == str(out) else f" ({out} is {path})"
+            raise OutputError(diagnostic(
+                f"--out {out} would overwrite the {what} {path}{same}; nothing was read "
+                "or written", hint="write the result to another file"))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists, or it cannot be told: keep the file
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporary files that an earlier run writing ``path`` left behind
+    (killed before it could clean up): those whose process is no longer running, or
+    older than :data:`STALE_SECONDS`. Returns the files removed."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    now = time.time()
+    for entry in entries:
+        m = _TEMP.match(entry.name)
+        if m is None or m.group("name") != path.name:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
+            if old or not _alive(int(m.group("pid"))):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    folder = path.parent if str(path.parent) else Path(".")
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.takst-{os.getpid()}-", suffix=".tmp",
+                               dir=folder)
     try:
         # mkstemp makes the file private (0600); give it the mode the file had, or the
         # mode a new file gets (0666 less the umask)
@@ -286,15 +441,97 @@ def open_atomic(path: str | Path) -> Iterator[TextIO]:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
+@contextlib.contextmanager
+def _staged(path: Path, shown: str | Path) -> Iterator[tuple[TextIO, str]]:
+    """Write a temporary file for ``path``; yields (stream, temporary path). It is synced
+    when the block ends; removed when the block raises. OS errors name ``shown``."""
+    try:
+        fd, tmp = _temporary(path)
+    except OSError as err:
+        raise output_error(shown, err) from None
+    try:
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                yield fh, tmp
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as err:
+            raise output_error(shown, err) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | Path) -> Iterator[TextIO]:
+    """A file written whole or not at all: the text goes to a temporary file in the same
+    folder (``.NAME.takst-PID-RANDOM.tmp``), which replaces ``path`` when the ``with``
+    block ends without an exception (and is removed when it raises). A symbolic link is
+    kept and the file it names replaced. Temporary files of earlier runs that were
+    killed are removed first (:func:`remove_stale_temporaries`). An OS error is an
+    :class:`OutputError` naming ``path``."""
+    target = output_target(path)
+    with _staged(target, path) as (fh, tmp):
+        yield fh
+    try:
+        os.replace(tmp, target)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise output_error(path, err) from None
+
+
+@contextlib.contextmanager
+def open_atomic_pair(path: str | Path, second: str | Path) -> Iterator[tuple[TextIO, TextIO]]:
+    """Two files replaced together, such as a CSV result and its manifest sidecar: both
+    old or both new. Both are written to temporary files first; then ``second`` (the
+    sidecar, which records the SHA-256 of ``path``) is renamed into place, then ``path``.
+    When the second rename fails, the old ``second`` is put back (or the new one removed).
+    A run killed between the two renames leaves a new sidecar beside the old CSV, which
+    ``takst verify`` reports as an inconsistent pair (the CSV's SHA-256 is not the
+    recorded one, and the CSV is older than its sidecar)."""
+    target, target2 = output_target(path), output_target(second)
+    with _staged(target, path) as (fh, tmp), _staged(target2, second) as (fh2, tmp2):
+        yield fh, fh2
+    backup = None
+    try:
+        if target2.exists():  # keep the old sidecar, to put it back if the CSV fails
+            backup = str(target2.with_name(f".{target2.name}.takst-{os.getpid()}-old.tmp"))
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(backup)
+            os.link(target2, backup)
+        os.replace(tmp2, target2)
+    except OSError as err:
+        for t in (tmp, tmp2, backup):
+            if t is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(t)
+        raise output_error(second, err) from None
+    try:
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if backup is not None:
+            os.replace(backup, target2)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target2)
+        if isinstance(exc, OSError):
+            raise output_error(path, exc) from None
+        raise
+    if backup is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(backup)
 
 
 def write_atomic(path: str | Path, text: str) -> None:
