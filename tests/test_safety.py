@@ -627,6 +627,21 @@ def test_a_name_that_matches_a_list_only_loosely_is_warned(work: Path, name: str
     assert "row 2" not in err
 
 
+def test_the_worksheet_shows_a_loose_match(work: Path) -> None:
+    """`takst explain` of a customer whose name matches a list entry only loosely says so
+    in the worksheet itself (and on stderr, with the register row)."""
+    Path("r.csv").write_text(HEADER + "0101,københavn,KOMMUNE,653664,true,2024-08-22\n",
+                             encoding="utf-8")
+    code, out, err = run("explain", TARIFF, "--register", "r.csv", "--customer", "0101",
+                         "--year", "2024")
+    assert code == 0, err
+    assert out.endswith("\nWarning: name københavn is not København of list crowdfunding_2022, "
+                        "but differs from it only in case, spaces or dashes; takst matches "
+                        "names exactly, so `name in crowdfunding_2022` is false for this "
+                        "customer\n")
+    assert err.startswith("r.csv, row 2: warning: name københavn is not København")
+
+
 def test_loose_match_ignores_case_runs_of_spaces_and_dashes() -> None:
     from takst.io.register import loose
 

@@ -202,6 +202,13 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     assert tariff is not None
     _guard_out(args, _modules(tariff))
     result = session.explain(_request(args, year, trace=True), args.customer)
+    # a name that matches a list entry only loosely: told on stderr and in the worksheet
+    from takst.interpreter.model import Customer
+    from takst.io.register import lookalike_warnings
+
+    warnings = lookalike_warnings(tariff, [Customer(result.id, result.name, {},
+                                                    origin=result.origin)])
+    _print_diags(warnings, err)
     with _output(args, out) as stream:
         if args.format == "json":
             import json
@@ -210,7 +217,8 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
             stream.write(json.dumps(
                 {"tariff": tariff.name, "year": year, "currency": tariff.currency,
-                 "customer": customer_json(result, with_trace=True)},
+                 "customer": customer_json(result, with_trace=True),
+                 "warnings": [w.message for w in warnings]},
                 ensure_ascii=False, indent=2,
             ) + "\n")
         else:
@@ -218,6 +226,8 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
             stream.write(render_text(result, title=tariff.title, tariff_file=tariff.file,
                                      year=year, currency=tariff.currency))
+            for w in warnings:
+                stream.write(f"\nWarning: {w.message}\n")
     return 0
 
 
