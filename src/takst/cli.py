@@ -155,7 +155,6 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
-    _print_diags(evaluation.lookalikes(), err)
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     if args.format == "csv" and args.out and manifest:
@@ -167,6 +166,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             hashing = report.HashingWriter(stream)
             report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
             side.write(sidecar_text(manifest, sha256=hashing.hexdigest()))
+        _print_diags(evaluation.warnings, err)
         return 0
     with _output(args, out) as stream:
         if args.format == "table" and not args.register:  # one customer: its worksheet
@@ -177,6 +177,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                          year=year, currency=tariff.currency))
         else:
             _write_results(args, stream, tariff, year, evaluation, manifest)
+    _print_diags(evaluation.warnings, err)  # found as the customers passed
     return 0
 
 

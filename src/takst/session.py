@@ -46,6 +46,7 @@ from takst.interpreter.model import Context, Customer, CustomerResult, Value
 if TYPE_CHECKING:
     from takst.compare import compare as versions
     from takst.interpreter.backend import Engine
+    from takst.io.register import Lookalikes
     from takst.provenance.manifest import Manifest
 
 #: What makes an engine for a checked tariff.
@@ -380,11 +381,27 @@ class Evaluation:
     #: How many customers the evaluation has (the register's rows, or 1).
     rows: int
     version: str = __version__
+    #: The look-alike warnings of the customers of the last full iteration (see
+    #: :meth:`lookalikes`), found as they pass.
+    warnings: list[Diagnostic] = attrs.field(factory=list)
 
     def results(self) -> Iterator[CustomerResult]:
-        """One result per customer, in order, with traces if the request asks for them."""
-        return self.engine.evaluate(iter(self.customers), self.request.year, self.context,
+        """One result per customer, in order, with traces if the request asks for them.
+        The customers' look-alike warnings are collected in :attr:`warnings` on the way."""
+        from takst.io.register import Lookalikes
+
+        found = Lookalikes(self.tariff)
+        self.warnings = []
+        customers: Iterable[Customer] = self.customers
+        if found.active:
+            customers = self._watched(found)
+        return self.engine.evaluate(iter(customers), self.request.year, self.context,
                                     trace=self.request.trace)
+
+    def _watched(self, found: Lookalikes) -> Iterator[Customer]:
+        for c in self.customers:
+            self.warnings.extend(found.check(c))
+            yield c
 
     def __iter__(self) -> Iterator[CustomerResult]:
         return self.results()
@@ -394,7 +411,8 @@ class Evaluation:
         ``name in`` against, but matches one when case, spaces and dashes are ignored
         (``københavn``, ``Ringkøbing–Skjern`` with an en dash): the tariff matches names
         exactly, so the amount stays as it says, and the author is told. Reads the
-        customers again, only when the tariff has such a test."""
+        customers again, only when the tariff has such a test (an iteration of the
+        results finds the same, in :attr:`warnings`, without a pass of its own)."""
         from takst.io.register import lookalike_warnings
 
         return lookalike_warnings(self.tariff, self.customers)

@@ -482,6 +482,8 @@ def text_cell(raw: str) -> str:
 def invisible(text: str) -> str | None:
     """The first control, zero-width or bidi character of ``text``, described
     (``U+200B ZERO WIDTH SPACE at character 5``), or None."""
+    if text.isprintable():  # no Cc, Cf, Zl or Zp character in it (the common case, in C)
+        return None
     for i, ch in enumerate(text, 1):
         if unicodedata.category(ch) in _INVISIBLE:
             name = unicodedata.name(ch, "a control character")
@@ -492,6 +494,8 @@ def invisible(text: str) -> str | None:
 def loose(text: str) -> str:
     """A text with case, compatibility forms, runs of spaces and the kind of dash
     ignored: what two spellings of one name have in common."""
+    if text.isascii() and text.isprintable():  # the same, for the common case, in C
+        return " ".join(text.lower().split())
     text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text
                    if unicodedata.category(ch) not in _INVISIBLE)
@@ -509,30 +513,40 @@ def _name_lists(tariff: ast.Tariff) -> dict[str, tuple[str, ...]]:
     return used
 
 
+class Lookalikes:
+    """Finds customers whose name matches an entry of a list the tariff tests ``name in``
+    against only when case, spaces and dashes are ignored, one customer at a time."""
+
+    def __init__(self, tariff: ast.Tariff) -> None:
+        lists = _name_lists(tariff)
+        self.active = bool(lists)
+        self.exact = {entry for entries in lists.values() for entry in entries}
+        self.loose_entries: dict[str, list[tuple[str, str]]] = {}
+        for list_name, entries in lists.items():
+            for entry in entries:
+                self.loose_entries.setdefault(loose(entry), []).append((list_name, entry))
+
+    def check(self, c: Customer) -> list[Diagnostic]:
+        """The warnings for one customer (none for most)."""
+        if not self.active or c.name in self.exact:
+            return []
+        return [diagnostic(
+            f"name {_shown(c.name)} is not {_shown(entry)} of list {list_name}, but "
+            "differs from it only in case, spaces or dashes; takst matches names "
+            "exactly, so `name in " + list_name + "` is false for this customer",
+            severity="warning", where=c.origin or None,
+            hint=f"if it is the same customer, write the name as the list does "
+            f"({_shown(entry)}), or add this spelling to the list")
+            for list_name, entry in self.loose_entries.get(loose(c.name), ())]
+
+
 def lookalike_warnings(tariff: ast.Tariff, customers: Iterable[Customer]) -> list[Diagnostic]:
     """A warning for each customer whose name matches an entry of a list the tariff
     tests ``name in`` against only when case, spaces and dashes are ignored."""
-    lists = _name_lists(tariff)
-    if not lists:
+    found = Lookalikes(tariff)
+    if not found.active:
         return []
-    loose_entries: dict[str, list[tuple[str, str]]] = {}
-    exact = {entry for entries in lists.values() for entry in entries}
-    for list_name, entries in lists.items():
-        for entry in entries:
-            loose_entries.setdefault(loose(entry), []).append((list_name, entry))
-    warnings = []
-    for c in customers:
-        if c.name in exact:
-            continue
-        for list_name, entry in loose_entries.get(loose(c.name), ()):
-            warnings.append(diagnostic(
-                f"name {_shown(c.name)} is not {_shown(entry)} of list {list_name}, but "
-                "differs from it only in case, spaces or dashes; takst matches names "
-                "exactly, so `name in " + list_name + "` is false for this customer",
-                severity="warning", where=c.origin or None,
-                hint=f"if it is the same customer, write the name as the list does "
-                f"({_shown(entry)}), or add this spelling to the list"))
-    return warnings
+    return [w for c in customers for w in found.check(c)]
 
 
 def _split(line: str, delimiter: str) -> list[str]:
