@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from paths import ROOT, RULES
+from paths import DATA, ROOT, RULES
 
 from takst.dsl import ast
 from takst.dsl.parser import parse_file
@@ -35,3 +36,16 @@ def os2_eval(os2: ast.Tariff) -> Evaluator:
 @pytest.fixture(scope="session")
 def kongsberg_eval(kongsberg: ast.Tariff) -> Evaluator:
     return Evaluator(kongsberg)
+
+
+@pytest.fixture()
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with copies of the OS2valghalla tariff and demo register (at
+    rules/os2valghalla.tariff and data/os2valghalla_demo_2024.csv), as the cwd."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "data").mkdir()
+    shutil.copy(RULES / "os2valghalla.tariff", tmp_path / "rules" / "os2valghalla.tariff")
+    shutil.copy(DATA / "os2valghalla_demo_2024.csv",
+                tmp_path / "data" / "os2valghalla_demo_2024.csv")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

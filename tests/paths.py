@@ -22,3 +22,12 @@ def run(*argv: str) -> tuple[int, str, str]:
     finally:
         os.chdir(cwd)
     return code, out.getvalue(), err.getvalue()
+
+
+def run_here(*argv: str) -> tuple[int, str, str]:
+    """Run `takst ARGV...` in-process in the current folder: (exit code, stdout, stderr)."""
+    from takst.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()

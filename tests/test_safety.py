@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from paths import DATA, RULES
+from paths import run_here as run
 
-from takst.cli import main
 from takst.render import report
 
 TARIFF = "rules/os2valghalla.tariff"
@@ -30,20 +30,6 @@ EVAL = ("eval", TARIFF, "--register", REGISTER, "--year", "2024")
 HEADER = "id,name,customer_type,population,os2_member,joined\n"
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture()
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "data").mkdir()
-    shutil.copy(RULES / "os2valghalla.tariff", tmp_path / TARIFF)
-    shutil.copy(DATA / "os2valghalla_demo_2024.csv", tmp_path / REGISTER)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

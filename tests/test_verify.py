@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from paths import DATA, RULES
+from paths import run_here as run
 
 from takst import __version__
 from takst.cli import main
@@ -25,21 +23,6 @@ KBH = '"id": "0101", "name": "København", "lines": [{"charge": "annual_fee", ' 
 EVAL = ("eval", TARIFF, "--register", REGISTER, "--year", "2024")
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture()
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder with copies of the OS2valghalla tariff and demo register, as the cwd."""
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "data").mkdir()
-    shutil.copy(RULES / "os2valghalla.tariff", tmp_path / TARIFF)
-    shutil.copy(DATA / "os2valghalla_demo_2024.csv", tmp_path / REGISTER)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def sha(path: str | Path) -> str:
