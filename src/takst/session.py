@@ -381,8 +381,10 @@ class Evaluation:
     #: How many customers the evaluation has (the register's rows, or 1).
     rows: int
     version: str = __version__
-    #: The look-alike warnings of the customers of the last full iteration (see
-    #: :meth:`lookalikes`), found as they pass.
+    #: Warnings for customers of the last iteration whose name is not an entry of a list
+    #: the tariff tests ``name in`` against, but matches one when case, spaces and dashes
+    #: are ignored (``københavn``, ``Ringkøbing–Skjern`` with an en dash): the tariff
+    #: matches names exactly, so the amount stays as it says, and the author is told.
     warnings: list[Diagnostic] = attrs.field(factory=list)
 
     def results(self) -> Iterator[CustomerResult]:
@@ -405,17 +407,6 @@ class Evaluation:
 
     def __iter__(self) -> Iterator[CustomerResult]:
         return self.results()
-
-    def lookalikes(self) -> list[Diagnostic]:
-        """Warnings for customers whose name is not an entry of a list the tariff tests
-        ``name in`` against, but matches one when case, spaces and dashes are ignored
-        (``københavn``, ``Ringkøbing–Skjern`` with an en dash): the tariff matches names
-        exactly, so the amount stays as it says, and the author is told. Reads the
-        customers again, only when the tariff has such a test (an iteration of the
-        results finds the same, in :attr:`warnings`, without a pass of its own)."""
-        from takst.io.register import lookalike_warnings
-
-        return lookalike_warnings(self.tariff, self.customers)
 
     def manifest(self) -> Manifest:
         """What the results are made from, for a result file (see ``takst verify``)."""
