@@ -29,13 +29,26 @@ def money_text(value: Decimal) -> str:
     unless the tariff says so): ``597705.345`` stays ``597705.345``. Works on
     strings, so no decimal context can round it.
     """
+    # The text depends only on the value, and a register repeats few amounts: remember
+    # some (equal decimals, ``1.5`` and ``1.50``, have one text and one hash).
+    known = _MONEY.get(value) if type(value) is Decimal and value.is_finite() else None
+    if known is not None:
+        return known
     text = format(Decimal(value), "f")
     whole, _, frac = text.partition(".")
     frac = frac.rstrip("0")
     frac = frac + "0" * (2 - len(frac)) if len(frac) < 2 else frac
     if whole in ("-0", "") and set(frac) <= {"0"}:
         whole = "0"
-    return f"{whole}.{frac}"
+    text = f"{whole}.{frac}"
+    if type(value) is Decimal and value.is_finite() and len(_MONEY) < _MONEY_KEPT:
+        _MONEY[value] = text
+    return text
+
+
+#: Texts of amounts already written (at most ``_MONEY_KEPT`` of them).
+_MONEY: dict[Decimal, str] = {}
+_MONEY_KEPT = 4096
 
 
 def money_group(value: Decimal) -> str:
@@ -61,8 +74,14 @@ def literal(value: Decimal) -> str:
 
 def exact_sum(values: Iterable[Decimal]) -> Decimal:
     """The exact sum of decimals: never rounded to the default context's 28 digits."""
-    with decimal.localcontext() as ctx:
-        ctx.prec = 400
-        ctx.traps[decimal.Inexact] = True
-        ctx.traps[decimal.Rounded] = True
-        return sum(values, Decimal(0))
+    add = _EXACT_SUM.add
+    total = Decimal(0)
+    for v in values:
+        total = add(total, v)
+    return total
+
+
+#: Sums of decimals: 400 digits, and an error rather than any rounding.
+_EXACT_SUM = decimal.Context(prec=400, traps=[
+    decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow,
+    decimal.Inexact, decimal.Rounded])

@@ -642,7 +642,7 @@ class CompiledTariff:
             when, y = item(s), year(s)
             if not isinstance(when, dt.date) or not isinstance(y, Decimal | Fraction):
                 _give_up()
-            return (Fraction(y) == when.year) != negated
+            return (y == when.year) != negated  # exact for Decimal and Fraction alike
 
         return in_year
 

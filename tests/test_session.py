@@ -170,6 +170,113 @@ def test_a_register_problem_is_raised_by_the_first_pass(tmp_path: Path) -> None:
         Session().run(Request(OS2, 2024, register=bad))
 
 
+def _bad_rows(tmp_path: Path) -> Path:
+    """The demo register with a services column: a bad number in row 4, a service that is
+    not a charge (a problem only the tariff sees) in rows 30 and 60, a bad date in row 81."""
+    lines = Path(OS2_REGISTER).read_text(encoding="utf-8").splitlines()
+    lines[0] += ",services"
+    for i in range(1, len(lines)):
+        lines[i] += ",annual_fee;connection_fee"
+    for i, column, text in ((3, 3, "lots"), (29, 6, "svarut"), (59, 6, "digipost"),
+                            (80, 5, "2024-13-45")):
+        cells = lines[i].split(",")
+        cells[column] = text
+        lines[i] = ",".join(cells)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return bad
+
+
+def _tariff_problems(tmp_path: Path) -> Path:
+    """The same register with only the problems that the tariff sees (rows 30 and 60)."""
+    lines = _bad_rows(tmp_path).read_text(encoding="utf-8").splitlines()
+    good = Path(OS2_REGISTER).read_text(encoding="utf-8").splitlines()
+    for i in (3, 80):
+        lines[i] = good[i] + ",annual_fee;connection_fee"
+    path = tmp_path / "tariff_problems.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_once_reads_the_register_once_with_the_same_results() -> None:
+    """run(once=True) of a tariff without register-wide values: the same results, the rows
+    known only after the iteration, and the manifest then the same as the two-pass one's."""
+    session = Session()
+    request = Request(OS2, 2024, register=OS2_REGISTER)
+    twice = session.run(request)
+    once = session.run(request, once=True)
+    assert once.rows is None
+    with pytest.raises(RuntimeError):
+        once.manifest()
+    assert list(once) == list(twice)
+    assert once.rows == twice.rows == 98
+    assert once.manifest().to_json() == twice.manifest().to_json()
+
+
+@pytest.mark.parametrize("which", ["reader", "tariff"])
+def test_once_raises_every_register_problem_at_the_end(which: str, tmp_path: Path) -> None:
+    """Read once, a register's problems come when it has been read through: the same
+    problems, in the same order, as the first pass raises them (the reader's first, else
+    the customer checks only the tariff can make); the results before them were given,
+    and are the caller's to throw away."""
+    bad = _bad_rows(tmp_path) if which == "reader" else _tariff_problems(tmp_path)
+    session = Session()
+    with pytest.raises(RegisterError) as first_pass:
+        session.run(Request(OS2, 2024, register=bad))
+    evaluation = session.run(Request(OS2, 2024, register=bad), once=True)
+    given = []
+    with pytest.raises(RegisterError) as at_end:
+        for r in evaluation:
+            given.append(r.id)
+    told = [(d.message, d.where) for d in at_end.value.diagnostics]
+    assert told == [(d.message, d.where) for d in first_pass.value.diagnostics]
+    if which == "reader":
+        assert [t[1].rsplit(", ", 2)[1:] for t in told] == [
+            ["row 4", "column population"], ["row 81", "column joined"]]
+    else:
+        assert [t[0] for t in told] == ["service 'svarut' is not a charge of this tariff",
+                                        "service 'digipost' is not a charge of this tariff"]
+    assert len(given) == (98 - 4 if which == "reader" else 98 - 2)  # the good rows, on the way
+
+
+def test_once_tells_register_problems_before_an_evaluation_error(tmp_path: Path) -> None:
+    """An evaluation error midway does not hide a register problem found later in the file."""
+    session = Session(engines={"interpreter": _failing_engine(after=10)})
+    for bad, words in ((_bad_rows(tmp_path), "lots"),
+                       (_tariff_problems(tmp_path), "svarut")):
+        with pytest.raises(RegisterError) as caught:
+            list(session.run(Request(OS2, 2024, register=bad), once=True))
+        assert words in caught.value.diagnostics[0].message
+    with pytest.raises(EvaluationError):  # without register problems: the error itself
+        list(session.run(Request(OS2, 2024, register=OS2_REGISTER), once=True))
+
+
+def test_once_is_two_passes_where_register_wide_values_need_them() -> None:
+    """A pooled tariff's shares need every customer first: once=True still makes a first pass."""
+    request = Request(POOL, 2019, register=DK_REGISTER,
+                      settings={"expected_cost": "11000000", "true_up": "509168.34"})
+    evaluation = Session().run(request, once=True)
+    assert evaluation.rows == 98 and evaluation.validator is None
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_a_bad_register_read_once_writes_nothing(fmt: str, tmp_path: Path) -> None:
+    """eval reads the register once for a CSV file or a table; a problem found at the end
+    still leaves no output, with the same message as before."""
+    bad = _bad_rows(tmp_path)
+    target = tmp_path / f"out.{fmt}"
+    messages = []
+    for extra in ([], ["--out", str(target)]):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["eval", OS2, "--register", str(bad), "--year", "2024",
+                     "--format", fmt, *extra], out, err)
+        assert (code, out.getvalue()) == (1, "")
+        messages.append(err.getvalue())
+    assert "'lots'" in messages[0] and "2024-13-45" in messages[0]
+    assert messages[0] == messages[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
 def test_explain_finds_a_customer_by_name_with_its_trace() -> None:
     """explain gives the named customer's result with its trace."""
     result = Session().explain(Request(OS2, 2024, register=OS2_REGISTER), "frederiksberg")

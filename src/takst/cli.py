@@ -151,23 +151,28 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     trace = bool(args.trace or (not args.register and args.format == "table"))
-    evaluation = session.run(_request(args, year, trace=trace))
+    csv_file = args.format == "csv" and bool(args.out)
+    # The register is read once where a problem found late can still throw the results
+    # away: a CSV file is written atomically, a table is laid out only at the end.
+    once = csv_file or (args.format == "table" and bool(args.register))
+    evaluation = session.run(_request(args, year, trace=trace), once=once)
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
-    # results a program reads record what made them
-    manifest = evaluation.manifest() if args.format in ("json", "csv") else None
-    if args.format == "csv" and args.out and manifest:
-        # a CSV cannot hold its manifest: a sidecar, replaced together with the CSV
+    if csv_file:
+        # a CSV cannot hold its manifest: a sidecar, replaced together with the CSV, and
+        # written after it (the manifest counts the register's rows)
         from takst.provenance.manifest import sidecar_path, sidecar_text
         from takst.render import report
 
         with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
             hashing = report.HashingWriter(stream)
             report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
-            side.write(sidecar_text(manifest, sha256=hashing.hexdigest()))
+            side.write(sidecar_text(evaluation.manifest(), sha256=hashing.hexdigest()))
         _print_diags(evaluation.warnings, err)
         return 0
+    # results a program reads record what made them
+    manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     with _output(args, out) as stream:
         if args.format == "table" and not args.register:  # one customer: its worksheet
             from takst.render.worksheet import render_text

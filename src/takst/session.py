@@ -46,6 +46,7 @@ from takst.interpreter.model import Context, Customer, CustomerResult, Value
 if TYPE_CHECKING:
     from takst.compare import compare as versions
     from takst.interpreter.backend import Engine
+    from takst.interpreter.prepare import Validator
     from takst.io.register import Lookalikes
     from takst.provenance.manifest import Manifest
 
@@ -378,14 +379,18 @@ class Evaluation:
     engine: Engine
     context: Context
     customers: Iterable[Customer]
-    #: How many customers the evaluation has (the register's rows, or 1).
-    rows: int
+    #: How many customers the evaluation has (the register's rows, or 1); None until the
+    #: register has been read through, in an evaluation that reads it once.
+    rows: int | None
     version: str = __version__
     #: Warnings for customers of the last iteration whose name is not an entry of a list
     #: the tariff tests ``name in`` against, but matches one when case, spaces and dashes
     #: are ignored (``københavn``, ``Ringkøbing–Skjern`` with an en dash): the tariff
     #: matches names exactly, so the amount stays as it says, and the author is told.
     warnings: list[Diagnostic] = attrs.field(factory=list)
+    #: In an evaluation that reads its register once (``Session.run(..., once=True)``):
+    #: the checks of each customer that the first pass would have made.
+    validator: Validator | None = None
 
     def results(self) -> Iterator[CustomerResult]:
         """One result per customer, in order, with traces if the request asks for them.
@@ -396,14 +401,51 @@ class Evaluation:
         self.warnings = []
         customers: Iterable[Customer] = self.customers
         if found.active:
-            customers = self._watched(found)
+            customers = self._watched(customers, found)
+        if self.validator is not None:
+            return self._once(customers, self.validator)
         return self.engine.evaluate(iter(customers), self.request.year, self.context,
                                     trace=self.request.trace)
 
-    def _watched(self, found: Lookalikes) -> Iterator[Customer]:
-        for c in self.customers:
+    def _watched(self, customers: Iterable[Customer], found: Lookalikes) -> Iterator[Customer]:
+        for c in customers:
             self.warnings.extend(found.check(c))
             yield c
+
+    def _once(self, customers: Iterable[Customer], validator: Validator,
+              ) -> Iterator[CustomerResult]:
+        """Results while the register is read, its one pass: a customer with a problem is
+        not evaluated, and every problem is raised when the register has been read
+        through, before any evaluation error (as the two-pass order has them)."""
+        problems: list[Diagnostic] = []
+        read_problems: list[RegisterError] = []
+
+        def checked() -> Iterator[Customer]:
+            try:
+                for c in customers:
+                    found = validator.problems(c)
+                    if found:
+                        problems.extend(found)
+                    else:
+                        yield c
+            except RegisterError as err:
+                read_problems.append(err)
+                raise
+
+        good = checked()
+        try:
+            yield from self.engine.evaluate(good, self.request.year, self.context,
+                                            trace=self.request.trace)
+        except TariffError:
+            if read_problems:  # the reader's problems come first, as in the first pass
+                raise
+            _drain(good)  # a register's own problems are told before an evaluation's
+            if problems:
+                raise RegisterError(problems) from None
+            raise
+        if problems:
+            raise RegisterError(problems)
+        self.rows = getattr(self.customers, "rows", None)
 
     def __iter__(self) -> Iterator[CustomerResult]:
         return self.results()
@@ -412,6 +454,9 @@ class Evaluation:
         """What the results are made from, for a result file (see ``takst verify``)."""
         from takst.provenance.manifest import make_manifest
 
+        if self.rows is None:
+            raise RuntimeError("the register has not been read through yet: iterate the "
+                               "evaluation before asking for its manifest")
         return make_manifest(self.tariff, version=self.version, request=self.request.to_json(),
                              rows=self.rows)
 
@@ -576,9 +621,16 @@ class Session:
             raise
 
     # ------------------------------------------------------------------ evaluating
-    def run(self, request: Request) -> Evaluation:
+    def run(self, request: Request, *, once: bool = False) -> Evaluation:
         """The first pass of ``request``: load and check the tariff, find its customers,
         compute the register-wide values. Iterate the result for the results.
+
+        ``once=True`` allows reading a register only once, when the tariff has no
+        register-wide values and the interpreter bills: the register is then checked as
+        the results are computed, and its problems are raised at the end of the
+        iteration (:class:`~takst.dsl.errors.RegisterError`), after some results were
+        given. Use it only where those can be thrown away (an atomic output file, a
+        spool); the evaluation's :attr:`~Evaluation.rows` is known after the iteration.
 
         Raises :class:`~takst.dsl.errors.TariffError`: the tariff's diagnostics, a
         register's problems, a usage problem of the request."""
@@ -587,6 +639,15 @@ class Session:
         # traces come from the reference interpreter, whatever engine bills
         engine = self.engine("interpreter" if request.trace else request.engine, tariff)
         settings = self._settings(tariff, request, customers)
+        if (once and request.register and not tariff.aggregates and not tariff.pools
+                and getattr(engine, "name", None) == "interpreter"
+                and all(s.name in settings for s in tariff.settings)):
+            from takst.dsl.symbols import Symbols
+            from takst.interpreter.prepare import Validator
+
+            context = Context(settings=settings, register=request.register)
+            return Evaluation(request, tariff, engine, context, customers, None, self.version,
+                              validator=Validator(tariff, Symbols(tariff)))
         if request.register:
             context = engine.prepare(iter(customers), request.year, settings=settings,
                                      register=request.register)
