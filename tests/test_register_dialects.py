@@ -504,3 +504,21 @@ def test_result_records_the_dialect_options_and_verifies(
     code, out, err = run("verify", str(result))
     assert (code, err) == (0, "")
     assert out.startswith("identical: 98 customers")
+
+
+def test_the_cheap_scan_for_decimal_marks_misses_no_digit() -> None:
+    r"""The byte scan before the mark pass: the first bytes it treats as starting a digit
+    are those of every non-ASCII ``\d`` character, so a number in any script that shows a
+    mark is still found, and a Nordic name after an id (``0071,Ærø``) is not one."""
+    import re
+
+    from takst.io.register import DIGIT_LEADS, _may_show_marks
+
+    leads = {chr(cp).encode("utf-8")[0] for cp in range(0x80, 0x110000)
+             if not 0xD800 <= cp < 0xE000 and re.match(r"\d", chr(cp))}
+    assert leads <= set(DIGIT_LEADS)
+    assert not _may_show_marks("0071,Ærø 71,KOMMUNE,9973\n0072,Øster Å,5\n".encode())
+    for number in ("1,5", "1.5", "\u0661,\u0665", "5,\u0663", "\u07c1.\u07c2", "\uff11,\uff15",
+                   "\u0967.\u0968", "\U0001d7cf,\U0001d7d0"):
+        assert _may_show_marks(f"0071,Ærø,{number}\n".encode()), number
+        assert _may_show_marks(f"0072,Øster Å,{number}\n".encode()), number

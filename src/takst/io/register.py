@@ -267,12 +267,21 @@ _CHUNK = 1 << 16
 #: number that shows a decimal mark (a regular expression is 40 times slower at this).
 _DIGITISH = bytes.maketrans(bytes(range(0x30, 0x3a)) + bytes(range(0x80, 0x100)),
                             b"0" * (10 + 0x80))
+#: The first bytes of every UTF-8 character that may be a digit (``\d``) other than ASCII's:
+#: the two-byte ones of the Arabic-Indic, extended Arabic-Indic and NKo digits, and every
+#: three- and four-byte one. A text without any (Danish, Norwegian, Swedish: Æ, Ø, Å and
+#: the rest start with 0xC3) has only ASCII digits, and its letters are no digits.
+DIGIT_LEADS = bytes([0xD9, 0xDB, 0xDF, *range(0xE0, 0xF5)])
+#: ASCII digits made ``0``, every non-ASCII byte ``x``: for a text without DIGIT_LEADS.
+_ASCII_DIGITS = bytes.maketrans(bytes(range(0x30, 0x3a)) + bytes(range(0x80, 0x100)),
+                                b"0" * 10 + b"x" * 0x80)
 
 
 def _may_show_marks(data: bytes) -> bool:
     """False when no number in this UTF-8 text can show a decimal mark (see ``_classify``:
     each kind of number that does has a digit, a point or comma, and a digit)."""
-    digitish = data.translate(_DIGITISH)
+    other = any(data.find(lead) >= 0 for lead in DIGIT_LEADS)
+    digitish = data.translate(_DIGITISH if other else _ASCII_DIGITS)
     return b"0.0" in digitish or b"0,0" in digitish
 _BOOLS: dict[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 
