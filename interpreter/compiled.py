@@ -167,7 +167,7 @@ class CompiledTariff:
             id=customer.id,
             name=customer.name,
             origin=customer.origin,
-            inputs=tuple((n, values[n]) for n in self.input_names if n in values),
+            inputs=tuple([(n, values[n]) for n in self.input_names if n in values]),
             lines=tuple(lines),
         )
 

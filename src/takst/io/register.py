@@ -506,6 +506,10 @@ def loose(text: str) -> str:
     if text.isascii() and text.isprintable():  # the same, for the common case, in C
         return " ".join(text.lower().split())
     text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isprintable() and max(text, default=" ") < "\u0250":
+        # Latin letters only (Æ, Ø, Å, é ...): no invisible character (each is not
+        # printable), and no dash but ASCII's own (U+2010 and the others are higher up)
+        return " ".join(text.split())
     text = "".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text
                    if unicodedata.category(ch) not in _INVISIBLE)
     return " ".join(text.split())
@@ -990,7 +994,8 @@ class Register:
                     )))
             ident = text_cell(fields[id_col])
             name_text = text_cell(fields[name_col])
-            for col, text in (("id", ident), ("name", name_text)):
+            for col, text in (() if ident.isprintable() and name_text.isprintable()
+                              else (("id", ident), ("name", name_text))):
                 if col in broken:  # a line break: reported above
                     continue
                 hidden = invisible(text)

@@ -68,10 +68,12 @@ class Totals:
         for line in result.lines:
             if line.status == "pending":
                 pending = True
-            if line.amount is None:
+            amount = line.amount
+            if amount is None:
                 self.pending[line.charge] += 1
             else:
-                self.by_charge[line.charge] = add(self.by_charge[line.charge], line.amount)
+                if amount:  # most lines of a register are not charged: nothing to add
+                    self.by_charge[line.charge] = add(self.by_charge[line.charge], amount)
                 self.known[line.charge] += 1
         self.total = add(self.total, result.total if total is None else total)
         if pending:
