@@ -33,6 +33,13 @@ def expr_label(e: ast.Expr) -> str:
         return f"{e.name}(…)"
     if isinstance(e, ast.Cases):
         return f"by {e.dim.name}"
+    if isinstance(e, ast.Extreme):  # issue 12
+        inner = ", ".join(expr_label(a) for a in e.args)
+        return f"{e.op}({inner if len(inner) <= 40 else '…'})"
+    if isinstance(e, ast.PerStarted):
+        return f"{expr_label(e.price)} per started {group(e.block)} {e.quantity.name}"
+    if isinstance(e, ast.RoundExpr):
+        return "round(…)"
     assert isinstance(e, ast.BinOp)
     parts = []
     for side in (e.left, e.right):
