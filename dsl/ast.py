@@ -243,12 +243,13 @@ class Extreme(Expr):
 
 @attrs.frozen
 class PerStarted(Expr):
-    """``25 NOK per started 100 calls``: the price times the number of blocks of ``block``
-    units begun (the quantity divided by the block, rounded up to a whole number)."""
+    """``25 NOK per started 100 calls`` (or ``... per started 500 of (area - 500)``): the
+    price times the number of blocks of ``block`` units begun (the quantity divided by the
+    block, rounded up to a whole number)."""
 
     price: Expr
     block: Decimal
-    quantity: Ref
+    quantity: Expr
 
 
 @attrs.frozen

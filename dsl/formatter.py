@@ -589,7 +589,10 @@ class Printer:
         return f"{e.op}(" + ", ".join(self.expr(a, sole_arg=sole) for a in e.args) + ")"
 
     def per_started(self, e: ast.PerStarted) -> str:
-        return f"{self.expr(e.price)} per started {number(e.block)} {e.quantity.name}"
+        before = self.src.before(e.quantity.span)
+        if isinstance(e.quantity, ast.Ref) and (before is None or before.value != "of"):
+            return f"{self.expr(e.price)} per started {number(e.block)} {e.quantity.name}"
+        return f"{self.expr(e.price)} per started {number(e.block)} of {self.expr(e.quantity)}"
 
     def round_expr(self, e: ast.RoundExpr) -> str:
         value = self.expr(e.value)

@@ -1014,13 +1014,20 @@ class _Builder(Transformer[Token, Any]):
         price = ast.Number(self._number(num), currency=str(cur),
                            span=attrs.evolve(self._tspan(num), end_line=cur.end_line,
                                              end_column=cur.end_column))
-        return ast.PerStarted(price, self._block(block), ast.Ref(str(qty), span=self._tspan(qty)),
+        return ast.PerStarted(price, self._block(block), self._quantity(qty),
                               span=self._span(meta))
+
+    def _quantity(self, qty: Any) -> ast.Expr:
+        """The quantity of a per-started price: a name, or the value after ``of``."""
+        if isinstance(qty, Token):
+            return ast.Ref(str(qty), span=self._tspan(qty))
+        assert isinstance(qty, ast.Expr)
+        return qty
 
     def per_started_named(self, meta: Meta, children: Children) -> ast.PerStarted:
         name, block, qty = children
         return ast.PerStarted(ast.Ref(str(name), span=self._tspan(name)), self._block(block),
-                              ast.Ref(str(qty), span=self._tspan(qty)), span=self._span(meta))
+                              self._quantity(qty), span=self._span(meta))
 
     def round_expr(self, meta: Meta, children: Children) -> ast.RoundExpr:
         value, (step, step_text), mode = children

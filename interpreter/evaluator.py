@@ -794,7 +794,8 @@ class _Run:
         tr = self.tr
         if tr:
             tr.add("blocks",
-                   f"{self.label(e)}: {e.quantity.name} {num_text(q)} / {group(e.block)} = "
+                   f"{self.label(e)}: {self.label(e.quantity)} = {num_text(q)}; "
+                   f"{num_text(q)} / {group(e.block)} = "
                    f"{num_text(ratio)}, rounded up to {blocks} started block"
                    f"{'' if blocks == 1 else 's'}; {blocks} × {num_text(price)} = "
                    f"{num_text(result)}",

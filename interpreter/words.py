@@ -37,7 +37,9 @@ def expr_label(e: ast.Expr) -> str:
         inner = ", ".join(expr_label(a) for a in e.args)
         return f"{e.op}({inner if len(inner) <= 40 else '…'})"
     if isinstance(e, ast.PerStarted):
-        return f"{expr_label(e.price)} per started {group(e.block)} {e.quantity.name}"
+        qty = e.quantity
+        of = qty.name if isinstance(qty, ast.Ref) else f"of {expr_label(qty)}"
+        return f"{expr_label(e.price)} per started {group(e.block)} {of}"
     if isinstance(e, ast.RoundExpr):
         return "round(…)"
     assert isinstance(e, ast.BinOp)

@@ -303,18 +303,11 @@ class Units(NodeVisitor["Unit | None"]):
         return known[0][1] if known else PLAIN
 
     def visit_PerStarted(self, expr: ast.PerStarted, env: Env = None) -> Unit | None:
+        """The price's unit: the number of blocks begun is a plain number (the block is in
+        the quantity's own unit: ``per started 5 of amount`` counts blocks of 5 EUR)."""
         price = self.unit(expr.price, env)
         quantity = self.unit(expr.quantity, env)
         if price is None or quantity is None:
-            return None
-        if quantity.exponent(MONEY) != 0 and price.exponent(MONEY) != 0:
-            self.ctx.err(
-                f"{expr.quantity.name} is {quantity.describe(self.ctx.currency)}; a price per "
-                "started block of money has no meaning here",
-                expr.quantity.span,
-                hint="count blocks of a quantity: e.g. 25 "
-                f"{self.ctx.currency} per started 100 calls",
-            )
             return None
         return price
 
