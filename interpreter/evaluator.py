@@ -706,7 +706,8 @@ class _Run:
                 span_text = f"{num_text(lo)}–{'' if hi is None else num_text(hi)}"
             rate = self._muted(sl.rate) if sl.rate is not None else Fraction(0)
             amount = units * rate
-            flat_text, flat_detail = "", ()
+            flat_text = ""
+            flat_detail: tuple[tuple[str, str], ...] = ()
             if sl.flat is not None:  # issue 12: a flat amount once the slice is reached
                 flat = self._muted(sl.flat)
                 reached = units > 0
@@ -794,8 +795,9 @@ class _Run:
         tr = self.tr
         if tr:
             tr.add("blocks",
-                   f"{self.label(e)}: {self.label(e.quantity)} = {num_text(q)}; "
-                   f"{num_text(q)} / {group(e.block)} = "
+                   f"{self.label(e)}: "
+                   + (f"{e.quantity.name} " if isinstance(e.quantity, ast.Ref) else "")
+                   + f"{num_text(q)} / {group(e.block)} = "
                    f"{num_text(ratio)}, rounded up to {blocks} started block"
                    f"{'' if blocks == 1 else 's'}; {blocks} × {num_text(price)} = "
                    f"{num_text(result)}",
