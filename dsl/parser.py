@@ -1040,7 +1040,7 @@ class _Builder(Transformer[Token, Any]):
             self.problems.append(diagnostic("a rounding step must be above zero",
                                             self._tspan(num), hint="e.g. round(x to 1 NOK up)"))
             step = Decimal(1)
-        return ast.RoundExpr(value, step, str(num), mode, currency=str(cur),
+        return ast.RoundExpr(value, step, str(step), mode, currency=str(cur),
                              span=self._span(meta))
 
     def round_expr_named(self, meta: Meta, children: Children) -> ast.RoundExpr:

@@ -11,8 +11,10 @@ the tariff text.
 
 Order of work for a charge: is it due this year (frequency) and one of the
 customer's services -> base amount (table cell, cases, or expression) ->
-exceptions (the one that applies replaces the base) -> prorations (multiply)
--> rounding (if the tariff says) -> amount.
+exceptions (the one that applies replaces the base) -> ``at least``/``at most``
+before proration -> prorations (multiply) -> ``at least``/``at most`` after
+proration (bounds are not applied to an exception's result) -> rounding (if the
+tariff says) -> amount.
 
 Some values are computed over the whole register before any customer:
 aggregates (``max of population among ...``) and pools (a total shared in

@@ -356,3 +356,88 @@ def test_the_formatter_lays_out_every_construct_and_keeps_its_meaning() -> None:
     assert "  next   from 101 to 200  flat 5 NOK\n" in once
     assert "  at least 100 NOK after proration \"Minstepris\"\n" in once
     assert "per started 0.5 of max(0, amount_ - 10 NOK)" in once
+
+
+# ------------------------------------------------------------------ random layouts
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_formatter import (  # noqa: E402
+    Draw,
+    Line,
+    assert_canonical,
+    exprs,
+    fmt,
+    headers,
+    label,
+    modes,
+    names,
+    numbers,
+    opt,
+    ranges,
+    render,
+    steps,
+    strings,
+)
+
+
+@st.composite
+def new_atoms(draw: Draw) -> Line:
+    """An expression of issue 12: min/max, a price per started block, round(...)."""
+    kind = draw(st.sampled_from(["min", "max", "started", "started_of", "round", "round_money",
+                                 "round_with"]))
+    if kind in ("min", "max"):
+        args = [draw(exprs(1)) for _ in range(draw(st.integers(1, 3)))]
+        out: Line = [kind, "("]
+        for i, a in enumerate(args):
+            out += ([","] if i else []) + a
+        return [*out, ")"]
+    price = draw(st.one_of(names.map(lambda n: [n]),
+                           st.tuples(numbers(), names).map(list)))
+    if kind == "started":
+        return [*price, "per", "started", draw(numbers(positive=True)), draw(names)]
+    if kind == "started_of":
+        return [*price, "per", "started", draw(numbers(positive=True)), "of", "(",
+                *draw(exprs(1)), ")"]
+    if kind == "round_with":
+        return ["round", "(", *draw(exprs(1)), "with", draw(names), ")"]
+    step = [draw(steps)] if kind == "round" else [draw(numbers(positive=True)), draw(names)]
+    return ["round", "(", *draw(exprs(1)), "to", *step, *draw(modes), ")"]
+
+
+@st.composite
+def new_declarations(draw: Draw) -> list[Line]:
+    """Slices and volumes with flat amounts, and charges with bounds and new expressions."""
+    kind = draw(st.sampled_from(["slices", "volume", "charge"]))
+    if kind in ("slices", "volume"):
+        lines = [[kind, draw(names), *label(draw), "by", draw(names)]]
+        for _ in range(draw(st.integers(1, 3))):
+            tail = draw(st.sampled_from(["at", "plus", "flat"]))
+            rate = ["at", *draw(exprs())] if tail != "flat" else []
+            flat = ([] if tail == "at" else ["plus" if tail == "plus" else "flat",
+                                               *draw(exprs())])
+            lines.append([draw(names), *label(draw), *draw(ranges()), *rate, *flat])
+        return lines
+    lines = [["charge", draw(names), *label(draw), "every", "year"],
+             ["amount", *draw(new_atoms()), "+", *draw(exprs())]]
+    for word in draw(st.lists(st.sampled_from(["least", "most"]), max_size=2)):
+        place = draw(st.sampled_from([[], ["before", "proration"], ["after", "proration"]]))
+        lines.append(["at", word, *draw(exprs()), *place, *opt(draw, strings)])
+    return lines
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(head=headers(), decls=st.lists(new_declarations(), min_size=1, max_size=4),
+       shape=st.integers(0, 2**32), space_a=st.integers(0, 2**32),
+       space_b=st.integers(0, 2**32))
+def test_random_tiers_bounds_and_blocks_format_canonically(
+    head: list[Line], decls: list[list[Line]], shape: int, space_a: int, space_b: int
+) -> None:
+    """Random tiers with flat amounts, volumes, bounds and the new expressions format
+    idempotently, to the same AST, whatever their spacing."""
+    import random
+
+    text_a = render([head, *decls], random.Random(shape), random.Random(space_a))
+    text_b = render([head, *decls], random.Random(shape), random.Random(space_b))
+    out = assert_canonical(text_a)
+    assert fmt(text_b) == out
