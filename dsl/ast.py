@@ -154,17 +154,29 @@ class BandsDecl(Decl):
 
 @attrs.frozen
 class Slice(Band):
-    """A slice of a graduated scale: its range and the rate for the units inside it."""
+    """A slice of a graduated scale: its range and the rate for the units inside it.
 
-    rate: Expr = attrs.field(kw_only=True)
+    ``flat``: an amount charged once when the quantity reaches the slice (``at RATE plus
+    FLAT``, or ``flat FLAT`` with no rate: ``rate`` is then None)."""
+
+    rate: Expr | None = attrs.field(kw_only=True)
+    flat: Expr | None = attrs.field(default=None, kw_only=True)
+
+
+#: How a scale prices its quantity: slice by slice, or wholly at the band it reaches.
+TierRule = Literal["graduated", "volume"]
 
 
 @attrs.frozen
 class SlicesDecl(Decl):
-    """A graduated scale: each slice of the subject is priced at its own rate."""
+    """A graduated scale: each slice of the subject is priced at its own rate.
+
+    ``rule == "volume"`` (declared ``volume``): the whole quantity is priced at the rate
+    of the one band it is in, plus that band's flat amount."""
 
     subject: Name
     slices: tuple[Slice, ...]
+    rule: TierRule = "graduated"
 
 
 # ---------------------------------------------------------------- expressions
@@ -219,6 +231,40 @@ class Cases(Expr):
 
     dim: Name
     cases: tuple[Case, ...]
+
+
+@attrs.frozen
+class Extreme(Expr):
+    """``min(a, b, ...)`` or ``max(a, b, ...)``: the least or the greatest of the values."""
+
+    op: Literal["min", "max"]
+    args: tuple[Expr, ...]
+
+
+@attrs.frozen
+class PerStarted(Expr):
+    """``25 NOK per started 100 calls`` (or ``... per started 500 of (area - 500)``): the
+    price times the number of blocks of ``block`` units begun (the quantity divided by the
+    block, rounded up to a whole number)."""
+
+    price: Expr
+    block: Decimal
+    quantity: Expr
+
+
+@attrs.frozen
+class RoundExpr(Expr):
+    """``round(x to 1 NOK up)``, ``round(x to øre half up)``, ``round(x with to_ore)``:
+    a value rounded inside a calculation, in the words of a charge's ``round`` line."""
+
+    value: Expr
+    step: Decimal
+    step_text: str
+    mode: RoundMode
+    #: The currency written after the step (``to 1 NOK``), or None.
+    currency: str | None = None
+    #: ``round(x with NAME)``: the rule comes from a rounding declaration.
+    policy: Name | None = None
 
 
 # ---------------------------------------------------------------- conditions
@@ -342,6 +388,22 @@ class Note(Node):
     text: str
 
 
+#: Where a minimum or maximum applies: to the amount before or after the prorations.
+LimitPlace = Literal["before proration", "after proration"]
+
+
+@attrs.frozen
+class Limit(Node):
+    """``at least 5_000 NOK`` or ``at most 50_000 NOK`` on a charge: the amount is raised to
+    the minimum or cut to the maximum, before or after the prorations (``place``; None: not
+    said, which ``check`` accepts only for a charge with no prorations)."""
+
+    kind: Literal["at least", "at most"]
+    value: Expr
+    place: LimitPlace | None
+    reason: str | None
+
+
 @attrs.frozen
 class ChargeDecl(Decl):
     frequency: Frequency
@@ -355,6 +417,8 @@ class ChargeDecl(Decl):
     #: Every base amount clause as written (the checker reports more than one).
     bodies: tuple[Table | Expr, ...] = ()
     roundings: tuple[Rounding, ...] = ()
+    #: ``at least`` / ``at most`` lines, as written.
+    limits: tuple[Limit, ...] = ()
 
 
 @attrs.frozen

@@ -446,10 +446,17 @@ class Printer:
         return [head] + [CLAUSE + line for line in columns(self._named_rows(d.bands))]
 
     def slices(self, d: ast.SlicesDecl) -> Lines:
-        head = f"slices {d.name}{self.label(d.label)} by {d.subject.name}"
+        word = "slices" if d.rule == "graduated" else "volume"
+        head = f"{word} {d.name}{self.label(d.label)} by {d.subject.name}"
         rows = self._named_rows(d.slices)
         for row, s in zip(rows, d.slices, strict=True):
-            row.append("at " + self.expr(s.rate))
+            if s.rate is None:  # issue 12: a flat amount only
+                assert s.flat is not None
+                row.append("flat " + self.expr(s.flat))
+            elif s.flat is not None:  # issue 12: a rate plus a flat amount
+                row.append("at " + self.expr(s.rate) + " plus " + self.expr(s.flat))
+            else:
+                row.append("at " + self.expr(s.rate))
         return [head] + [CLAUSE + line for line in columns(rows)]
 
     def cases(self, c: ast.Cases, head: str) -> Lines:
@@ -571,6 +578,30 @@ class Printer:
     def note(self, n: ast.Note) -> Lines:
         return [f"note {string(n.text)}"]
 
+    # issue 12: minimum and maximum amounts, min/max, per started block, round(...)
+    def limit(self, lim: ast.Limit) -> Lines:
+        place = f" {lim.place}" if lim.place is not None else ""
+        reason = f" {string(lim.reason)}" if lim.reason is not None else ""
+        return [f"{lim.kind} {self.expr(lim.value)}{place}{reason}"]
+
+    def extreme(self, e: ast.Extreme) -> str:
+        sole = len(e.args) == 1
+        return f"{e.op}(" + ", ".join(self.expr(a, sole_arg=sole) for a in e.args) + ")"
+
+    def per_started(self, e: ast.PerStarted) -> str:
+        before = self.src.before(e.quantity.span)
+        if isinstance(e.quantity, ast.Ref) and (before is None or before.value != "of"):
+            return f"{self.expr(e.price)} per started {number(e.block)} {e.quantity.name}"
+        return f"{self.expr(e.price)} per started {number(e.block)} of {self.expr(e.quantity)}"
+
+    def round_expr(self, e: ast.RoundExpr) -> str:
+        value = self.expr(e.value)
+        if e.policy is not None:
+            return f"round({value} with {e.policy.name})"
+        unit = f" {e.currency}" if e.currency is not None else ""
+        step = number(e.step) if e.currency is not None else self.step(e.step_text)
+        return f"round({value} to {step}{unit} {e.mode})"
+
     def given_value(self, g: ast.Given) -> str:
         if g.kind == "number":
             assert isinstance(g.value, Decimal)
@@ -675,6 +706,7 @@ Printer.printers.update({
     ast.ExceptionRule: Printer.exception,
     ast.Rounding: Printer.rounding,
     ast.Note: Printer.note,
+    ast.Limit: Printer.limit,  # issue 12
     ast.PropertyDecl: Printer.property_,
 })
 Printer.inline_printers.update({
@@ -682,6 +714,9 @@ Printer.inline_printers.update({
     ast.Ref: Printer.ref,
     ast.BinOp: Printer.binop,
     ast.Call: Printer.call,
+    ast.Extreme: Printer.extreme,  # issue 12
+    ast.PerStarted: Printer.per_started,
+    ast.RoundExpr: Printer.round_expr,
     ast.BoolOp: Printer.boolop,
     ast.Not: Printer.not_,
     ast.Truthy: Printer.truthy,

@@ -49,7 +49,7 @@ MAX_DIGITS = 30
 #: Words that start a top-level declaration (used for error recovery and hints).
 TOP_LEVEL = (
     "tariff", "module", "import", "input", "setting", "list", "categories", "group", "bands",
-    "slices", "param", "formula", "aggregate", "pool", "proration", "rounding", "charge",
+    "slices", "volume", "param", "formula", "aggregate", "pool", "proration", "rounding", "charge",
     "pending", "example", "property",
 )
 
@@ -551,6 +551,32 @@ class _Builder(Transformer[Token, Any]):
             rate=rate, span=self._tspan(name),
         )
 
+    # issue 12: a flat amount per tier reached, and volume pricing
+    def _tier(self, children: Children, rate: ast.Expr | None,
+              flat: ast.Expr | None) -> ast.Slice:
+        name, label, *bounds = children
+        lower = next((b for kind, b in bounds if kind == "lower"), None)
+        upper = next((b for kind, b in bounds if kind == "upper"), None)
+        return ast.Slice(
+            name=str(name), label=_text(label) if label else None, lower=lower, upper=upper,
+            rate=rate, flat=flat, span=self._tspan(name),
+        )
+
+    def slice_plus(self, meta: Meta, children: Children) -> ast.Slice:
+        *head, rate, flat = children
+        return self._tier(head, rate, flat)
+
+    def slice_flat(self, meta: Meta, children: Children) -> ast.Slice:
+        *head, flat = children
+        return self._tier(head, None, flat)
+
+    def volume(self, meta: Meta, children: Children) -> ast.SlicesDecl:
+        name, label, subject, *slices = children
+        return ast.SlicesDecl(
+            name=str(name), label=_text(label) if label else None, subject=self._name(subject),
+            slices=tuple(slices), rule="volume", span=self._tspan(name),
+        )
+
     def type_inhabitants(self, meta: Meta, children: Children) -> ast.InputType:
         return ast.InputType("inhabitants", span=self._span(meta))
 
@@ -752,6 +778,7 @@ class _Builder(Transformer[Token, Any]):
             notes=tuple(c for c in clauses if isinstance(c, ast.Note)),
             bodies=bodies,
             roundings=roundings,
+            limits=tuple(c for c in clauses if isinstance(c, ast.Limit)),
             span=self._tspan(name),
         )
 
@@ -946,6 +973,80 @@ class _Builder(Transformer[Token, Any]):
 
     def note(self, meta: Meta, children: Children) -> ast.Note:
         return ast.Note(_text(children[0]), span=self._span(meta))
+
+    # issue 12: minimum and maximum amounts
+    def _limit(self, kind: Literal["at least", "at most"], meta: Meta,
+               children: Children) -> ast.Limit:
+        value, place, reason = children
+        return ast.Limit(kind, value, place, _text(reason) if reason else None,
+                         span=self._span(meta))
+
+    def at_least(self, meta: Meta, children: Children) -> ast.Limit:
+        return self._limit("at least", meta, children)
+
+    def at_most(self, meta: Meta, children: Children) -> ast.Limit:
+        return self._limit("at most", meta, children)
+
+    def before_proration(self, meta: Meta, children: Children) -> str:
+        return "before proration"
+
+    def after_proration(self, meta: Meta, children: Children) -> str:
+        return "after proration"
+
+    def min_of(self, meta: Meta, children: Children) -> ast.Extreme:
+        return ast.Extreme("min", tuple(children), span=self._span(meta))
+
+    def max_of(self, meta: Meta, children: Children) -> ast.Extreme:
+        return ast.Extreme("max", tuple(children), span=self._span(meta))
+
+    # issue 12: per started block, and rounding inside an expression
+    def _block(self, tok: Token) -> Decimal:
+        value = self._number(tok)
+        if value <= 0:
+            self.problems.append(diagnostic(
+                "a block must be above zero", self._tspan(tok),
+                hint="e.g. 25 NOK per started 100 calls"))
+            value = Decimal(1)
+        return value
+
+    def per_started_literal(self, meta: Meta, children: Children) -> ast.PerStarted:
+        num, cur, block, qty = children
+        price = ast.Number(self._number(num), currency=str(cur),
+                           span=attrs.evolve(self._tspan(num), end_line=cur.end_line,
+                                             end_column=cur.end_column))
+        return ast.PerStarted(price, self._block(block), self._quantity(qty),
+                              span=self._span(meta))
+
+    def _quantity(self, qty: Any) -> ast.Expr:
+        """The quantity of a per-started price: a name, or the value after ``of``."""
+        if isinstance(qty, Token):
+            return ast.Ref(str(qty), span=self._tspan(qty))
+        assert isinstance(qty, ast.Expr)
+        return qty
+
+    def per_started_named(self, meta: Meta, children: Children) -> ast.PerStarted:
+        name, block, qty = children
+        return ast.PerStarted(ast.Ref(str(name), span=self._tspan(name)), self._block(block),
+                              self._quantity(qty), span=self._span(meta))
+
+    def round_expr(self, meta: Meta, children: Children) -> ast.RoundExpr:
+        value, (step, step_text), mode = children
+        return ast.RoundExpr(value, step, step_text, mode, span=self._span(meta))
+
+    def round_expr_money(self, meta: Meta, children: Children) -> ast.RoundExpr:
+        value, num, cur, mode = children
+        step = self._number(num)
+        if step <= 0:
+            self.problems.append(diagnostic("a rounding step must be above zero",
+                                            self._tspan(num), hint="e.g. round(x to 1 NOK up)"))
+            step = Decimal(1)
+        return ast.RoundExpr(value, step, str(step), mode, currency=str(cur),
+                             span=self._span(meta))
+
+    def round_expr_named(self, meta: Meta, children: Children) -> ast.RoundExpr:
+        value, name = children
+        return ast.RoundExpr(value, Decimal(1), "", "half up", policy=self._name(name),
+                             span=self._span(meta))
 
     # ----------------------------------------------------------------- expressions
     def add(self, meta: Meta, children: Children) -> ast.BinOp:

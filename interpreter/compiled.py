@@ -193,6 +193,8 @@ class CompiledTariff:
         exceptions = [(self._cond(ex.condition), self._expr(ex.result), ex.priority or 0)
                       for ex in charge.exceptions]
         prorations = [self._prorate(pr) for pr in charge.prorations]
+        before = self._limits(charge, "before proration")
+        after = self._limits(charge, "after proration")
         finish = self._finish(charge.rounding)
         made: dict[Amount, ChargeLine] = {}
 
@@ -214,8 +216,12 @@ class CompiledTariff:
                             fired, best, top = True, value, priority
                 if fired:
                     amount = best
+                elif before is not None:
+                    amount = before(s, amount)
                 for prorate in prorations:
                     amount = prorate(s, amount)
+                if after is not None and not fired:
+                    amount = after(s, amount)
             except _Pending:
                 return pending
             except _NotOffered:
@@ -230,6 +236,23 @@ class CompiledTariff:
             return done
 
         return line
+
+    # issue 12: minimum and maximum amounts (not applied when an exception gave the amount)
+    def _limits(self, charge: ast.ChargeDecl,
+                place: str) -> Callable[[_State, Num], Num] | None:
+        bounds = [(lim.kind == "at least", self._expr(lim.value)) for lim in charge.limits
+                  if (lim.place or "after proration") == place]
+        if not bounds:
+            return None
+
+        def limit(s: _State, amount: Num) -> Num:
+            for low, bound in bounds:
+                b = bound(s)
+                if (_less(amount, b) if low else _less(b, amount)):
+                    amount = b
+            return amount
+
+        return limit
 
     def _frequency(self, freq: ast.Frequency) -> Cond:
         if freq.anchor is None:
@@ -525,6 +548,8 @@ class CompiledTariff:
     def _slices(self, name: str) -> Expr:
         decl = self.sym.slices(name)
         assert decl is not None
+        if decl.rule == "volume":
+            return self._volume(decl)
         subject = decl.subject.name
         inp = self.sym.input(subject)
         whole = inp is not None and inp.type.kind in ("inhabitants", "count")
@@ -533,7 +558,9 @@ class CompiledTariff:
             iv = band_interval(sl, ZERO)
             lo = Fraction(iv.lo if iv.lo is not None else 0)
             hi = Fraction(iv.hi) if iv.hi is not None else None
-            parts.append((lo, hi, iv.lo_incl, iv.hi_incl, self._expr(sl.rate)))
+            rate = self._expr(sl.rate) if sl.rate is not None else _zero
+            flat = self._expr(sl.flat) if sl.flat is not None else None
+            parts.append((lo, hi, iv.lo_incl, iv.hi_incl, rate, flat))
 
         def slices(s: _State) -> Num:
             raw = s.values.get(subject)
@@ -543,7 +570,7 @@ class CompiledTariff:
                 _give_up()
             q = Fraction(raw)
             total = Fraction(0)
-            for lo, hi, lo_incl, hi_incl, rate in parts:
+            for lo, hi, lo_incl, hi_incl, rate, flat in parts:
                 if whole:
                     first = max(lo if lo_incl else lo + 1, Fraction(1))
                     last = q if hi is None else min(q, hi if hi_incl else hi - 1)
@@ -552,9 +579,81 @@ class CompiledTariff:
                     top = q if hi is None else min(q, hi)
                     units = max(Fraction(0), top - lo)
                 total = total + units * Fraction(*rate(s))
+                if flat is not None and units > 0:  # a flat amount once the slice is reached
+                    total = total + Fraction(*flat(s))
             return _num(total)
 
         return slices
+
+    # issue 12: volume pricing, min and max, per started block, rounding in an expression
+    def _volume(self, decl: ast.SlicesDecl) -> Expr:
+        subject = decl.subject.name
+        tiers = []
+        for sl in decl.slices:
+            iv = band_interval(sl, ZERO)
+            rate = self._expr(sl.rate) if sl.rate is not None else _zero
+            flat = self._expr(sl.flat) if sl.flat is not None else _zero
+            tiers.append((iv, rate, flat))
+
+        def volume(s: _State) -> Num:
+            raw = s.values.get(subject)
+            if raw is None:
+                _pending()
+            if not isinstance(raw, Decimal):
+                _give_up()
+            for iv, rate, flat in tiers:
+                if iv.lo is not None and (raw < iv.lo or (raw == iv.lo and not iv.lo_incl)):
+                    continue
+                if iv.hi is not None and (raw > iv.hi or (raw == iv.hi and not iv.hi_incl)):
+                    continue
+                a, b = raw.as_integer_ratio()
+                c, d = rate(s)
+                f, g = flat(s)
+                return _checked(a * c * g + f * b * d, b * d * g)
+            _give_up()  # in no band: the reference's error
+
+        return volume
+
+    def _extreme(self, e: ast.Extreme) -> Expr:
+        args = [self._expr(a) for a in e.args]
+        low = e.op == "min"
+
+        def extreme(s: _State) -> Num:
+            best = args[0](s)
+            for arg in args[1:]:
+                v = arg(s)
+                if (_less(v, best) if low else _less(best, v)):
+                    best = v
+            return best
+
+        return extreme
+
+    def _per_started(self, e: ast.PerStarted) -> Expr:
+        quantity, price = self._expr(e.quantity), self._expr(e.price)
+        bn, bd = e.block.as_integer_ratio()
+
+        def per_started(s: _State) -> Num:
+            a, b = quantity(s)
+            c, d = price(s)
+            n, m = a * bd, b * bn  # the quantity in blocks (m > 0)
+            blocks = -((-n) // m)  # rounded up
+            return _checked(c * blocks, d)
+
+        return per_started
+
+    def _round_expr(self, e: ast.RoundExpr) -> Expr:
+        value = self._expr(e.value)
+        step, mode = e.step, e.mode
+        if e.policy is not None:
+            pol = self.sym.rounding(e.policy.name)
+            assert pol is not None
+            step, mode = pol.step, pol.mode
+
+        def round_expr(s: _State) -> Num:
+            n, d = value(s)
+            return round_fraction(Fraction(n, d), step, mode).as_integer_ratio()
+
+        return round_expr
 
     # ------------------------------------------------------------------ dimensions and bands
     def _dimension(self, name: str) -> Callable[[_State], str]:
@@ -740,12 +839,24 @@ def _mul(x: Num, y: Num) -> Num:
     return (x[0] * y[0], x[1] * y[1])
 
 
+def _less(x: Num, y: Num) -> bool:
+    """``x < y`` exactly (denominators are above zero)."""
+    return x[0] * y[1] < y[0] * x[1]
+
+
+def _zero(s: _State) -> Num:
+    return ZERO_NUM
+
+
 _EXPR: Mapping[type[ast.Expr], Callable[[CompiledTariff, Any], Expr]] = {
     ast.Number: CompiledTariff._number,
     ast.Ref: CompiledTariff._ref,
     ast.Call: CompiledTariff._call,
     ast.Cases: CompiledTariff._cases,
     ast.BinOp: CompiledTariff._binop,
+    ast.Extreme: CompiledTariff._extreme,  # issue 12
+    ast.PerStarted: CompiledTariff._per_started,
+    ast.RoundExpr: CompiledTariff._round_expr,
 }
 _COND: Mapping[type[ast.Cond], Callable[[CompiledTariff, Any], Cond]] = {
     ast.BoolOp: CompiledTariff._bool_op,

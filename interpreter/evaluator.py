@@ -11,8 +11,10 @@ the tariff text.
 
 Order of work for a charge: is it due this year (frequency) and one of the
 customer's services -> base amount (table cell, cases, or expression) ->
-exceptions (the one that applies replaces the base) -> prorations (multiply)
--> rounding (if the tariff says) -> amount.
+exceptions (the one that applies replaces the base) -> ``at least``/``at most``
+before proration -> prorations (multiply) -> ``at least``/``at most`` after
+proration (bounds are not applied to an exception's result) -> rounding (if the
+tariff says) -> amount.
 
 Some values are computed over the whole register before any customer:
 aggregates (``max of population among ...``) and pools (a total shared in
@@ -223,6 +225,8 @@ class _Run:
         self.tr: Tracer = NULL
         #: Formula parameters bound in the call being evaluated.
         self.env: dict[str, Fraction] = {}
+        #: Whether an exception gave the amount of the charge being evaluated.
+        self.excepted = False
 
     def _muted(self, e: ast.Expr) -> Fraction:
         """The value of ``e`` with no steps of its own (bands still go to the line)."""
@@ -260,7 +264,9 @@ class _Run:
             body = charge.body
             base = self.table(body) if isinstance(body, ast.Table) else self.expr(body)
             amount = self.exceptions(charge, base)
+            amount = self.limits(charge, amount, "before proration")
             amount = self.prorate(charge, amount)
+            amount = self.limits(charge, amount, "after proration")
         except _NotOffered as no:
             tr.add("case", no.text, no.span, applied=False)  # type: ignore[arg-type]
             return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
@@ -391,6 +397,7 @@ class _Run:
             else:
                 tr.add("exception", f"exception does not apply{reason}: {why}", ex.span,
                        applied=False)
+        self.excepted = bool(fired)
         if not fired:
             return base
         fired.sort(key=lambda fv: -(fv[0].priority or 0))
@@ -674,6 +681,8 @@ class _Run:
     def slices(self, name: str) -> Fraction:
         decl = self.ev.sym.slices(name)
         assert decl is not None
+        if decl.rule == "volume":
+            return self.volume(decl)
         subject = decl.subject.name
         raw = self.c.values.get(subject)
         if raw is None:
@@ -697,21 +706,155 @@ class _Run:
                 top = q if hi is None else min(q, hi)
                 units = max(Fraction(0), top - lo)
                 span_text = f"{num_text(lo)}–{'' if hi is None else num_text(hi)}"
-            rate = self._muted(sl.rate)
+            rate = self._muted(sl.rate) if sl.rate is not None else Fraction(0)
             amount = units * rate
+            flat_text = ""
+            flat_detail: tuple[tuple[str, str], ...] = ()
+            if sl.flat is not None:  # issue 12: a flat amount once the slice is reached
+                flat = self._muted(sl.flat)
+                reached = units > 0
+                amount += flat if reached else 0
+                flat_text = (f" plus {num_text(flat)} flat (reached)" if reached else
+                             f"; flat {num_text(flat)} not charged (not reached)")
+                flat_detail = (("flat", exact_text(flat if reached else Fraction(0))),)
             total += amount
             if tr:
+                what = (f"{num_text(units)} × {num_text(rate)}" if sl.rate is not None
+                        else f"{num_text(units)} units")
                 tr.add(
                     "slice",
-                    f"slice {sl.name} ({span_text}): {num_text(units)} × {num_text(rate)} = "
+                    f"slice {sl.name} ({span_text}): {what}{flat_text} = "
                     f"{num_text(amount)}",
                     sl.span, value=exact_text(amount),
                     detail=(("units", exact_text(units)), ("rate", exact_text(rate)),
-                            ("result", exact_text(amount))))
+                            *flat_detail, ("result", exact_text(amount))))
         if tr:
             tr.add("sum", f"{name}: sum of the slices for {subject} {num_text(q)} = "
                    f"{num_text(total)}", decl.span, value=exact_text(total))
         return total
+
+    # issue 12: volume pricing
+    def volume(self, decl: ast.SlicesDecl) -> Fraction:
+        """The whole quantity at the rate of the one band it is in, plus its flat amount."""
+        subject = decl.subject.name
+        raw = self.c.values.get(subject)
+        if raw is None:
+            raise _Missing(subject)
+        assert isinstance(raw, Decimal)
+        for sl in decl.slices:
+            iv = band_interval(sl, ZERO)
+            if iv.lo is not None and (raw < iv.lo or (raw == iv.lo and not iv.lo_incl)):
+                continue
+            if iv.hi is not None and (raw > iv.hi or (raw == iv.hi and not iv.hi_incl)):
+                continue
+            q = Fraction(raw)
+            rate = self._muted(sl.rate) if sl.rate is not None else Fraction(0)
+            flat = self._muted(sl.flat) if sl.flat is not None else Fraction(0)
+            amount = q * rate + flat
+            tr = self.tr
+            if tr:
+                lo = "" if iv.lo is None else f"{group(iv.lo)} {'≤' if iv.lo_incl else '<'} "
+                hi = "" if iv.hi is None else f" {'≤' if iv.hi_incl else '<'} {group(iv.hi)}"
+                label = f' "{sl.label}"' if sl.label else ""
+                parts = []
+                if sl.rate is not None:
+                    parts.append(f"{num_text(q)} × {num_text(rate)}")
+                if sl.flat is not None:
+                    parts.append(f"{num_text(flat)} flat")
+                tr.add(
+                    "tier",
+                    f"{decl.name}: {subject} {group(raw)} is in band {sl.name}{label} "
+                    f"({lo}{group(raw)}{hi}); the whole quantity at its price: "
+                    f"{' + '.join(parts)} = {num_text(amount)}",
+                    sl.span, value=exact_text(amount),
+                    detail=(("volume", decl.name), ("band", sl.name), ("units", exact_text(q)),
+                            ("rate", exact_text(rate)), ("flat", exact_text(flat)),
+                            ("result", exact_text(amount))))
+            return amount
+        raise EvaluationError(diagnostic(
+            f"{subject} {group(raw)} of {self.c.name} falls in no band of {decl.name}",
+            decl.span, hint="run `takst check` on the tariff: its bands do not cover every value"))
+
+    # issue 12: min and max, per started block, rounding inside an expression
+    def extreme(self, e: ast.Extreme) -> Fraction:
+        values = [self._expr(a) for a in e.args]
+        result = min(values) if e.op == "min" else max(values)
+        tr = self.tr
+        if tr:
+            shown = ", ".join(num_text(v) for v in values)
+            tr.add("minmax", f"{self.label(e)} = {e.op}({shown}) = {num_text(result)}", e.span,
+                   value=exact_text(result),
+                   detail=(("op", e.op), ("values", " ".join(exact_text(v) for v in values)),
+                           ("result", exact_text(result))))
+        return result
+
+    def per_started(self, e: ast.PerStarted) -> Fraction:
+        q = self._expr(e.quantity)
+        price = self._expr(e.price)
+        ratio = q / Fraction(e.block)
+        blocks = -((-ratio.numerator) // ratio.denominator)  # rounded up: every block begun
+        result = price * blocks
+        tr = self.tr
+        if tr:
+            tr.add("blocks",
+                   f"{self.label(e)}: "
+                   + (f"{e.quantity.name} " if isinstance(e.quantity, ast.Ref) else "")
+                   + f"{num_text(q)} / {group(e.block)} = "
+                   f"{num_text(ratio)}, rounded up to {blocks} started block"
+                   f"{'' if blocks == 1 else 's'}; {blocks} × {num_text(price)} = "
+                   f"{num_text(result)}",
+                   e.span, value=exact_text(result),
+                   detail=(("quantity", exact_text(q)), ("block", str(e.block)),
+                           ("blocks", str(blocks)), ("price", exact_text(price)),
+                           ("result", exact_text(result))))
+        return result
+
+    def round_expr(self, e: ast.RoundExpr) -> Fraction:
+        value = self._expr(e.value)
+        step, step_text, mode = e.step, e.step_text, e.mode
+        if e.policy is not None:
+            pol = self.ev.sym.rounding(e.policy.name)
+            assert pol is not None
+            step, step_text, mode = pol.step, pol.step_text, pol.mode
+        rounded = round_fraction(value, step, mode)
+        tr = self.tr
+        if tr:
+            unit = f" {e.currency}" if e.currency else ""
+            via = f" by rounding {e.policy.name}" if e.policy is not None else ""
+            tr.add("round", f"{expr_label(e.value)} rounded to {step_text}{unit} ({mode}){via}: "
+                   f"{num_text(value)} → {group(rounded)}", e.span, value=str(rounded),
+                   detail=(("step", str(step)), ("mode", mode), ("in", "expression")))
+        return Fraction(rounded)
+
+    # issue 12: minimum and maximum amounts of a charge
+    def limits(self, charge: ast.ChargeDecl, amount: Fraction, place: str) -> Fraction:
+        """``at least`` / ``at most`` lines of ``place`` (a line that says no place goes after
+        the prorations; check allows that only for a charge with none)."""
+        tr = self.tr
+        for lim in charge.limits:
+            if (lim.place or "after proration") != place:
+                continue
+            where = f" {lim.place}" if lim.place else ""
+            reason = f" ({lim.reason})" if lim.reason else ""
+            head = f"{lim.kind} {expr_label(lim.value)}{where}{reason}"
+            if self.excepted:
+                tr.add("limit", f"{head}: not applied, an exception gave the amount", lim.span,
+                       applied=False)
+                continue
+            bound = self.expr(lim.value)
+            low = lim.kind == "at least"
+            if (amount < bound) if low else (amount > bound):
+                tr.add("limit", f"{head}: {_money(amount)} is {'below' if low else 'above'} "
+                       f"{_money(bound)}, so the amount is {_money(bound)}", lim.span,
+                       value=exact_text(bound), applied=True,
+                       detail=(("kind", lim.kind), ("before", exact_text(amount)),
+                               ("bound", exact_text(bound)), ("result", exact_text(bound))))
+                amount = bound
+            else:
+                tr.add("limit", f"{head}: {_money(amount)} is not "
+                       f"{'below' if low else 'above'} {_money(bound)}, unchanged", lim.span,
+                       value=exact_text(amount), applied=False)
+        return amount
 
     def call(self, e: ast.Call) -> Fraction:
         formula = self.ev.sym.formula(e.name)
@@ -889,6 +1032,9 @@ _EXPR: dict[type[ast.Expr], Callable[[_Run, Any], Fraction]] = {
     ast.Call: _Run.call,
     ast.Cases: _Run.cases,
     ast.BinOp: _Run.binop,
+    ast.Extreme: _Run.extreme,  # issue 12
+    ast.PerStarted: _Run.per_started,
+    ast.RoundExpr: _Run.round_expr,
 }
 _COND: dict[type[ast.Cond], Callable[[_Run, Any, list[str] | None], bool]] = {
     ast.BoolOp: _Run.bool_op,

@@ -32,6 +32,10 @@ StepKind = Literal[
     "pool",  # a customer's share of a pool
     "slice",  # one slice of a graduated amount
     "sum",  # the sum of the slices
+    "tier",  # volume pricing: the band the whole quantity is in, its rate and flat amount
+    "minmax",  # min(...) or max(...): the values compared and the one taken
+    "blocks",  # per started block: the blocks begun and the price for them
+    "limit",  # at least / at most: the amount raised to the minimum, cut to the maximum, or not
     "exception",  # an exception that fired or did not
     "prorate",  # a proration applied or skipped
     "round",  # a rounding

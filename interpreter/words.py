@@ -33,6 +33,15 @@ def expr_label(e: ast.Expr) -> str:
         return f"{e.name}(…)"
     if isinstance(e, ast.Cases):
         return f"by {e.dim.name}"
+    if isinstance(e, ast.Extreme):  # issue 12
+        inner = ", ".join(expr_label(a) for a in e.args)
+        return f"{e.op}({inner if len(inner) <= 40 else '…'})"
+    if isinstance(e, ast.PerStarted):
+        qty = e.quantity
+        of = qty.name if isinstance(qty, ast.Ref) else f"of {expr_label(qty)}"
+        return f"{expr_label(e.price)} per started {group(e.block)} {of}"
+    if isinstance(e, ast.RoundExpr):
+        return "round(…)"
     assert isinstance(e, ast.BinOp)
     parts = []
     for side in (e.left, e.right):

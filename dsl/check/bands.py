@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from takst.dsl import ast
-from takst.dsl.check.words import things
+from takst.dsl.check.words import is_zero, things
 from takst.dsl.errors import Diagnostic, diagnostic
 from takst.dsl.intervals import Interval, band_interval, int_range
 from takst.dsl.numbers import group, literal, plain
@@ -67,14 +67,20 @@ def check_slices(ctx: Context, decl: ast.SlicesDecl) -> None:
     inp = ctx.sym.input(decl.subject.name)
     unit = input_unit(inp) if inp is not None else None
     if inp is None or unit is None:
-        ctx.err(f"slices {decl.name} are by {decl.subject.name}, which is not a number",
-                decl.subject.span, hint="slices go by a numeric input, e.g. population")
+        word = "slices" if decl.rule == "graduated" else "volume"
+        ctx.err(f"{word} {decl.name} are by {decl.subject.name}, which is not a number",
+                decl.subject.span, hint=f"{word} go by a numeric input, e.g. population")
         return
     for sl in decl.slices:
+        if sl.flat is not None:  # issue 12: a flat amount per tier reached
+            check_flat(ctx, decl, sl, sl.flat)
+        if sl.rate is None:
+            continue
         rate = ctx.units.unit(sl.rate)
         if rate is not None and not (rate * unit).is_money:
             ctx.err(
-                f"the rate of slice {sl.name} is {rate.describe(ctx.currency)}; "
+                f"the rate of {'slice' if decl.rule == 'graduated' else 'band'} {sl.name} is "
+                f"{rate.describe(ctx.currency)}; "
                 f"times {decl.subject.name} it must give an amount in {ctx.currency}",
                 sl.rate.span,
                 hint=f"e.g. at 1.50 {ctx.currency} per "
@@ -83,7 +89,24 @@ def check_slices(ctx: Context, decl: ast.SlicesDecl) -> None:
     whole = inp.type.kind in ("inhabitants", "count")
     fake = ast.BandsDecl(name=decl.name, label=decl.label, subject=decl.subject,
                          bands=decl.slices, span=decl.span)
-    ctx.diags.extend(_as_slices(d) for d in analyse_bands(fake, whole, Decimal(0)))
+    found = analyse_bands(fake, whole, Decimal(0))
+    # volume pricing: the quantity picks one band, so the bands' own words fit
+    ctx.diags.extend(found if decl.rule == "volume" else map(_as_slices, found))
+
+
+def check_flat(ctx: Context, decl: ast.SlicesDecl, sl: ast.Slice, flat: ast.Expr) -> None:
+    """The flat amount of a tier is money, charged once when the quantity reaches it."""
+    what = "slice" if decl.rule == "graduated" else "band"
+    unit = ctx.units.unit(flat)
+    if unit is None or unit.is_money or (unit.is_plain and is_zero(flat)):
+        return
+    ctx.err(
+        f"the flat amount of {what} {sl.name} is {unit.describe(ctx.currency)}, not an "
+        f"amount in {ctx.currency}",
+        flat.span,
+        hint=f"a flat amount is charged once for the {what}: write it in money, e.g. "
+        f"plus 10 {ctx.currency} (a price per unit goes after `at`)",
+    )
 
 
 def _as_slices(d: Diagnostic) -> Diagnostic:

@@ -3,6 +3,7 @@ exceptions that can fire together with different results and no priority."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from takst.dsl import ast
@@ -10,6 +11,7 @@ from takst.dsl.check.conditions import disjoint
 from takst.dsl.check.declarations import check_fraction
 from takst.dsl.check.tables import check_table
 from takst.dsl.check.words import article, same_result
+from takst.dsl.numbers import group
 
 if TYPE_CHECKING:
     from takst.dsl.check.context import Context
@@ -61,6 +63,7 @@ def check_charge(ctx: Context, charge: ast.ChargeDecl) -> None:
         ctx.conds.check(ex.condition)
         ctx.units.money_expr(ex.result, f"the result of this exception to {charge.name}")
     check_conflicts(ctx, charge)
+    check_limits(ctx, charge)
 
 
 def check_frequency(ctx: Context, charge: ast.ChargeDecl) -> None:
@@ -128,3 +131,52 @@ def check_conflicts(ctx: Context, charge: ast.ChargeDecl) -> None:
                 "result, or say which wins with `priority N` on each (higher wins)",
                 related=[("the other exception is here", a.span)],
             )
+
+
+# issue 12: minimum and maximum amounts
+def check_limits(ctx: Context, charge: ast.ChargeDecl) -> None:
+    """``at least`` / ``at most``: money, once each, the minimum not above the maximum, and a
+    stated place (before or after proration) when the charge is prorated."""
+    seen: dict[str, ast.Limit] = {}
+    for lim in charge.limits:
+        ctx.units.money_expr(lim.value, f"the {_word(lim)} of {charge.name}")
+        if lim.kind in seen:
+            ctx.err(f"charge {charge.name} has two `{lim.kind}` lines", lim.span,
+                    hint=f"keep one `{lim.kind}` line",
+                    related=[("the first is here", seen[lim.kind].span)])
+        seen.setdefault(lim.kind, lim)
+        if lim.place is None and charge.prorations:
+            ctx.err(
+                f"say whether `{lim.kind}` applies before or after the proration of "
+                f"{charge.name}",
+                lim.span,
+                hint=f"end the line with `before proration` (the {_word(lim)} is prorated "
+                f"too) or `after proration` (the prorated amount is {_bound(lim)})",
+                related=[("the proration is here", charge.prorations[0].span)],
+            )
+    low, high = seen.get("at least"), seen.get("at most")
+    if low is None or high is None:
+        return
+    a, b = _constant(low.value), _constant(high.value)
+    if a is not None and b is not None and a > b and low.place == high.place:
+        ctx.err(
+            f"the minimum of {charge.name} ({group(a)}) is above its maximum ({group(b)})",
+            low.span,
+            hint="every amount would be both raised and cut: swap the two, or correct one",
+            related=[("the maximum is here", high.span)],
+        )
+
+
+def _word(lim: ast.Limit) -> str:
+    return "minimum" if lim.kind == "at least" else "maximum"
+
+
+def _bound(lim: ast.Limit) -> str:
+    return "raised to the minimum" if lim.kind == "at least" else "cut to the maximum"
+
+
+def _constant(e: ast.Expr) -> Decimal | None:
+    """The value of a literal amount (``5_000 NOK``), else None."""
+    if isinstance(e, ast.Number) and e.per is None and not e.percent:
+        return e.value
+    return None

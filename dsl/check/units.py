@@ -279,6 +279,62 @@ class Units(NodeVisitor["Unit | None"]):
                 )
         return first
 
+    # issue 12: min/max, per started block, rounding inside an expression
+    def visit_Extreme(self, expr: ast.Extreme, env: Env = None) -> Unit | None:
+        if len(expr.args) < 2:
+            self.ctx.err(f"{expr.op}(...) needs two values or more", expr.span,
+                         hint=f"e.g. {expr.op}(fee, 5_000 {self.ctx.currency})")
+        units = [(a, self.unit(a, env)) for a in expr.args]
+        # 0 may stand beside anything (as in + and -); an unknown unit was reported already
+        known = [(a, u) for a, u in units if u is not None and not (u.is_plain and is_zero(a))]
+        for a, u in known[1:]:
+            if u != known[0][1]:
+                self.ctx.err(
+                    f"{expr.op}(...) compares values of one unit; this one is "
+                    f"{u.describe(self.ctx.currency)}, the first is "
+                    f"{known[0][1].describe(self.ctx.currency)}",
+                    a.span,
+                    hint=f"give {expr.op} values in the same unit, e.g. two amounts in "
+                    f"{self.ctx.currency}",
+                )
+                return None
+        if any(u is None for _, u in units):
+            return None
+        return known[0][1] if known else PLAIN
+
+    def visit_PerStarted(self, expr: ast.PerStarted, env: Env = None) -> Unit | None:
+        """The price's unit: the number of blocks begun is a plain number (the block is in
+        the quantity's own unit: ``per started 5 of amount`` counts blocks of 5 EUR)."""
+        price = self.unit(expr.price, env)
+        quantity = self.unit(expr.quantity, env)
+        if price is None or quantity is None:
+            return None
+        return price
+
+    def visit_RoundExpr(self, expr: ast.RoundExpr, env: Env = None) -> Unit | None:
+        unit = self.unit(expr.value, env)
+        if expr.policy is not None:
+            kind = self.ctx.ref(expr.policy.name, expr.policy.span, "rounding")
+            if kind is not None and kind != "rounding":
+                self.ctx.err(f"{expr.policy.name} is {article(kind)}, not a rounding",
+                             expr.policy.span, hint="declare it:  rounding NAME = to øre half up")
+        if expr.currency is not None:
+            if expr.currency != self.ctx.currency:
+                self.ctx.err(
+                    f"this tariff is in {self.ctx.currency}, but this step is in {expr.currency}",
+                    expr.span, hint=f"write the step in {self.ctx.currency}, e.g. "
+                    f"round(x to 1 {self.ctx.currency} up)")
+                return None
+            if unit is not None and not unit.is_money:
+                self.ctx.err(
+                    f"this value is {unit.describe(self.ctx.currency)}, but the step "
+                    f"{plain(expr.step)} {expr.currency} is an amount of money",
+                    expr.value.span,
+                    hint=f"leave out the currency (round(x to {plain(expr.step)} up)), or "
+                    "round an amount of money")
+                return None
+        return unit
+
     def money_expr(self, expr: ast.Expr, what: str) -> None:
         unit = self.unit(expr)
         if unit is None or unit.is_money:

@@ -45,6 +45,7 @@ from takst.dsl import ast
 from takst.dsl.errors import Span
 from takst.dsl.intervals import band_interval
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
+from takst.interpreter.exact import round_fraction
 from takst.interpreter.prepare import cond_words, empty_message
 from takst.interpreter.words import expr_label
 
@@ -386,7 +387,93 @@ class Compiler:
         if isinstance(e, ast.BinOp):
             return self.binop(e.op, self.expr(e.left), self.expr(e.right), e.span,
                               expr_label(e.right))
+        if isinstance(e, ast.Extreme):  # issue 12
+            return self.extreme(e)
+        if isinstance(e, ast.PerStarted):
+            return self.per_started(e)
+        if isinstance(e, ast.RoundExpr):
+            return self.round_expr(e)
         raise _Unsupported(f"the expression {type(e).__name__}", e.span)
+
+    # -------------------------------------------------------------- issue 12
+    def less(self, a: X, b: X) -> str:
+        """The SQL of ``a < b``, exactly (static denominators are above zero)."""
+        if isinstance(a.den, int) and isinstance(b.den, int):
+            return f"({a.num} * {lit(b.den)} < {b.num} * {lit(a.den)})"
+        return (f"(({a.num} * {b.den_sql()} - {b.num} * {a.den_sql()}) * sign({a.den_sql()}) "
+                f"* sign({b.den_sql()}) < 0)")
+
+    def pick(self, a: X, b: X, low: bool) -> X:
+        """The least (``low``) or the greatest of two values, with both their statuses."""
+        if a.const is not None and b.const is not None:
+            return X.of(min(a.const, b.const) if low else max(a.const, b.const))
+        cond = self.less(b, a) if low else self.less(a, b)
+        picked = choose([(cond, attrs.evolve(b, st=None))], attrs.evolve(a, st=None))
+        return attrs.evolve(picked, st=combine(a.st, b.st))
+
+    def extreme(self, e: ast.Extreme) -> X:
+        values = [self.expr(a) for a in e.args]
+        out = values[0]
+        for v in values[1:]:
+            out = self.pick(out, v, e.op == "min")
+        return out
+
+    def per_started(self, e: ast.PerStarted) -> X:
+        q, price = self.expr(e.quantity), self.expr(e.price)
+        if not isinstance(q.den, int):
+            raise _Unsupported(f"a price per started block of a divided value ({expr_label(e.quantity)})",
+                               e.span)
+        fb = Fraction(e.block)
+        n = q.num if fb.denominator == 1 else f"({q.num} * {lit(fb.denominator)})"
+        m = lit(q.den * fb.numerator)
+        blocks = f"(CASE WHEN {n} >= 0 THEN ({n} + {m} - 1) // {m} ELSE -((-{n}) // {m}) END)"
+        return X(f"({price.num} * {blocks})", price.den, combine(q.st, price.st))
+
+    def rounded(self, x: X, step: Decimal, mode: str) -> X:
+        """``x`` rounded to a multiple of ``step`` (as a charge's round line does)."""
+        s = scale_of(step)
+        fs = Fraction(step)
+        a = x.num if fs.denominator == 1 else f"({x.num} * {lit(fs.denominator)})"
+        if isinstance(x.den, int):
+            b = lit(x.den * fs.numerator)
+            sign = f"sign({a})"
+        else:
+            b = f"abs({x.den} * {lit(fs.numerator)})"
+            sign = f"(sign({a}) * sign({x.den}))"
+        m = f"abs({a})"
+        if mode == "down":
+            k = f"({m} // {b})"
+        elif mode == "up":
+            k = f"(({m} + {b} - 1) // {b})"
+        elif mode == "half up":
+            k = f"((2 * {m} + {b}) // (2 * {b}))"
+        else:
+            q0 = f"({m} // {b})"
+            r2 = f"(2 * ({m} - {q0} * {b}))"
+            k = (f"({q0} + CASE WHEN {r2} > {b} OR ({r2} = {b} AND {q0} % 2 = 1) "
+                 f"THEN 1 ELSE 0 END)")
+        unit = scaled(step, s)
+        num = f"({sign} * {k})" if unit == 1 else f"({sign} * {k} * {lit(unit)})"
+        return X(num, 10**s, x.st)
+
+    def round_expr(self, e: ast.RoundExpr) -> X:
+        step, mode = e.step, e.mode
+        if e.policy is not None:
+            pol = self.sym.rounding(e.policy.name)
+            assert pol is not None
+            step, mode = pol.step, pol.mode
+        x = self.expr(e.value)
+        if x.const is not None:
+            return X.of(Fraction(round_fraction(x.const, step, mode)))
+        return self.rounded(x, step, mode)
+
+    def limited(self, charge: ast.ChargeDecl, x: X, place: str) -> X:
+        """``x`` raised to the charge's ``at least`` / cut to its ``at most`` of ``place``."""
+        for lim in charge.limits:
+            if (lim.place or "after proration") == place:
+                bound = self.expr(lim.value)
+                x = self.pick(x, bound, lim.kind == "at most")
+        return x
 
     def ref(self, e: ast.Ref) -> X:
         name = e.name
@@ -498,6 +585,8 @@ class Compiler:
     def slices(self, name: str) -> X:
         decl = self.sym.slices(name)
         assert decl is not None
+        if decl.rule == "volume":
+            return self.volume(decl)
         subject = decl.subject.name
         inp = self.inputs.get(subject)
         if inp is None or subject not in self.scales:
@@ -519,11 +608,43 @@ class Compiler:
             else:
                 top_sql = q if hi is None else f"least({q}, {lit(_int(hi * one))})"
                 units = f"greatest(0::HUGEINT, {top_sql} - {lit(_int(lo * one))})"
-            rate = self.expr(sl.rate)
+            rate = self.expr(sl.rate) if sl.rate is not None else X.of(Fraction(0))
             part = self.binop("*", X(units, one), rate, sl.span)
+            if sl.flat is not None:  # issue 12: a flat amount once the slice is reached
+                reached = X(f"(CASE WHEN {units} > 0 THEN 1 ELSE 0 END)::HUGEINT", 1)
+                part = self.binop("+", part, self.binop("*", reached, self.expr(sl.flat),
+                                                        sl.span), sl.span)
             total = part if total is None else self.binop("+", total, part, sl.span)
         assert total is not None
         return attrs.evolve(total, st=combine(f"CASE WHEN {q} IS NULL THEN 'P' END", total.st))
+
+    def volume(self, decl: ast.SlicesDecl) -> X:
+        """Issue 12: the whole quantity at the rate of the band it is in, plus its flat amount."""
+        subject = decl.subject.name
+        if subject not in self.scales:
+            raise _Unsupported(f"volume {decl.name} over a value that is not a numeric input",
+                               decl.span)
+        s = self.scales[subject]
+        v = col(subject)
+        q = X(v, 10**s)
+        branches: list[tuple[str, Branch]] = []
+        for sl in decl.slices:
+            iv = band_interval(sl, ZERO)
+            conds = []
+            if iv.lo is not None:
+                conds.append(f"{v} {'>=' if iv.lo_incl else '>'} {lit(scaled(iv.lo, s))}")
+            if iv.hi is not None:
+                conds.append(f"{v} {'<=' if iv.hi_incl else '<'} {lit(scaled(iv.hi, s))}")
+            rate = self.expr(sl.rate) if sl.rate is not None else X.of(Fraction(0))
+            price = self.binop("*", q, rate, sl.span)
+            if sl.flat is not None:
+                price = self.binop("+", price, self.expr(sl.flat), sl.span)
+            branches.append((" AND ".join(conds) or "TRUE", price))
+        msg = error_sql(text_lit(f"{subject} ") + f" || ({v})::VARCHAR || "
+                        + text_lit(" of ") + " || name || "
+                        + text_lit(f" falls in no band of {decl.name}"))
+        pending = f"CASE WHEN {v} IS NULL THEN 'P' END"
+        return choose(branches, msg, pending, guard=f"{v} IS NULL")
 
     # -------------------------------------------------------------- dimensions
     def band(self, name: str) -> tuple[str, str | None]:
@@ -766,6 +887,11 @@ class Compiler:
         base = (self.table(charge.body) if isinstance(charge.body, ast.Table)
                 else self.expr(charge.body))
         sts: list[str | None] = [base.st]
+        limit_sts: list[str | None] = []  # issue 12: a bound's status, where no exception fired
+        if any(lim.place == "before proration" for lim in charge.limits):
+            base = self.limited(charge, base, "before proration")
+            limit_sts.append(base.st)
+            base = attrs.evolve(base, st=None)
         # exceptions: every condition is evaluated; the highest priority that applies wins
         fired: list[tuple[ast.ExceptionRule, Cnd, X]] = []
         for ex in charge.exceptions:
@@ -813,6 +939,19 @@ class Compiler:
                 factor = X(f"(CASE WHEN {cnd.sql} THEN {lit(f.numerator)} "
                            f"ELSE {lit(f.denominator)} END)", f.denominator)
                 amount = self.binop("*", amount, factor, pr.span)
+        if any((lim.place or "after proration") == "after proration" for lim in charge.limits):
+            limited = self.limited(charge, amount, "after proration")  # issue 12
+            if fired:  # an exception's result is not limited
+                any_fired = " OR ".join(f"({cnd.sql})" for _, cnd, _ in fired)
+                limited = choose([(any_fired, attrs.evolve(amount, st=None))],
+                                 attrs.evolve(limited, st=None))
+            limit_sts.append(limited.st)
+            amount = attrs.evolve(limited, st=None)
+        limit_st = combine(*limit_sts)
+        if limit_st is not None and fired:
+            any_fired = " OR ".join(f"({cnd.sql})" for _, cnd, _ in fired)
+            limit_st = f"CASE WHEN NOT ({any_fired}) THEN {limit_st} END"
+        sts.append(limit_st)
         st = combine(*sts)
         last = ("'ok'" if st is None else
                 f"CASE {st} WHEN 'N' THEN 'none' WHEN 'P' THEN 'pending' ELSE 'ok' END")

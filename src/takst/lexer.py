@@ -34,6 +34,7 @@ DECLARATIONS = (
     *("tariff", "module", "import"),  # header, modules
     *("input", "setting"),  # values per customer, values for the whole evaluation
     *("list", "categories", "group", "bands", "slices"),  # names and dimensions
+    *("volume",),  # issue 12: volume pricing
     *("param", "formula", "aggregate", "pool"),  # named values
     *("proration", "rounding"),  # named policies
     *("charge", "pending", "example", "property"),
@@ -56,6 +57,9 @@ CLAUSES = (
     *("months", "days", "with"),  # prorate by months/days; prorate with, round with
     *("round", "half", "even", "down"),  # rounding
     *("per",),  # rates
+    *("plus", "flat"),  # issue 12: a flat amount per tier reached
+    *("least", "most", "before", "after"),  # issue 12: at least / at most, and their place
+    *("started",),  # issue 12: per started block
     *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
 )
 
