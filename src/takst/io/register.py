@@ -473,10 +473,21 @@ class _FileSource(_Source):
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
+#: ``="0301"``: a formula that is only a string constant, as CSV for Excel writes a text
+#: that Excel would otherwise turn into a number (``takst.render.excel``).
+_FORMULA_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+
+
 def text_cell(raw: str) -> str:
     """An id or a name as takst uses it: stripped, in Unicode normal form NFC (so that
-    ``ø`` typed as one character or as ``o`` + a combining stroke is the same)."""
-    return unicodedata.normalize("NFC", raw.strip())
+    ``ø`` typed as one character or as ``o`` + a combining stroke is the same). A cell
+    ``="0301"`` (a string constant, as CSV for Excel keeps an id a text) is its text."""
+    text = raw.strip()
+    if text.startswith('="'):
+        m = _FORMULA_TEXT.fullmatch(text)
+        if m:
+            text = m.group(1).replace('""', '"')
+    return unicodedata.normalize("NFC", text)
 
 
 def invisible(text: str) -> str | None:
