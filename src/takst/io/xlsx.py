@@ -98,21 +98,10 @@ def _column_letter(index: int) -> str:
 
 @attrs.define
 class _Layout:
-    """What the pass over a sheet found: its header, and each CSV line's sheet row."""
+    """What the pass over a sheet found: its header (row numbers need no mapping: each
+    sheet row is one record of the text, a cell's line breaks included)."""
 
     header: list[str] = attrs.field(factory=list)
-    #: (first CSV line of a record, extra lines before it): line breaks inside cells make
-    #: the CSV text longer than the sheet; only where that happens is a pair kept.
-    drift: list[tuple[int, int]] = attrs.field(factory=list)
-
-    def sheet_row(self, line: int) -> int:
-        extra = 0
-        for first, before in self.drift:
-            if first <= line:
-                extra = before
-            else:
-                break
-        return line - extra
 
 
 class _LineStream:
@@ -134,6 +123,12 @@ class _LineStream:
 
     def close(self) -> None:
         self._close()
+
+    def __enter__(self) -> _LineStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _XlsxSource(_Source):
@@ -207,7 +202,6 @@ class _XlsxSource(_Source):
         def lines() -> Iterator[str]:
             buf = io.StringIO()
             writer = csv.writer(buf, lineterminator="\n")
-            line = 1  # the CSV line this sheet row starts at
             expected = 1  # the sheet row that comes next
             width = 0
             for row in ws.iter_rows():
@@ -217,7 +211,6 @@ class _XlsxSource(_Source):
                 while expected < number:  # rows left out of the file are empty rows
                     yield "\n"
                     expected += 1
-                    line += 1
                 values = [cell_text(getattr(c, "value", None), getattr(c, "number_format", None))
                           for c in row]
                 if not layout.header and any(v.strip() for v in values):
@@ -228,14 +221,10 @@ class _XlsxSource(_Source):
                 buf.seek(0)
                 buf.truncate()
                 writer.writerow(values)
-                text = buf.getvalue()
-                yield text
-                extra = text.count("\n") - 1
+                # one item per sheet row, line breaks in its cells and all: the CSV
+                # reader counts the items it is given, so its row numbers are the sheet's
+                yield buf.getvalue()
                 expected += 1
-                line += 1 + extra
-                if extra:
-                    before = layout.drift[-1][1] if layout.drift else 0
-                    layout.drift.append((line, before + extra))
 
         def verify() -> None:
             self.again()
@@ -251,7 +240,7 @@ def _cell_where(where: str | None, source: _XlsxSource) -> str | None:
     m = _WHERE.match(where)
     if m is None:
         return where
-    row = source.layout.sheet_row(int(m.group("row")))
+    row = int(m.group("row"))
     place = f"{m.group('name')}, sheet {source.sheet}"
     col = m.group("col")
     if col is None:

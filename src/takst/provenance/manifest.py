@@ -720,12 +720,13 @@ def document_edits(recorded: RecordedResult, tariff: ast.Tariff, results: Sequen
         except TariffError:
             mark = ","
         text_now = to_excel_csv(tariff, results, decimal_mark=mark)
+        shown_now = text_now.removeprefix("\ufeff")  # the recorded text was read without it
     else:
         locale = None
-        text_now = report.to_csv(tariff, results)
+        text_now = shown_now = report.to_csv(tariff, results)
     edits = []
     rec_rows = recorded.document["csv"].split("\n")
-    now_rows = text_now.split("\n")
+    now_rows = shown_now.split("\n")
     for i in range(max(len(rec_rows), len(now_rows))):
         a = rec_rows[i] if i < len(rec_rows) else None
         b = now_rows[i] if i < len(now_rows) else None
