@@ -476,6 +476,7 @@ def _compare_options(
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.compare import compare as versions
 
+    _need_out(args)
     old_year, new_year, percent_bands, kroner_bands = _compare_options(args)
     _guard_out(args, [("old tariff", args.old), ("new tariff", args.new),
                       ("register", args.register)])
@@ -489,13 +490,27 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                              new_year=new_year, values=args.set,
                              dialect=Dialect(args.delimiter, args.decimal, args.sheet),
                              percent_bands=percent_bands, kroner_bands=kroner_bands)
+    from takst.compare.review import review_of
+    from takst.render.locale import resolve_locale
+
+    # the words of the effect tables in the locale, the columns from the tariffs
+    review = review_of(result, resolve_locale(args.locale, result.currency))
+    if args.format == "xlsx":
+        from takst.compare.review import write_compare_xlsx
+
+        write_compare_xlsx(args.out, result, review)
+        return 0
     with _output(args, out) as stream:
         if args.format == "json":
             stream.write(versions.to_json(result))
         elif args.format == "csv":
             stream.write(versions.to_csv(result))
+        elif args.format == "markdown":
+            from takst.compare.review import to_markdown
+
+            stream.write(to_markdown(result, review))
         else:
-            stream.write(versions.to_table(result))
+            stream.write(versions.to_table(result, review))
     return 0
 
 
