@@ -19,6 +19,7 @@ band names and type codes there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -185,18 +186,19 @@ def effect_view(comparison: Comparison, kind: BandKind, review: Review, *,
 # ------------------------------------------------------------------ markdown
 
 _MD_SPECIAL = set("\\`*_[]<>|#~")
+_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 
 
 def md(text: str) -> str:
     """Text for a Markdown table cell: every character Markdown or HTML would read
-    escaped with a backslash, line breaks made spaces."""
-    text = " ".join(text.split())
+    escaped with a backslash, line breaks made spaces (no-break spaces stay)."""
+    text = _BREAKS.sub(" ", text)
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 
 
 def code(text: str) -> str:
     """Text as inline code (a path), or escaped text when it holds a backtick."""
-    text = " ".join(text.split())
+    text = _BREAKS.sub(" ", text)
     return f"`{text}`" if "`" not in text else md(text)
 
 
