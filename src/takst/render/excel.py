@@ -104,7 +104,7 @@ def write_excel_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerR
     :func:`takst.render.report.write_csv`: ``id``, ``name``, one per charge, ``total``,
     ``pending`` (the pending charges, separated by ``, ``)."""
     out.write(BOM)
-    w = csv.writer(out, delimiter=SEPARATOR, lineterminator="\r\n")
+    w = csv.writer(out, delimiter=SEPARATOR, lineterminator="\n")
     w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending"])
     totals = Totals(tariff)
     for r in results:
