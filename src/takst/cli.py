@@ -540,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def customers(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("file", metavar="FILE", help="the .tariff file")
-        sp.add_argument("--register", metavar="CSV", help="a register of customers (CSV)")
+        sp.add_argument("--register", metavar="CSV", help="a register of customers (CSV, or "
+                        "an .xlsx workbook: its first sheet, or --sheet NAME)")
         _dialect_options(sp)
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
                         help="an input value for one customer (repeat for each input)")

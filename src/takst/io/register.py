@@ -3,7 +3,9 @@
 A register is a CSV file with a header row, as a spreadsheet exports it. It has
 the columns ``id`` and ``name`` and one column per input the tariff declares;
 ``customer_type`` is read when present; other columns are ignored. Ids are text
-(``0301`` keeps its zero). Every problem of the file is reported at once, each
+(``0301`` keeps its zero; so does ``="0301"``, the string constant CSV for Excel
+writes, :mod:`takst.render.excel`). An XLSX workbook's sheet is read through the
+same checks by :mod:`takst.io.xlsx`. Every problem of the file is reported at once, each
 with its row and column, and nothing is evaluated when there is one.
 
 The file's *dialect* is found without a flag, and refused when it cannot be
