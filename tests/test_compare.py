@@ -278,8 +278,11 @@ def test_conflicting_input_types() -> None:
 
 
 def test_cli_table() -> None:
-    """`takst compare` prints a row per customer and the seed's two effect tables."""
-    code, out, err = run("compare", OS2, OS2_2025, "--register", DEMO, "--year", "2024")
+    """`takst compare` prints a row per customer and the seed's two effect tables (in the
+    seed's Norwegian with --locale nb); the columns are the customer types of the register,
+    as the tariff declares none."""
+    code, out, err = run("compare", OS2, OS2_2025, "--register", DEMO, "--year", "2024",
+                         "--locale", "nb")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "Old: OS2valghalla 3.0 (rules/os2valghalla.tariff, billing year 2024)"
@@ -289,13 +292,33 @@ def test_cli_table() -> None:
                            "Kostnadsreduksjon"]
     assert "Prosentvis" in out and "I kroner" in out
     kr = lines.index(next(ln for ln in lines if ln.startswith("I kroner")))
-    assert lines[kr].split() == ["I", "kroner", "Fra", "Til", "Totalt", *DEFAULT_TYPES]
-    assert lines[kr + 2].split() == [RED, "-", "0", "6", "6", "-", "-", "-", "-", "-"]
+    assert lines[kr].split() == ["I", "kroner", "Fra", "Til", "Totalt", "KOMMUNE"]
+    assert lines[kr + 2].split() == [RED, "-", "0", "6", "6"]
     assert lines[kr + 4].split() == ["Noe", "over", "snittet", "40", "001", "100", "000",
-                                     "1", "1", "-", "-", "-", "-", "-"]
-    assert lines[kr + 8].split() == ["Totalt", "98", "98", "-", "-", "-", "-", "-"]
+                                     "1", "1"]
+    assert lines[kr + 8].split() == ["Totalt", "98", "98"]
     assert "+ has a pending amount" in out
     assert NEW_CUSTOMERS not in out  # no old total of 0: the seed's five lines only
+
+
+def test_cli_table_of_a_danish_tariff_is_danish() -> None:
+    """Without --locale, a DKK tariff's effect tables are in Danish, with no empty Norwegian
+    customer-type columns; the seed's band names stay in JSON, where programs read them."""
+    code, out, err = run("compare", OS2, OS2_2025, "--register", DEMO, "--year", "2024")
+    assert code == 0, err
+    lines = out.splitlines()
+    row = next(ln for ln in lines if ln.startswith("0163  Herlev"))
+    assert row.split()[-2:] == ["Omkostningsreduktion", "Omkostningsreduktion"]
+    kr = lines.index(next(ln for ln in lines if ln.startswith("I kroner")))
+    assert lines[kr].split() == ["I", "kroner", "Fra", "Til", "I", "alt", "KOMMUNE"]
+    assert lines[kr + 4].split() == ["Lidt", "over", "gennemsnittet", "40", "001", "100",
+                                     "000", "1", "1"]
+    for word in ("Kostnadsreduksjon", "Prosentvis", "FYLKESKOMMUNE", "PRIVAT_VIRKSOMHET"):
+        assert word not in out
+    code, out, err = run("compare", OS2, OS2_2025, "--register", DEMO, "--year", "2024",
+                         "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["customers"][0]["kroner_band"] in DEFAULT_NAMES
 
 
 def test_cli_json_is_exact_and_deterministic(tmp_path: Path) -> None:
@@ -355,9 +378,9 @@ def test_cli_new_customers_line() -> None:
                          "--new-year", "2024")
     assert code == 0, err
     line = next(ln for ln in out.splitlines() if ln.startswith(NEW_CUSTOMERS))
-    assert line.split()[-7:] == ["72", "72", "-", "-", "-", "-", "-"]
-    totals = [ln for ln in out.splitlines() if ln.startswith("Totalt")]
-    assert [t.split()[1] for t in totals] == ["98", "98"]
+    assert line.split()[-2:] == ["72", "72"]  # one column: the register's one type
+    totals = [ln for ln in out.splitlines() if ln.startswith("I alt")]
+    assert [t.split()[2] for t in totals] == ["98", "98"]
 
 
 def test_cli_custom_bands() -> None:

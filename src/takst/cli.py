@@ -134,12 +134,14 @@ def _year(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace, year: int, *, trace: bool) -> Request:
     return Request(tariff=args.file, year=year, register=args.register,
                    values=tuple(args.set or ()),
-                   dialect=Dialect(args.delimiter, args.decimal), trace=trace,
+                   dialect=Dialect(args.delimiter, args.decimal, getattr(args, "sheet", None)),
+                   trace=trace,
                    engine=getattr(args, "engine", "interpreter"))
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     year = _year(args)
+    _need_out(args)
     inputs = [("tariff", args.file), ("register", args.register)]
     _guard_out(args, inputs)
     session = Session()
@@ -159,6 +161,15 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    excel = _excel_locale(args, tariff)
+    if args.format == "xlsx":
+        from takst.render.excel import write_xlsx
+
+        manifest = evaluation.manifest()
+        write_xlsx(args.out, tariff, year, evaluation, with_trace=args.trace,
+                   manifest=manifest.to_json())
+        _print_diags(evaluation.warnings, err)
+        return 0
     if csv_file:
         # a CSV cannot hold its manifest: a sidecar, replaced together with the CSV, and
         # written after it (the manifest counts the register's rows)
@@ -167,8 +178,15 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
             hashing = report.HashingWriter(stream)
-            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
-            side.write(sidecar_text(evaluation.manifest(), sha256=hashing.hexdigest()))
+            if excel:
+                from takst.render.excel import write_excel_csv
+
+                write_excel_csv(hashing, tariff, evaluation,  # type: ignore[arg-type]
+                                decimal_mark=excel[1])
+            else:
+                report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+            side.write(sidecar_text(evaluation.manifest(), sha256=hashing.hexdigest(),
+                                    locale=excel[0] if excel else None))
         _print_diags(evaluation.warnings, err)
         return 0
     # results a program reads record what made them
@@ -195,9 +213,40 @@ def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff,
         report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
                           manifest=manifest.to_json() if manifest else None)
     elif args.format == "csv":
-        report.write_csv(stream, tariff, evaluation)
+        excel = _excel_locale(args, tariff)
+        if excel:
+            from takst.render.excel import write_excel_csv
+
+            write_excel_csv(stream, tariff, evaluation, decimal_mark=excel[1])
+        else:
+            report.write_csv(stream, tariff, evaluation)
     else:
         report.write_table(stream, tariff, year, evaluation)
+
+
+def _excel_locale(args: argparse.Namespace, tariff: ast.Tariff) -> tuple[str, str] | None:
+    """The Nordic locale and its decimal mark when ``--locale`` asks for CSV for Excel
+    (``da``, ``nb``, ``nn``, ``sv``); None for takst's plain CSV (``en``, or no
+    ``--locale``: a CSV is read by programs too, and stays as it was)."""
+    name = getattr(args, "locale", None)
+    if not name:
+        return None
+    from takst.render.locale import numbers, resolve_locale
+
+    locale = resolve_locale(name, tariff.currency)
+    return None if locale == "en" else (locale, numbers(locale).decimal_symbol)
+
+
+def _need_out(args: argparse.Namespace) -> None:
+    """XLSX is a file: ``--out FILE.xlsx`` is needed (and openpyxl)."""
+    if getattr(args, "format", None) != "xlsx":
+        return
+    if not getattr(args, "out", None):
+        raise UsageError(diagnostic("--format xlsx writes a workbook file, and there is no --out",
+                                    hint="add --out FILE.xlsx"))
+    from takst.render.excel import need_openpyxl
+
+    need_openpyxl()
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -433,6 +482,7 @@ def _compare_options(
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.compare import compare as versions
 
+    _need_out(args)
     old_year, new_year, percent_bands, kroner_bands = _compare_options(args)
     _guard_out(args, [("old tariff", args.old), ("new tariff", args.new),
                       ("register", args.register)])
@@ -444,15 +494,29 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _guard_out(args, _modules(checked.tariff))
     result = session.compare(args.old, args.new, args.register, old_year=old_year,
                              new_year=new_year, values=args.set,
-                             dialect=Dialect(args.delimiter, args.decimal),
+                             dialect=Dialect(args.delimiter, args.decimal, args.sheet),
                              percent_bands=percent_bands, kroner_bands=kroner_bands)
+    from takst.compare.review import review_of
+    from takst.render.locale import resolve_locale
+
+    # the words of the effect tables in the locale, the columns from the tariffs
+    review = review_of(result, resolve_locale(args.locale, result.currency))
+    if args.format == "xlsx":
+        from takst.compare.review import write_compare_xlsx
+
+        write_compare_xlsx(args.out, result, review)
+        return 0
     with _output(args, out) as stream:
         if args.format == "json":
             stream.write(versions.to_json(result))
         elif args.format == "csv":
             stream.write(versions.to_csv(result))
+        elif args.format == "markdown":
+            from takst.compare.review import to_markdown
+
+            stream.write(to_markdown(result, review))
         else:
-            stream.write(versions.to_table(result))
+            stream.write(versions.to_table(result, review))
     return 0
 
 
@@ -482,7 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def customers(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("file", metavar="FILE", help="the .tariff file")
-        sp.add_argument("--register", metavar="CSV", help="a register of customers (CSV)")
+        sp.add_argument("--register", metavar="CSV", help="a register of customers (CSV, or "
+                        "an .xlsx workbook: its first sheet, or --sheet NAME)")
         _dialect_options(sp)
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
                         help="an input value for one customer (repeat for each input)")
@@ -492,7 +557,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a tariff for one customer or a whole register")
     customers(e)
-    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    e.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table",
+                   help="table (for people), json, csv, or xlsx (a workbook; needs --out and "
+                   "the xlsx extra)")
+    _locale_option(e)
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
     e.add_argument("--engine", choices=["interpreter", "batch"], default="interpreter",
                    help="interpreter (the reference, default) or batch (compiled SQL on DuckDB; "
@@ -561,7 +629,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--year", type=_year_arg, help="the billing year of both, e.g. 2025")
     k.add_argument("--old-year", type=_year_arg, help="the billing year of OLD (default --year)")
     k.add_argument("--new-year", type=_year_arg, help="the billing year of NEW (default --year)")
-    k.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    k.add_argument("--format", choices=["table", "json", "csv", "markdown", "xlsx"],
+                   default="table", help="table, json, csv, markdown (a report for a pull "
+                   "request) or xlsx (a sheet per table; needs --out)")
+    _locale_option(k)
     k.add_argument("--out", metavar="PATH", help="write to PATH (atomically) instead of "
                    "standard output")
     k.add_argument("--percent-bands", metavar="SPEC", help="upper bounds in percent, lowest "
@@ -576,8 +647,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _locale_option(sp: argparse.ArgumentParser) -> None:
+    """--locale: how numbers are written for people, and CSV for a Nordic Excel."""
+    sp.add_argument("--locale", metavar="LOCALE", help="da, nb, nn, sv or en: numbers as "
+                    "that locale writes them (default: from the tariff's currency); "
+                    "with --format csv, da/nb/nn/sv write CSV for Excel (UTF-8 with BOM, "
+                    "';', decimal comma), en or none takst's plain CSV")
+
+
 def _dialect_options(sp: argparse.ArgumentParser) -> None:
-    """--delimiter and --decimal: how a register is written, when it cannot be told."""
+    """--delimiter and --decimal: how a register is written, when it cannot be told;
+    --sheet: which sheet of an XLSX register."""
+    sp.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx register "
+                    "(default: the first)")
     sp.add_argument("--delimiter", choices=["comma", "semicolon", "tab"],
                     help="how the register's columns are separated (default: found "
                     "from its header or its sep= line)")

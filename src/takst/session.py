@@ -95,6 +95,14 @@ class Dialect:
 
     delimiter: str | None = None
     decimal: str | None = None
+    #: The sheet of an XLSX register (None: the first).
+    sheet: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"delimiter": self.delimiter, "decimal": self.decimal}
+        if self.sheet is not None:  # recorded only when given: older manifests stay the same
+            data["sheet"] = self.sheet
+        return data
 
 
 @attrs.frozen
@@ -124,7 +132,7 @@ class Request:
             "register": self.register,
             "values": list(self.values),
             "settings": list(self.settings),
-            "dialect": {"delimiter": self.dialect.delimiter, "decimal": self.dialect.decimal},
+            "dialect": self.dialect.to_json(),
             "engine": self.engine,
             "trace": self.trace,
         }
@@ -141,7 +149,8 @@ class Request:
             register=data.get("register"),
             values=tuple(data.get("values", ())),
             settings=tuple(data.get("settings", ())),
-            dialect=Dialect(dialect.get("delimiter"), dialect.get("decimal")),
+            dialect=Dialect(dialect.get("delimiter"), dialect.get("decimal"),
+                            dialect.get("sheet")),
             engine=data.get("engine", "interpreter"),
             trace=bool(data.get("trace", False)),
         )
@@ -213,9 +222,18 @@ def open_register(
     *,
     delimiter: str | None = None,
     decimal: str | None = None,
+    sheet: str | None = None,
 ) -> Register:
     """The register at ``path`` for a tariff with these inputs, read (streamed) when
-    iterated: :func:`takst.io.register.open_register`."""
+    iterated: :func:`takst.io.register.open_register`, or for an ``.xlsx`` file
+    :func:`takst.io.xlsx.open_xlsx_register` (its first sheet, or ``sheet``)."""
+    from takst.io import xlsx
+
+    if xlsx.is_xlsx(path):
+        return xlsx.open_xlsx_register(path, inputs, display, sheet=sheet)
+    if sheet is not None:
+        raise UsageError(diagnostic(f"--sheet {sheet}: the register {path} is not an .xlsx "
+                                    "workbook", hint="leave out --sheet for a CSV register"))
     from takst.io import register
 
     return register.open_register(path, inputs, display, delimiter=delimiter, decimal=decimal)
@@ -596,7 +614,7 @@ class Session:
         if request.register:
             inputs = {i.name: i for i in tariff.inputs}
             return open_register(request.register, inputs, delimiter=request.dialect.delimiter,
-                                 decimal=request.dialect.decimal)
+                                 decimal=request.dialect.decimal, sheet=request.dialect.sheet)
         if request.dialect.delimiter or request.dialect.decimal:
             raise UsageError(diagnostic(
                 "--delimiter and --decimal describe a register, and there is no --register",
@@ -710,7 +728,6 @@ class Session:
         """Bill ``register`` under two tariffs (see :mod:`takst.compare.compare`); the
         problems of both tariffs are raised at once."""
         from takst.compare import compare as versions
-        from takst.io.register import load_register
 
         loaded: dict[str, ast.Tariff] = {}
         problems: list[Diagnostic] = []
@@ -726,8 +743,9 @@ class Session:
             raise UsageError(diagnostic(
                 f"the old tariff bills in {a.currency}, the new one in {b.currency}",
                 hint="compare two tariffs in the same currency"))
-        customers = load_register(register, versions.merged_inputs(a, b),
-                                  delimiter=dialect.delimiter, decimal=dialect.decimal)
+        customers = list(open_register(register, versions.merged_inputs(a, b),
+                                       delimiter=dialect.delimiter, decimal=dialect.decimal,
+                                       sheet=dialect.sheet))
         settings = {**settings_from_values(a, values, register=True),
                     **settings_from_values(b, values, register=True)}
         return versions.compare(

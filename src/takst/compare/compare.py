@@ -55,7 +55,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -70,6 +70,9 @@ from takst.interpreter.evaluator import (
     round_fraction,
 )
 from takst.interpreter.model import Value
+
+if TYPE_CHECKING:
+    from takst.compare.review import Review
 
 BandKind = Literal["percent", "kroner"]
 
@@ -532,8 +535,21 @@ def _side_words(side: Side) -> str:
     return f"{side.tariff.title} ({side.tariff.file}, billing year {side.year})"
 
 
-def effect_table(comparison: Comparison, kind: BandKind) -> list[str]:
-    """An effect table laid out as in seed 004: band, Fra, Til, Totalt, one column per type."""
+def effect_table(comparison: Comparison, kind: BandKind, review: Review | None = None,
+                 ) -> list[str]:
+    """An effect table laid out as in seed 004: band, Fra, Til, Totalt, one column per type.
+    With a ``review`` (:mod:`takst.compare.review`), its words and its columns."""
+    if review is not None:
+        from takst.compare.review import effect_view
+
+        view = effect_view(comparison, kind, review, local_numbers=False)
+        labels = review.labels
+        head = [view.head, labels.from_, labels.to, labels.total, *review.keys]
+        rows = [[name, low, high, _count(total), *(_count(c) for c in counts)]
+                for name, low, high, total, counts in view.rows]
+        foot = [labels.total, "", "", _count(view.totals[0]),
+                *(_count(c) for c in view.totals[1])]
+        return _grid(head, rows, foot, "l" + "r" * (len(head) - 1))
     eff = comparison.effect(kind)
     head = ["Prosentvis" if kind == "percent" else _kroner_head(comparison.currency),
             "Fra", "Til", "Totalt", *eff.columns]
@@ -560,9 +576,15 @@ def _grid(head: list[str], rows: list[list[str]], foot: list[str] | None, align:
     return out
 
 
-def to_table(comparison: Comparison) -> str:
-    """For people: one row per customer, then the two effect tables of seed 004."""
+def to_table(comparison: Comparison, review: Review | None = None) -> str:
+    """For people: one row per customer, then the two effect tables of seed 004. With a
+    ``review`` (:mod:`takst.compare.review`), the band names and the customer-type
+    columns are its own (the locale's words, the tariff's types)."""
     cmp = comparison
+
+    def band(name: str, kind: BandKind) -> str:
+        return name if review is None else review.band(name, kind, cmp)
+
     lines = [
         f"Old: {_side_words(cmp.old)}",
         f"New: {_side_words(cmp.new)}",
@@ -579,7 +601,7 @@ def to_table(comparison: Comparison) -> str:
             money_group(c.old) + (" +" if c.pending_old else "  "),
             money_group(c.new) + (" +" if c.pending_new else "  "),
             money_group(c.change), percent_whole(c.percent),
-            c.percent_band, c.kroner_band,
+            band(c.percent_band, "percent"), band(c.kroner_band, "kroner"),
         ])
     old, new, change, pct = cmp.totals()
     foot = ["", f"{len(cmp.changes)} customers", "",
@@ -593,13 +615,14 @@ def to_table(comparison: Comparison) -> str:
     lines.append("% is the change over the old total, rounded half up to whole percent;")
     lines.append("  the bands use the exact value")
     if any(c.percent is None for c in cmp.changes):
-        lines.append(f"n/a: the old total is 0, so there is no percent (line {NEW_CUSTOMERS!r})")
+        lines.append("n/a: the old total is 0, so there is no percent "
+                     f"(line {band(NEW_CUSTOMERS, 'percent')!r})")
     lines.append("")
     lines.append("Effect in percent: customers by change relative to the old total")
-    lines += effect_table(cmp, "percent")
+    lines += effect_table(cmp, "percent", review)
     lines.append("")
     lines.append(f"Effect in {cmp.currency}: customers by change in amount")
-    lines += effect_table(cmp, "kroner")
+    lines += effect_table(cmp, "kroner", review)
     lines.append("")
     lines.append("A change equal to a bound counts in the band that ends there (29 %, 40 000),")
     lines.append("except the first bound: a change of exactly 0 is no reduction. - is none.")

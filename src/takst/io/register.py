@@ -3,7 +3,9 @@
 A register is a CSV file with a header row, as a spreadsheet exports it. It has
 the columns ``id`` and ``name`` and one column per input the tariff declares;
 ``customer_type`` is read when present; other columns are ignored. Ids are text
-(``0301`` keeps its zero). Every problem of the file is reported at once, each
+(``0301`` keeps its zero; so does ``="0301"``, the string constant CSV for Excel
+writes, :mod:`takst.render.excel`). An XLSX workbook's sheet is read through the
+same checks by :mod:`takst.io.xlsx`. Every problem of the file is reported at once, each
 with its row and column, and nothing is evaluated when there is one.
 
 The file's *dialect* is found without a flag, and refused when it cannot be
@@ -482,10 +484,21 @@ class _FileSource(_Source):
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
+#: ``="0301"``: a formula that is only a string constant, as CSV for Excel writes a text
+#: that Excel would otherwise turn into a number (``takst.render.excel``).
+_FORMULA_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+
+
 def text_cell(raw: str) -> str:
     """An id or a name as takst uses it: stripped, in Unicode normal form NFC (so that
-    ``ø`` typed as one character or as ``o`` + a combining stroke is the same)."""
-    return unicodedata.normalize("NFC", raw.strip())
+    ``ø`` typed as one character or as ``o`` + a combining stroke is the same). A cell
+    ``="0301"`` (a string constant, as CSV for Excel keeps an id a text) is its text."""
+    text = raw.strip()
+    if text.startswith('="'):
+        m = _FORMULA_TEXT.fullmatch(text)
+        if m:
+            text = m.group(1).replace('""', '"')
+    return unicodedata.normalize("NFC", text)
 
 
 def invisible(text: str) -> str | None:

@@ -204,7 +204,7 @@ def sidecar_path(result: str | Path) -> Path:
 
 
 def sidecar_text(manifest: Manifest, result_text: str | None = None, *,
-                 sha256: str | None = None) -> str:
+                 sha256: str | None = None, locale: str | None = None) -> str:
     """The sidecar of a CSV result: its manifest, and the SHA-256 of the CSV (so that an
     edited CSV, or a CSV and a sidecar of two different runs, are noticed). It does not
     name the CSV: the two go by name (``x.csv``, ``x.csv.manifest.json``), and the same
@@ -216,9 +216,12 @@ def sidecar_text(manifest: Manifest, result_text: str | None = None, *,
         digest = hashlib.sha256(result_text.encode("utf-8")).hexdigest()
     else:
         raise TypeError("sidecar_text needs the CSV's text or its sha256")
+    result = {"format": "csv", "sha256": digest}
+    if locale is not None:  # CSV for a Nordic Excel (takst.render.excel); plain CSV has none
+        result["locale"] = locale
     return (
         "{\n"
-        f'  "result": {json.dumps({"format": "csv", "sha256": digest})},\n'
+        f'  "result": {json.dumps(result)},\n'
         f'  "manifest": {json.dumps(manifest.to_json(), ensure_ascii=False)}\n'
         "}\n"
     )
@@ -505,7 +508,15 @@ def _csv_result(path: str, sidecar: str) -> RecordedResult:
             # the sidecar is renamed into place first: a CSV older than it did not get
             # replaced (an edit of the CSV makes it the newer of the two)
             half = os.stat(path).st_mtime_ns < os.stat(sidecar).st_mtime_ns
-    reader = csv.reader(io.StringIO(text, newline=""))
+    locale = recorded.get("locale") if isinstance(recorded, dict) else None
+    excel = isinstance(locale, str)
+    if excel:  # CSV for Excel: a BOM, ';', decimal commas, ="0301" for texts
+        from takst.render.excel import SEPARATOR, excel_text_read
+
+        reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""),
+                            delimiter=SEPARATOR)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
     if len(header) < 4 or header[:2] != ["id", "name"] or header[-2:] != ["total", "pending"]:
         raise _fail(f"{path} is not a takst CSV result: its first row is not "
@@ -520,11 +531,16 @@ def _csv_result(path: str, sidecar: str) -> RecordedResult:
                 raise _fail(f"{path} is damaged: this row has {len(fields)} fields, but the "
                             f"header has {len(header)}", where=f"{path}, row {reader.line_num}",
                             hint=HINT_REMAKE)
-            amounts = tuple((charge, None if cell == "pending" else cell)
-                            for charge, cell in zip(charges, fields[2:-2], strict=True))
-            customers.append(RecordedCustomer(id=csv_text_read(fields[0]),
-                                              name=csv_text_read(fields[1]),
-                                              amounts=amounts, inputs=None))
+            if excel:
+                amounts = tuple((charge, cell.replace(",", ".") if cell else None)
+                                for charge, cell in zip(charges, fields[2:-2], strict=True))
+                ident, name = excel_text_read(fields[0]), excel_text_read(fields[1])
+            else:
+                amounts = tuple((charge, None if cell == "pending" else cell)
+                                for charge, cell in zip(charges, fields[2:-2], strict=True))
+                ident, name = csv_text_read(fields[0]), csv_text_read(fields[1])
+            customers.append(RecordedCustomer(id=ident, name=name, amounts=amounts,
+                                              inputs=None))
     except csv.Error as err:
         raise _fail(f"{path} is not readable CSV: {err}", where=f"{path}, row {reader.line_num}",
                     hint=HINT_REMAKE) from None
@@ -693,17 +709,31 @@ def document_edits(recorded: RecordedResult, tariff: ast.Tariff, results: Sequen
                                         manifest=now_manifest))
         _align_manifest(rec, now)
         return _diff(rec, now, "")[:MAX_EDITS]
-    text_now = report.to_csv(tariff, results)
+    recorded_result = recorded.document["sidecar"].get("result")
+    locale = recorded_result.get("locale") if isinstance(recorded_result, dict) else None
+    if isinstance(locale, str):
+        from takst.render.excel import to_excel_csv
+        from takst.render.locale import numbers, resolve_locale
+
+        try:
+            mark = numbers(resolve_locale(locale, tariff.currency)).decimal_symbol
+        except TariffError:
+            mark = ","
+        text_now = to_excel_csv(tariff, results, decimal_mark=mark)
+        shown_now = text_now.removeprefix("\ufeff")  # the recorded text was read without it
+    else:
+        locale = None
+        text_now = shown_now = report.to_csv(tariff, results)
     edits = []
     rec_rows = recorded.document["csv"].split("\n")
-    now_rows = text_now.split("\n")
+    now_rows = shown_now.split("\n")
     for i in range(max(len(rec_rows), len(now_rows))):
         a = rec_rows[i] if i < len(rec_rows) else None
         b = now_rows[i] if i < len(now_rows) else None
         if a != b:
             edits.append(f"row {i + 1}: {_cut(a)} (recomputed: {_cut(b)})")
     side = dict(recorded.document["sidecar"])
-    side_now = json.loads(sidecar_text(manifest_now, text_now))
+    side_now = json.loads(sidecar_text(manifest_now, text_now, locale=locale))
     _align_manifest(side, side_now)
     edits.extend(f"{sidecar_path(recorded.path).name}: {e}" for e in _diff(side, side_now, ""))
     return edits[:MAX_EDITS]

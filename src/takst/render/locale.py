@@ -107,8 +107,9 @@ class Numbers:
         # Babel quantizes in the current context: give it room for every digit, and
         # trap inexact results, so nothing is ever rounded silently.
         digits = len(value.as_tuple().digits) + places + 2
-        with decimal.localcontext(prec=max(digits, 28), traps={decimal.Inexact: True,
-                                                               decimal.InvalidOperation: True}):
+        # (a Context, not localcontext(traps={...}): Python 3.11 refuses a partial dict)
+        with decimal.localcontext(decimal.Context(
+                prec=max(digits, 28), traps=[decimal.Inexact, decimal.InvalidOperation])):
             return format_decimal(value, format=pattern, locale=self.locale,
                                   decimal_quantization=False, group_separator=True)
 

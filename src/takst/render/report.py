@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from takst.dsl import ast
 from takst.dsl.errors import TariffError, diagnostic
@@ -452,7 +452,8 @@ def _temporary(path: Path) -> tuple[int, str]:
 
 
 @contextlib.contextmanager
-def _staged(path: Path, shown: str | Path) -> Iterator[tuple[TextIO, str]]:
+def _staged(path: Path, shown: str | Path, *, binary: bool = False,
+            ) -> Iterator[tuple[Any, str]]:
     """Write a temporary file for ``path``; yields (stream, temporary path). It is synced
     when the block ends; removed when the block raises. OS errors name ``shown``."""
     try:
@@ -461,7 +462,8 @@ def _staged(path: Path, shown: str | Path) -> Iterator[tuple[TextIO, str]]:
         raise output_error(shown, err) from None
     try:
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            with (os.fdopen(fd, "wb") if binary
+                  else os.fdopen(fd, "w", encoding="utf-8", newline="")) as fh:
                 yield fh, tmp
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -483,6 +485,20 @@ def open_atomic(path: str | Path) -> Iterator[TextIO]:
     :class:`OutputError` naming ``path``."""
     target = output_target(path)
     with _staged(target, path) as (fh, tmp):
+        yield fh
+    try:
+        os.replace(tmp, target)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise output_error(path, err) from None
+
+
+@contextlib.contextmanager
+def open_atomic_binary(path: str | Path) -> Iterator[BinaryIO]:
+    """:func:`open_atomic` for bytes (an XLSX workbook): written whole or not at all."""
+    target = output_target(path)
+    with _staged(target, path, binary=True) as (fh, tmp):
         yield fh
     try:
         os.replace(tmp, target)
