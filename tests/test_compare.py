@@ -279,7 +279,8 @@ def test_conflicting_input_types() -> None:
 
 def test_cli_table() -> None:
     """`takst compare` prints a row per customer and the seed's two effect tables."""
-    code, out, err = run("compare", OS2, OS2_2025, "--register", DEMO, "--year", "2024")
+    code, out, err = run("compare", OS2, OS2_2025, "--register", DEMO, "--year", "2024",
+                         "--locale", "en")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "Old: OS2valghalla 3.0 (rules/os2valghalla.tariff, billing year 2024)"

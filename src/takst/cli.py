@@ -18,13 +18,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import attrs
 
-from takst import __version__
+from takst import __version__, cli_options
 from takst.dsl.errors import (
     Diagnostic,
     TariffError,
@@ -38,7 +38,10 @@ from takst.testing import DEFAULT_CASES
 if TYPE_CHECKING:
     from takst.compare import compare as versions
     from takst.dsl import ast
+    from takst.interpreter.model import CustomerResult
     from takst.provenance.manifest import Manifest
+    from takst.render.locale import Numbers
+    from takst.render.table import Screen
     from takst.session import Evaluation
 
 MAX_SHOWN = 100
@@ -101,6 +104,37 @@ def _modules(tariff: object) -> list[tuple[str, str | None]]:
     return [("imported module", m) for m in getattr(tariff, "modules", ())]
 
 
+def _numbers(args: argparse.Namespace, currency: str) -> Numbers:
+    """How amounts are written for people: ``--locale``, else from the currency."""
+    from takst.render.locale import numbers
+
+    return numbers(cli_options.locale_of(args, currency))
+
+
+def _screen(args: argparse.Namespace, out: TextIO) -> Screen:
+    """Where a table goes: standard output (a terminal, or a pipe), or an ``--out`` file
+    (no width, no colour)."""
+    from takst.render.table import Screen, screen_for
+
+    return Screen() if getattr(args, "out", None) else screen_for(out)
+
+
+def _worksheet_width(args: argparse.Namespace, out: TextIO) -> int:
+    from takst.render.table import worksheet_width
+
+    return worksheet_width(_screen(args, out))
+
+
+def _with_progress(args: argparse.Namespace, evaluation: Evaluation,
+                   err: TextIO) -> Iterable[CustomerResult]:
+    """A register's results, with a progress bar on a terminal's stderr for long runs."""
+    if not args.register:
+        return evaluation
+    from takst.render.table import progress
+
+    return progress(evaluation, err, total=evaluation.rows)
+
+
 # ------------------------------------------------------------------ commands
 
 
@@ -151,10 +185,16 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     trace = bool(args.trace or (not args.register and args.format == "table"))
+    charges = cli_options.chosen_charges(args.charges, [c.name for c in tariff.charges])
+    if charges is not None and args.format != "table":
+        raise UsageError(diagnostic("--charges chooses the columns of a table",
+                                    hint="leave --charges out with --format " + args.format))
+    numbers = _numbers(args, tariff.currency)
     evaluation = session.run(_request(args, year, trace=trace))
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    results = _with_progress(args, evaluation, err)
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     if args.format == "csv" and args.out and manifest:
@@ -164,7 +204,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
             hashing = report.HashingWriter(stream)
-            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+            report.write_csv(hashing, tariff, results)  # type: ignore[arg-type]
             side.write(sidecar_text(manifest, sha256=hashing.hexdigest()))
         _print_diags(evaluation.warnings, err)
         return 0
@@ -172,17 +212,22 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.format == "table" and not args.register:  # one customer: its worksheet
             from takst.render.worksheet import render_text
 
+            width = _worksheet_width(args, out)
             for r in evaluation:
                 stream.write(render_text(r, title=tariff.title, tariff_file=tariff.file,
-                                         year=year, currency=tariff.currency))
+                                         year=year, currency=tariff.currency, width=width,
+                                         numbers=numbers))
         else:
-            _write_results(args, stream, tariff, year, evaluation, manifest)
+            _write_results(args, stream, tariff, year, results, manifest,
+                           numbers=numbers, screen=_screen(args, out), charges=charges)
     _print_diags(evaluation.warnings, err)  # found as the customers passed
     return 0
 
 
 def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff, year: int,
-                   evaluation: Evaluation, manifest: Manifest | None) -> None:
+                   evaluation: Iterable[CustomerResult], manifest: Manifest | None, *,
+                   numbers: Numbers | None = None, screen: Screen | None = None,
+                   charges: Sequence[str] | None = None) -> None:
     """A register's results as JSON, CSV or a table."""
     from takst.render import report
 
@@ -192,7 +237,8 @@ def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff,
     elif args.format == "csv":
         report.write_csv(stream, tariff, evaluation)
     else:
-        report.write_table(stream, tariff, year, evaluation)
+        report.write_table(stream, tariff, year, evaluation, numbers=numbers, screen=screen,
+                           layout=args.layout, charges=charges)
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -226,7 +272,9 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             from takst.render.worksheet import render_text
 
             stream.write(render_text(result, title=tariff.title, tariff_file=tariff.file,
-                                     year=year, currency=tariff.currency))
+                                     year=year, currency=tariff.currency,
+                                     width=_worksheet_width(args, out),
+                                     numbers=_numbers(args, tariff.currency)))
             for w in warnings:
                 stream.write(f"\nWarning: {w.message}\n")
     return 0
@@ -447,7 +495,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         elif args.format == "csv":
             stream.write(versions.to_csv(result))
         else:
-            stream.write(versions.to_table(result))
+            stream.write(versions.to_table(result, _numbers(args, result.currency)))
     return 0
 
 
@@ -489,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     customers(e)
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
+    cli_options.add_locale_option(e)
+    cli_options.add_table_options(e)
     e.add_argument("--engine", choices=["interpreter", "batch"], default="interpreter",
                    help="interpreter (the reference, default) or batch (compiled SQL on DuckDB; "
                    "needs the batch extra; traces always come from the interpreter)")
@@ -498,6 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     customers(x)
     x.add_argument("--customer", metavar="ID_OR_NAME", help="which customer of the register")
     x.add_argument("--format", choices=["text", "json"], default="text")
+    cli_options.add_locale_option(x)
     x.set_defaults(func=cmd_explain)
 
     t = sub.add_parser("test", help="run the example blocks of tariff files")
@@ -557,6 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--old-year", type=_year_arg, help="the billing year of OLD (default --year)")
     k.add_argument("--new-year", type=_year_arg, help="the billing year of NEW (default --year)")
     k.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    cli_options.add_locale_option(k)
     k.add_argument("--out", metavar="PATH", help="write to PATH (atomically) instead of "
                    "standard output")
     k.add_argument("--percent-bands", metavar="SPEC", help="upper bounds in percent, lowest "

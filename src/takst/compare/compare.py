@@ -55,7 +55,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -70,6 +70,9 @@ from takst.interpreter.evaluator import (
     round_fraction,
 )
 from takst.interpreter.model import Value
+
+if TYPE_CHECKING:
+    from takst.render.locale import Numbers
 
 BandKind = Literal["percent", "kroner"]
 
@@ -528,6 +531,9 @@ def _kroner_head(currency: str) -> str:
 # ------------------------------------------------------------------ renderings
 
 
+_plain_money = money_group
+
+
 def _side_words(side: Side) -> str:
     return f"{side.tariff.title} ({side.tariff.file}, billing year {side.year})"
 
@@ -560,9 +566,11 @@ def _grid(head: list[str], rows: list[list[str]], foot: list[str] | None, align:
     return out
 
 
-def to_table(comparison: Comparison) -> str:
-    """For people: one row per customer, then the two effect tables of seed 004."""
+def to_table(comparison: Comparison, numbers: Numbers | None = None) -> str:
+    """For people: one row per customer, then the two effect tables of seed 004.
+    ``numbers`` writes the amounts in a locale (default: the plain ``56 680.00``)."""
     cmp = comparison
+    money_group = _plain_money if numbers is None or numbers.plain else numbers.amount
     lines = [
         f"Old: {_side_words(cmp.old)}",
         f"New: {_side_words(cmp.new)}",
