@@ -327,7 +327,15 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.testing.specs import tariff_files
 
-    files = tariff_files(args.paths or ["."])
+    if args.paths:
+        files = tariff_files(args.paths)
+    else:  # the files pytest would run: testpaths, takst_ignore (testing/project.py)
+        from takst.testing.project import default_tariff_files
+
+        found = default_tariff_files()
+        files = found.files
+        if found.describe():
+            print(found.describe(), file=out)
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
     from takst.interpreter.evaluator import Evaluator
@@ -552,7 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_explain)
 
     t = sub.add_parser("test", help="run the example blocks of tariff files")
-    t.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    t.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: those "
+                   "pytest would collect: pyproject.toml's testpaths without takst_ignore, "
+                   "else .)")
     t.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
     t.add_argument("--cases", type=int, default=DEFAULT_CASES, metavar="N",
                    help=f"cases to try per declared property (default {DEFAULT_CASES})")
@@ -645,7 +655,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        code: int = args.func(args, out, err)
+        with cli_options.standard_streams(args, out, err) as (out, err):
+            code: int = args.func(args, out, err)
         return code
     except UsageError as e:
         _print_diags(e.diagnostics, err)

@@ -7,8 +7,14 @@ a command) defines them the same way. Nothing here imports Babel or rich.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
-from collections.abc import Sequence
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO, TextIO
 
 from takst.dsl.errors import UsageError, diagnostic
 from takst.render.locale import LOCALES, LocaleError, resolve_locale
@@ -69,3 +75,45 @@ def chosen_charges(text: str | None, charges: Sequence[str]) -> tuple[str, ...] 
     if problems:
         raise UsageError(problems)
     return tuple(c for c in charges if c in wanted)
+
+
+# ------------------------------------------------------------------ "-": standard input and output
+
+#: How messages and results name a register read from standard input.
+STDIN_NAME = "<stdin>"
+
+
+class _Renamed:
+    """A text stream that writes ``old`` as ``new`` (the temporary copy of standard
+    input as ``<stdin>``, in messages and results)."""
+
+    def __init__(self, stream: TextIO, old: str, new: str) -> None:
+        self._stream, self._old, self._new = stream, old, new
+
+    def write(self, text: str) -> int:
+        self._stream.write(text.replace(self._old, self._new))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def standard_streams(args: argparse.Namespace, out: TextIO, err: TextIO,
+                     stdin: BinaryIO | None = None) -> Iterator[tuple[TextIO, TextIO]]:
+    """``--out -`` is standard output (as no ``--out``); ``--register -`` reads standard
+    input: copied (in chunks) to a private temporary file, since a register is read more
+    than once, and named ``<stdin>`` in every message and result. Yields (out, err)."""
+    if getattr(args, "out", None) == STDIO:
+        args.out = None
+    if getattr(args, "register", None) != STDIO:
+        yield out, err
+        return
+    source = stdin if stdin is not None else sys.stdin.buffer
+    with tempfile.TemporaryDirectory(prefix="takst-stdin-") as folder:
+        path = os.path.join(folder, "register.csv")
+        with open(path, "wb") as fh:
+            shutil.copyfileobj(source, fh, 1 << 16)
+        args.register = path
+        yield (_Renamed(out, path, STDIN_NAME),  # type: ignore[misc]
+               _Renamed(err, path, STDIN_NAME))

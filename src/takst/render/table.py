@@ -1,8 +1,7 @@
 """Tables for people that fit where they are shown: a terminal, a pipe, a file.
 
 :func:`screen_for` says how wide the output may be and whether it may be styled:
-a terminal's width (``COLUMNS`` overrides it), no limit for a pipe or a file
-unless ``COLUMNS`` is set; colour only on a terminal and never with ``NO_COLOR``
+a terminal's width (``COLUMNS`` overrides it), no limit for a pipe or a file; colour only on a terminal and never with ``NO_COLOR``
 (https://no-color.org) or ``TERM=dumb``. :func:`choose_layout` picks how a
 register's results are laid out when the one-row-per-customer table does not
 fit: one customer per block, or one line per amount. :func:`localize_text`
@@ -71,13 +70,13 @@ def no_color(environ: Mapping[str, str] | None = None) -> bool:
 
 def screen_for(stream: object, environ: Mapping[str, str] | None = None) -> Screen:
     """The :class:`Screen` of standard output ``stream``: a terminal has its width
-    (``COLUMNS`` first), a pipe or file none unless ``COLUMNS`` is set."""
+    (``COLUMNS`` when set, as a shell exports it); a pipe or a file has none (the whole
+    table, for ``less -S``, an editor or a program; ``--layout`` chooses another)."""
     env = os.environ if environ is None else environ
-    terminal = _isatty(stream)
-    width = _columns(env)
-    if width is None and terminal:
-        width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
-    return Screen(width=width, terminal=terminal, color=terminal and not no_color(env))
+    if not _isatty(stream):
+        return Screen()
+    width = _columns(env) or shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    return Screen(width=width, terminal=True, color=not no_color(env))
 
 
 def worksheet_width(screen: Screen) -> int:
