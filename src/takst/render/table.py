@@ -1,8 +1,9 @@
 """Tables for people that fit where they are shown: a terminal, a pipe, a file.
 
 :func:`screen_for` says how wide the output may be and whether it may be styled:
-a terminal's width (``COLUMNS`` overrides it), no limit for a pipe or a file; colour only on a terminal and never with ``NO_COLOR``
-(https://no-color.org) or ``TERM=dumb``. :func:`choose_layout` picks how a
+a terminal's width (``COLUMNS`` overrides it), no limit for a pipe or a file;
+colour only on a terminal and never with ``NO_COLOR`` (https://no-color.org) or
+``TERM=dumb``. :func:`choose_layout` picks how a
 register's results are laid out when the one-row-per-customer table does not
 fit: one customer per block, or one line per amount. :func:`localize_text`
 writes the numbers of a trace step in the reader's locale.
