@@ -108,6 +108,10 @@ def test_worksheet_in_the_locale() -> None:
                          "2024", "--locale", "da")
     assert "population 94.528 is in size large" in out
     assert out.rstrip().endswith("45.780,00")
+    # the tariff's own texts are quoted as written: a version number is not an amount
+    code, out, err = run("explain", OS2, "--register", DEMO, "--customer", "Kolding", "--year",
+                         "2023")
+    assert "crowdfundingen af OS2valghalla 3.0" in out and "45.780,00 × 1/4 = 11.445" in out
 
 
 def test_compare_table_in_the_locale() -> None:

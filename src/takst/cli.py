@@ -119,6 +119,13 @@ def _screen(args: argparse.Namespace, out: TextIO) -> Screen:
     return Screen() if getattr(args, "out", None) else screen_for(out)
 
 
+def _texts(tariff: ast.Tariff, numbers: Numbers) -> frozenset[str]:
+    """The tariff's own texts, which a worksheet in a locale quotes as written."""
+    from takst.render.table import tariff_texts
+
+    return frozenset() if numbers.plain else tariff_texts(tariff)
+
+
 def _worksheet_width(args: argparse.Namespace, out: TextIO) -> int:
     from takst.render.table import worksheet_width
 
@@ -216,7 +223,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for r in evaluation:
                 stream.write(render_text(r, title=tariff.title, tariff_file=tariff.file,
                                          year=year, currency=tariff.currency, width=width,
-                                         numbers=numbers))
+                                         numbers=numbers, keep=_texts(tariff, numbers)))
         else:
             _write_results(args, stream, tariff, year, results, manifest,
                            numbers=numbers, screen=_screen(args, out), charges=charges)
@@ -274,7 +281,8 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             stream.write(render_text(result, title=tariff.title, tariff_file=tariff.file,
                                      year=year, currency=tariff.currency,
                                      width=_worksheet_width(args, out),
-                                     numbers=_numbers(args, tariff.currency)))
+                                     numbers=_numbers(args, tariff.currency),
+                                     keep=_texts(tariff, _numbers(args, tariff.currency))))
             for w in warnings:
                 stream.write(f"\nWarning: {w.message}\n")
     return 0

@@ -159,10 +159,11 @@ _NUMBER = re.compile(r"(?<![\w.])(?<!\d-)\d{1,3}(?: \d{3})*(?:\.\d+)?(?![\w.]|-\
 _QUOTED = re.compile(r'("[^"]*")')
 
 
-def localize_text(text: str, numbers: Numbers) -> str:
+def localize_text(text: str, numbers: Numbers, keep: Iterable[str] = ()) -> str:
     """The numbers of a trace step (``1.5 × 41 000 = 61 500``) in ``numbers``' locale
-    (``1,5 × 41.000 = 61.500`` in Danish); text in double quotes (a label, a name) and
-    dates stay as they are. Only the symbols change: every digit stays."""
+    (``1,5 × 41.000 = 61.500`` in Danish); text in double quotes, the texts of ``keep``
+    (the tariff's own labels and names, :func:`tariff_texts`) and dates stay as they
+    are. Only the symbols change: every digit stays."""
     if numbers.plain:
         return text
     group, point = numbers.group_symbol, numbers.decimal_symbol
@@ -170,8 +171,38 @@ def localize_text(text: str, numbers: Numbers) -> str:
     def one(m: re.Match[str]) -> str:
         return m.group(0).replace(" ", "\0").replace(".", point).replace("\0", group)
 
+    kept = [k for k in keep if k in text]
+    if kept:
+        pattern = "|".join(re.escape(k) for k in sorted(kept, key=len, reverse=True))
+        pieces = re.split(f"({pattern})", text)
+        return "".join(p if i % 2 else localize_text(p, numbers) for i, p in enumerate(pieces))
     parts = _QUOTED.split(text)
     return "".join(p if i % 2 else _NUMBER.sub(one, p) for i, p in enumerate(parts))
+
+
+def tariff_texts(tariff: object) -> frozenset[str]:
+    """The tariff's own texts with a number in them (labels, reasons, names in lists:
+    ``OS2valghalla 3.0``), which a worksheet quotes as they are written."""
+    import attrs
+
+    from takst.dsl.errors import Span
+
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack: list[object] = [tariff]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if any(c.isdigit() for c in node) and _NUMBER.search(node):
+                found.add(node)
+        elif isinstance(node, (list, tuple, frozenset, set)):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif attrs.has(type(node)) and not isinstance(node, Span) and id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(getattr(node, a.name) for a in attrs.fields(type(node)))
+    return frozenset(found)
 
 
 # ------------------------------------------------------------------ writing

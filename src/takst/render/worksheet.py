@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import textwrap
 from decimal import Decimal
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from takst.dsl.errors import Span
@@ -37,11 +38,13 @@ def render_text(
     currency: str,
     width: int = 100,
     numbers: Numbers | None = None,
+    keep: Collection[str] = (),
 ) -> str:
     """The trace as a worksheet a municipal controller can follow line by line.
 
     ``numbers`` writes the amounts and the numbers of the steps in a locale (default:
-    takst's plain form, ``56 680.00``); ``width``: the length of the dotted lines."""
+    takst's plain form, ``56 680.00``), except in ``keep``, the tariff's own texts
+    (:func:`takst.render.table.tariff_texts`); ``width``: the length of the dotted lines."""
     if numbers is not None and not numbers.plain:
         from takst.render.table import localize_text
 
@@ -49,7 +52,7 @@ def render_text(
             return numbers.amount(value)
 
         def local(text: str) -> str:
-            return localize_text(text, numbers)
+            return localize_text(text, numbers, keep)
     else:
         amount_text = money_group
 
