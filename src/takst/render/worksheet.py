@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import textwrap
-from decimal import Decimal
 from collections.abc import Collection
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from takst.dsl.errors import Span
