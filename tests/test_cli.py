@@ -109,7 +109,8 @@ def test_eval_is_deterministic(tmp_path: Path) -> None:
 def test_eval_with_set() -> None:
     """`--set` evaluates one customer and prints its worksheet."""
     code, out, err = run("eval", OS2, "--set", "population=41000", "--set", "os2_member=true",
-                         "--set", "joined=2023-11-01", "--set", "name=Vejle", "--year", "2023")
+                         "--set", "joined=2023-11-01", "--set", "name=Vejle", "--year", "2023",
+                         "--locale", "en")
     assert code == 0, err
     assert "Customer: Vejle" in out
     assert "prorated 1/4" in out
@@ -136,9 +137,10 @@ def test_eval_without_year_asks_for_it() -> None:
 def test_explain_by_name_and_id() -> None:
     """`explain` finds a customer by id or name and prints the same worksheet."""
     code, by_name, err = run("explain", OS2, "--register", DEMO, "--customer", "kolding",
-                             "--year", "2024")
+                             "--year", "2024", "--locale", "en")
     assert code == 0, err
-    code, by_id, _ = run("explain", OS2, "--register", DEMO, "--customer", "0621", "--year", "2024")
+    code, by_id, _ = run("explain", OS2, "--register", DEMO, "--customer", "0621", "--year", "2024",
+                         "--locale", "en")
     assert by_name == by_id
     assert "Customer: 0621 Kolding" in by_id
     assert "population 94 528 is in size large" in by_id

@@ -18,13 +18,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import attrs
 
-from takst import __version__
+from takst import __version__, cli_options
 from takst.dsl.errors import (
     Diagnostic,
     TariffError,
@@ -38,7 +38,10 @@ from takst.testing import DEFAULT_CASES
 if TYPE_CHECKING:
     from takst.compare import compare as versions
     from takst.dsl import ast
+    from takst.interpreter.model import CustomerResult
     from takst.provenance.manifest import Manifest
+    from takst.render.locale import Numbers
+    from takst.render.table import Screen
     from takst.session import Evaluation
 
 MAX_SHOWN = 100
@@ -101,6 +104,44 @@ def _modules(tariff: object) -> list[tuple[str, str | None]]:
     return [("imported module", m) for m in getattr(tariff, "modules", ())]
 
 
+def _numbers(args: argparse.Namespace, currency: str) -> Numbers:
+    """How amounts are written for people: ``--locale``, else from the currency."""
+    from takst.render.locale import numbers
+
+    return numbers(cli_options.locale_of(args, currency))
+
+
+def _screen(args: argparse.Namespace, out: TextIO) -> Screen:
+    """Where a table goes: standard output (a terminal, or a pipe), or an ``--out`` file
+    (no width, no colour)."""
+    from takst.render.table import Screen, screen_for
+
+    return Screen() if getattr(args, "out", None) else screen_for(out)
+
+
+def _texts(tariff: ast.Tariff, numbers: Numbers) -> frozenset[str]:
+    """The tariff's own texts, which a worksheet in a locale quotes as written."""
+    from takst.render.table import tariff_texts
+
+    return frozenset() if numbers.plain else tariff_texts(tariff)
+
+
+def _worksheet_width(args: argparse.Namespace, out: TextIO) -> int:
+    from takst.render.table import worksheet_width
+
+    return worksheet_width(_screen(args, out))
+
+
+def _with_progress(args: argparse.Namespace, evaluation: Evaluation,
+                   err: TextIO) -> Iterable[CustomerResult]:
+    """A register's results, with a progress bar on a terminal's stderr for long runs."""
+    if not args.register:
+        return evaluation
+    from takst.render.table import progress
+
+    return progress(evaluation, err, total=evaluation.rows)
+
+
 # ------------------------------------------------------------------ commands
 
 
@@ -153,6 +194,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     trace = bool(args.trace or (not args.register and args.format == "table"))
+    charges = cli_options.chosen_charges(args.charges, [c.name for c in tariff.charges])
+    if charges is not None and args.format != "table":
+        raise UsageError(diagnostic("--charges chooses the columns of a table",
+                                    hint="leave --charges out with --format " + args.format))
+    numbers = _numbers(args, tariff.currency)
     csv_file = args.format == "csv" and bool(args.out)
     # The register is read once where a problem found late can still throw the results
     # away: a CSV file is written atomically, a table is laid out only at the end.
@@ -161,13 +207,13 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    results = _with_progress(args, evaluation, err)
     excel = _excel_locale(args, tariff)
     if args.format == "xlsx":
         from takst.render.excel import write_xlsx
 
-        manifest = evaluation.manifest()
-        write_xlsx(args.out, tariff, year, evaluation, with_trace=args.trace,
-                   manifest=manifest.to_json())
+        write_xlsx(args.out, tariff, year, results, with_trace=args.trace,
+                   manifest=evaluation.manifest().to_json())
         _print_diags(evaluation.warnings, err)
         return 0
     if csv_file:
@@ -181,10 +227,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if excel:
                 from takst.render.excel import write_excel_csv
 
-                write_excel_csv(hashing, tariff, evaluation,  # type: ignore[arg-type]
+                write_excel_csv(hashing, tariff, results,  # type: ignore[arg-type]
                                 decimal_mark=excel[1])
             else:
-                report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+                report.write_csv(hashing, tariff, results)  # type: ignore[arg-type]
             side.write(sidecar_text(evaluation.manifest(), sha256=hashing.hexdigest(),
                                     locale=excel[0] if excel else None))
         _print_diags(evaluation.warnings, err)
@@ -195,17 +241,22 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.format == "table" and not args.register:  # one customer: its worksheet
             from takst.render.worksheet import render_text
 
+            width = _worksheet_width(args, out)
             for r in evaluation:
                 stream.write(render_text(r, title=tariff.title, tariff_file=tariff.file,
-                                         year=year, currency=tariff.currency))
+                                         year=year, currency=tariff.currency, width=width,
+                                         numbers=numbers, keep=_texts(tariff, numbers)))
         else:
-            _write_results(args, stream, tariff, year, evaluation, manifest)
+            _write_results(args, stream, tariff, year, results, manifest,
+                           numbers=numbers, screen=_screen(args, out), charges=charges)
     _print_diags(evaluation.warnings, err)  # found as the customers passed
     return 0
 
 
 def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff, year: int,
-                   evaluation: Evaluation, manifest: Manifest | None) -> None:
+                   evaluation: Iterable[CustomerResult], manifest: Manifest | None, *,
+                   numbers: Numbers | None = None, screen: Screen | None = None,
+                   charges: Sequence[str] | None = None) -> None:
     """A register's results as JSON, CSV or a table."""
     from takst.render import report
 
@@ -221,7 +272,8 @@ def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff,
         else:
             report.write_csv(stream, tariff, evaluation)
     else:
-        report.write_table(stream, tariff, year, evaluation)
+        report.write_table(stream, tariff, year, evaluation, numbers=numbers, screen=screen,
+                           layout=args.layout, charges=charges)
 
 
 def _excel_locale(args: argparse.Namespace, tariff: ast.Tariff) -> tuple[str, str] | None:
@@ -280,7 +332,10 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             from takst.render.worksheet import render_text
 
             stream.write(render_text(result, title=tariff.title, tariff_file=tariff.file,
-                                     year=year, currency=tariff.currency))
+                                     year=year, currency=tariff.currency,
+                                     width=_worksheet_width(args, out),
+                                     numbers=_numbers(args, tariff.currency),
+                                     keep=_texts(tariff, _numbers(args, tariff.currency))))
             for w in warnings:
                 stream.write(f"\nWarning: {w.message}\n")
     return 0
@@ -333,7 +388,15 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.testing.specs import tariff_files
 
-    files = tariff_files(args.paths or ["."])
+    if args.paths:
+        files = tariff_files(args.paths)
+    else:  # the files pytest would run: testpaths, takst_ignore (testing/project.py)
+        from takst.testing.project import default_tariff_files
+
+        found = default_tariff_files()
+        files = found.files
+        if found.describe():
+            print(found.describe(), file=out)
     if not files:
         raise UsageError(diagnostic("no .tariff files found", hint="name files or folders"))
     from takst.interpreter.evaluator import Evaluator
@@ -516,7 +579,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
             stream.write(to_markdown(result, review))
         else:
-            stream.write(versions.to_table(result, review))
+            stream.write(versions.to_table(result, review, _numbers(args, result.currency)))
     return 0
 
 
@@ -560,8 +623,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table",
                    help="table (for people), json, csv, or xlsx (a workbook; needs --out and "
                    "the xlsx extra)")
-    _locale_option(e)
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
+    cli_options.add_locale_option(e)
+    cli_options.add_table_options(e)
     e.add_argument("--engine", choices=["interpreter", "batch"], default="interpreter",
                    help="interpreter (the reference, default) or batch (compiled SQL on DuckDB; "
                    "needs the batch extra; traces always come from the interpreter)")
@@ -571,10 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
     customers(x)
     x.add_argument("--customer", metavar="ID_OR_NAME", help="which customer of the register")
     x.add_argument("--format", choices=["text", "json"], default="text")
+    cli_options.add_locale_option(x)
     x.set_defaults(func=cmd_explain)
 
     t = sub.add_parser("test", help="run the example blocks of tariff files")
-    t.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    t.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: those "
+                   "pytest would collect: pyproject.toml's testpaths without takst_ignore, "
+                   "else .)")
     t.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
     t.add_argument("--cases", type=int, default=DEFAULT_CASES, metavar="N",
                    help=f"cases to try per declared property (default {DEFAULT_CASES})")
@@ -632,7 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--format", choices=["table", "json", "csv", "markdown", "xlsx"],
                    default="table", help="table, json, csv, markdown (a report for a pull "
                    "request) or xlsx (a sheet per table; needs --out)")
-    _locale_option(k)
+    cli_options.add_locale_option(k)
     k.add_argument("--out", metavar="PATH", help="write to PATH (atomically) instead of "
                    "standard output")
     k.add_argument("--percent-bands", metavar="SPEC", help="upper bounds in percent, lowest "
@@ -645,14 +712,6 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("lsp", help="run the language server over stdio (for editors)")
     ls.set_defaults(func=cmd_lsp)
     return p
-
-
-def _locale_option(sp: argparse.ArgumentParser) -> None:
-    """--locale: how numbers are written for people, and CSV for a Nordic Excel."""
-    sp.add_argument("--locale", metavar="LOCALE", help="da, nb, nn, sv or en: numbers as "
-                    "that locale writes them (default: from the tariff's currency); "
-                    "with --format csv, da/nb/nn/sv write CSV for Excel (UTF-8 with BOM, "
-                    "';', decimal comma), en or none takst's plain CSV")
 
 
 def _dialect_options(sp: argparse.ArgumentParser) -> None:
@@ -680,7 +739,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        code: int = args.func(args, out, err)
+        with cli_options.standard_streams(args, out, err) as (out, err):
+            code: int = args.func(args, out, err)
         return code
     except UsageError as e:
         _print_diags(e.diagnostics, err)

@@ -73,6 +73,7 @@ from takst.interpreter.model import Value
 
 if TYPE_CHECKING:
     from takst.compare.review import Review
+    from takst.render.locale import Numbers
 
 BandKind = Literal["percent", "kroner"]
 
@@ -531,6 +532,9 @@ def _kroner_head(currency: str) -> str:
 # ------------------------------------------------------------------ renderings
 
 
+_plain_money = money_group
+
+
 def _side_words(side: Side) -> str:
     return f"{side.tariff.title} ({side.tariff.file}, billing year {side.year})"
 
@@ -576,11 +580,14 @@ def _grid(head: list[str], rows: list[list[str]], foot: list[str] | None, align:
     return out
 
 
-def to_table(comparison: Comparison, review: Review | None = None) -> str:
+def to_table(comparison: Comparison, review: Review | None = None,
+             numbers: Numbers | None = None) -> str:
     """For people: one row per customer, then the two effect tables of seed 004. With a
     ``review`` (:mod:`takst.compare.review`), the band names and the customer-type
-    columns are its own (the locale's words, the tariff's types)."""
+    columns are its own (the locale's words, the tariff's types); ``numbers`` writes the
+    amounts in a locale (default: the plain ``56 680.00``)."""
     cmp = comparison
+    money_group = _plain_money if numbers is None or numbers.plain else numbers.amount
 
     def band(name: str, kind: BandKind) -> str:
         return name if review is None else review.band(name, kind, cmp)

@@ -101,15 +101,26 @@ class Numbers:
     def _format(self, value: Decimal, places: int) -> str:
         if self.plain:
             return group(value)
+        known = KNOWN_SYMBOLS.get(self.locale)
+        if known is not None:  # what Babel writes, without loading its locale data
+            return _grouped(value, places, *known)
+        return self.babel(value, places)
+
+    def babel(self, value: Decimal, places: int) -> str:
+        """``value`` with ``places`` decimals as Babel formats it in this locale (the
+        reference :data:`KNOWN_SYMBOLS` is tested against)."""
         from babel.numbers import format_decimal
 
         pattern = "#,##0" + ("." + "0" * places if places else "")
         # Babel quantizes in the current context: give it room for every digit, and
         # trap inexact results, so nothing is ever rounded silently.
         digits = len(value.as_tuple().digits) + places + 2
-        # (a Context, not localcontext(traps={...}): Python 3.11 refuses a partial dict)
-        with decimal.localcontext(decimal.Context(
-                prec=max(digits, 28), traps=[decimal.Inexact, decimal.InvalidOperation])):
+        # (traps one by one: the C decimal module takes a traps dict only when it
+        # names every signal)
+        with decimal.localcontext() as ctx:
+            ctx.prec = max(digits, 28)
+            ctx.traps[decimal.Inexact] = True
+            ctx.traps[decimal.InvalidOperation] = True
             return format_decimal(value, format=pattern, locale=self.locale,
                                   decimal_quantization=False, group_separator=True)
 
@@ -135,8 +146,34 @@ class Numbers:
         return sign + self._format(pct, places) + (" %" if not self.plain else "%")
 
 
+#: The decimal and group symbols of each locale, as Babel (CLDR) has them. Loading
+#: Babel's locale data costs about 80 ms, a third of takst's whole start, on every
+#: command that prints an amount; with these the common pattern (``#,##0.00``) is written
+#: directly. ``tests/test_tables.py`` checks every entry and many amounts against Babel.
+KNOWN_SYMBOLS: Final = {
+    "da": (",", "."),
+    "nb": (",", "\u00a0"),
+    "nn": (",", "\u00a0"),
+    "sv": (",", "\u00a0"),
+}
+
+
+def _grouped(value: Decimal, places: int, point: str, sep: str) -> str:
+    """``value`` grouped by three with at least ``places`` decimals and every other
+    decimal it has (as Babel's ``#,##0.00`` without decimal quantization)."""
+    text = format(value.copy_abs(), "f")  # exact: copy_abs never rounds
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0")
+    frac += "0" * (places - len(frac))
+    sign = "-" if value.is_signed() else ""
+    out = group(Decimal(whole), sep)
+    return sign + out + (point + frac if frac else "")
+
+
 @cache
 def _symbols(locale: str) -> tuple[str, str]:
+    if locale in KNOWN_SYMBOLS:
+        return KNOWN_SYMBOLS[locale]
     from babel.numbers import get_decimal_symbol, get_group_symbol
 
     return get_decimal_symbol(locale), get_group_symbol(locale)

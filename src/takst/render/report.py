@@ -20,17 +20,22 @@ import os
 import re
 import stat
 import tempfile
+import textwrap
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from takst.dsl import ast
 from takst.dsl.errors import TariffError, diagnostic
 from takst.dsl.numbers import money_group, money_text
 from takst.interpreter.model import CustomerResult
 from takst.render.results import customer_json
+
+if TYPE_CHECKING:
+    from takst.render.locale import Numbers
+    from takst.render.table import Painter, Screen
 
 
 def _frequency_words(charge: ast.ChargeDecl) -> str:
@@ -211,73 +216,175 @@ def to_csv(tariff: ast.Tariff, results: Iterable[CustomerResult]) -> str:
     return buf.getvalue()
 
 
-def _table_cells(r: CustomerResult) -> list[str]:
+def _table_cells(r: CustomerResult, amount: Callable[[Decimal], str],
+                 chosen: frozenset[str] | None) -> list[str]:
     cells = [r.id, r.name]
     for line in r.lines:
+        if chosen is not None and line.charge not in chosen:
+            continue
         if line.amount is None:
             cells.append("pending")
         elif not line.charged:
             cells.append("-")
         else:
-            cells.append(money_group(line.amount))
-    cells.append(money_group(r.total) + (" +" if r.pending else ""))
+            cells.append(amount(line.amount))
+    cells.append(amount(r.total) + (" +" if r.pending else ""))
     return cells
 
 
 def write_table(out: TextIO, tariff: ast.Tariff, year: int,
-                results: Iterable[CustomerResult]) -> Totals:
+                results: Iterable[CustomerResult], *, numbers: Numbers | None = None,
+                screen: Screen | None = None, layout: str = "auto",
+                charges: Sequence[str] | None = None) -> Totals:
     """A plain-text table for people: one row per customer, one column per charge.
 
     The columns are as wide as their widest cell, which is known only at the end:
     the rows go to a temporary file on the way (with the widths and the totals, as
-    they pass), and are laid out from it, so memory stays bounded."""
-    charges = tariff.charges
-    heads = ["id", "name", *(c.name for c in charges), "total"]
-    widths = [len(h) for h in heads]
+    they pass), and are laid out from it, so memory stays bounded.
+
+    ``numbers`` writes the amounts (default: takst's plain form, ``56 680.00``);
+    ``charges`` chooses the columns (in the tariff's order; the total stays the whole
+    total); ``layout`` is ``wide`` (the table), ``blocks`` (one customer per block),
+    ``long`` (one line per amount) or ``auto``: the table when it fits ``screen``'s
+    width, else blocks, said in one line under the title."""
+    from takst.render import table as tables
+
+    amount = money_group if numbers is None or numbers.plain else numbers.amount
+    screen = screen or tables.Screen()
+    chosen = None if charges is None else frozenset(charges)
+    shown = [c for c in tariff.charges if chosen is None or c.name in chosen]
+    heads = ["id", "name", *(c.name for c in shown), "total"]
+    widths = [tables.cells(h) for h in heads]
+    cells = tables.cells
+    values = [0] * len(heads)  # the widest value of each column, without its heading
     totals = Totals(tariff)
+    paint = tables.Painter(out, screen)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         for r in results:
-            cells = _table_cells(r)
-            widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
-            spool.write(_dump(cells) + "\n")
+            row = _table_cells(r, amount, chosen)
+            values = [max(w, cells(c)) for w, c in zip(values, row, strict=True)]
+            spool.write(_dump(row) + "\n")
             totals.add(r)
         foot = ["", f"{totals.customers} customers"]
-        for c in charges:
+        for c in shown:
             known, count = totals.known[c.name], totals.known[c.name] + totals.pending[c.name]
             if not known and count:
                 foot.append("pending")
             else:
-                foot.append(money_group(totals.by_charge[c.name])
-                            + (" +" if known < count else ""))
-        foot.append(money_group(totals.total) + (" +" if totals.any_pending else ""))
-        widths = [max(w, len(c)) for w, c in zip(widths, foot, strict=True)]
+                foot.append(amount(totals.by_charge[c.name]) + (" +" if known < count else ""))
+        foot.append(amount(totals.total) + (" +" if totals.any_pending else ""))
+        values = [max(w, cells(c)) for w, c in zip(values, foot, strict=True)]
+        widths = [max(w, v) for w, v in zip(widths, values, strict=True)]
+        needed = sum(widths) + 2 * (len(widths) - 1)
+        chosen_layout, note = tables.choose_layout(layout, needed, screen.width)
 
-        def fmt(cells: list[str]) -> str:
-            line = []
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True)):
-                line.append(cell.ljust(w) if i < 2 else cell.rjust(w))
-            return "  ".join(line).rstrip() + "\n"
-
-        rule = "  ".join("-" * w for w in widths) + "\n"
-        out.write(f"{tariff.title} — billing year {year} — amounts in {tariff.currency}\n\n")
-        for c in charges:
-            out.write(f"  {c.name}: {c.label or c.name} ({_frequency_words(c)})\n")
-        out.write("\n" + fmt(heads) + rule)
+        paint.line(f"{tariff.title} — billing year {year} — amounts in {tariff.currency}",
+                   "bold")
+        paint.line()
+        for c in shown:
+            paint.line(f"  {c.name}: {c.label or c.name} ({_frequency_words(c)})")
+        if chosen is not None:
+            paint.line(f"  total: every charge of the tariff ({len(shown)} of "
+                       f"{len(tariff.charges)} shown)")
+        if note:
+            paint.line()
+            paint.line(note, "italic")
+        paint.line()
         spool.seek(0)
-        for row in spool:
-            out.write(fmt(json.loads(row)))
-        out.write(rule + fmt(foot) + "\n")
-    out.write("- not charged: not due this year (once-only, or not yet joined), not offered "
-              "to this customer type, or not among its services\n")
+        rows = (json.loads(line) for line in spool)
+        if chosen_layout == "blocks":
+            _blocks(paint, shown, values, rows, foot, screen.width or tables.DEFAULT_WIDTH)
+        elif chosen_layout == "long":
+            _long(paint, shown, widths, values, rows, foot)
+        else:
+            _wide(paint, heads, widths, rows, foot)
+    notes = ["- not charged: not due this year (once-only, or not yet joined), not offered "
+             "to this customer type, or not among its services"]
     if totals.any_pending:
-        out.write("+ the total does not include pending amounts (not decided yet)\n")
+        notes.append("+ the total does not include pending amounts (not decided yet)")
+    for text in notes:
+        if screen.width is None:
+            paint.line(text)
+        else:  # on a screen: within its width
+            for part in textwrap.wrap(text, max(screen.width - 1, 40), subsequent_indent="  "):
+                paint.line(part)
     return totals
 
 
-def to_table(tariff: ast.Tariff, year: int, results: Iterable[CustomerResult]) -> str:
+def _wide(paint: Painter, heads: list[str], widths: list[int], rows: Iterable[list[str]],
+          foot: list[str]) -> None:
+    from takst.render.table import ljust, rjust
+
+    def fmt(cells: list[str]) -> str:
+        line = []
+        for i, (cell, w) in enumerate(zip(cells, widths, strict=True)):
+            line.append(ljust(cell, w) if i < 2 else rjust(cell, w))
+        return "  ".join(line).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    paint.line(fmt(heads), "bold")
+    paint.line(rule, "dim")
+    for row in rows:
+        paint.line(fmt(row))
+    paint.line(rule, "dim")
+    paint.line(fmt(foot), "bold")
+    paint.line()
+
+
+def _blocks(paint: Painter, shown: Sequence[ast.ChargeDecl], values: list[int],
+            rows: Iterable[list[str]], foot: list[str], width: int) -> None:
+    """One customer per block: ``id name ... total``, then its amounts side by side."""
+    from takst.render.table import block_geometry, block_lines
+
+    names = [c.name for c in shown]
+    amount_w = max(values[2:-1], default=0)
+    name_w, per_line, line_w = block_geometry(names, amount_w, width)
+    for row in rows:
+        head = f"{row[0]}  {row[1]}" if row[0] != row[1] else row[1]
+        for i, text in enumerate(block_lines(head, row[-1], names, row[2:-1], name_w, amount_w,
+                                             per_line, line_w)):
+            paint.line(text, "bold" if i == 0 else None)
+        paint.line()
+    paint.line("-" * line_w, "dim")
+    for i, text in enumerate(block_lines(f"All {foot[1]}", foot[-1], names, foot[2:-1], name_w,
+                                         amount_w, per_line, line_w)):
+        paint.line(text, "bold" if i == 0 else None)
+    paint.line()
+
+
+def _long(paint: Painter, shown: Sequence[ast.ChargeDecl], widths: list[int],
+          values: list[int], rows: Iterable[list[str]], foot: list[str]) -> None:
+    """One line per amount: ``id name charge amount``; a customer's total is its last line."""
+    from takst.render.table import cells, ljust, rjust
+
+    names = [c.name for c in shown]
+    charge_w = max([cells("charge"), cells("total"), *(cells(n) for n in names)])
+    amount_w = max([cells("amount"), *values[2:]])
+    id_w, name_w = widths[0], max(widths[1], cells(foot[1]))
+
+    def fmt(cells4: Sequence[str]) -> str:
+        a, b, c, d = cells4
+        return f"{ljust(a, id_w)}  {ljust(b, name_w)}  {ljust(c, charge_w)}  {rjust(d, amount_w)}"
+
+    rule = "  ".join("-" * w for w in (id_w, name_w, charge_w, amount_w))
+    paint.line(fmt(["id", "name", "charge", "amount"]).rstrip(), "bold")
+    paint.line(rule, "dim")
+    for row in rows:
+        for name, value in zip([*names, "total"], row[2:], strict=True):
+            paint.line(fmt([row[0], row[1], name, value]).rstrip())
+    paint.line(rule, "dim")
+    for name, value in zip([*names, "total"], foot[2:], strict=True):
+        paint.line(fmt(["", foot[1], name, value]).rstrip(), "bold" if name == "total" else None)
+    paint.line()
+
+
+def to_table(tariff: ast.Tariff, year: int, results: Iterable[CustomerResult], *,
+             numbers: Numbers | None = None, screen: Screen | None = None,
+             layout: str = "auto", charges: Sequence[str] | None = None) -> str:
     """:func:`write_table` into a string (for small results)."""
     buf = io.StringIO()
-    write_table(buf, tariff, year, results)
+    write_table(buf, tariff, year, results, numbers=numbers, screen=screen, layout=layout,
+                charges=charges)
     return buf.getvalue()
 
 

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Collection
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from takst.dsl.errors import Span
 from takst.dsl.numbers import money_group
 from takst.interpreter.model import CustomerResult
 from takst.interpreter.trace import value_text
+
+if TYPE_CHECKING:
+    from takst.render.locale import Numbers
 
 
 def _where(span: Span | None, tariff_file: str) -> str:
@@ -31,8 +37,28 @@ def render_text(
     year: int,
     currency: str,
     width: int = 100,
+    numbers: Numbers | None = None,
+    keep: Collection[str] = (),
 ) -> str:
-    """The trace as a worksheet a municipal controller can follow line by line."""
+    """The trace as a worksheet a municipal controller can follow line by line.
+
+    ``numbers`` writes the amounts and the numbers of the steps in a locale (default:
+    takst's plain form, ``56 680.00``), except in ``keep``, the tariff's own texts
+    (:func:`takst.render.table.tariff_texts`); ``width``: the length of the dotted lines."""
+    if numbers is not None and not numbers.plain:
+        from takst.render.table import localize_text
+
+        def amount_text(value: Decimal) -> str:
+            return numbers.amount(value)
+
+        def local(text: str) -> str:
+            return localize_text(text, numbers, keep)
+    else:
+        amount_text = money_group
+
+        def local(text: str) -> str:
+            return text
+
     out: list[str] = []
     out.append(f"{title}  —  billing year {year}  —  amounts in {currency}")
     out.append(f"Tariff: {tariff_file}")
@@ -47,19 +73,20 @@ def render_text(
         out.append("Inputs")
         namew = max(len(n) for n, _ in result.inputs)
         for name, value in result.inputs:
-            out.append(f"  {name.ljust(namew)}  {value_text(value)}")
+            out.append(f"  {name.ljust(namew)}  {local(value_text(value))}")
         out.append("")
     for n, line in enumerate(result.lines, 1):
-        amount = "pending" if line.amount is None else money_group(line.amount)
+        amount = "pending" if line.amount is None else amount_text(line.amount)
         head = f"{n}. {line.label} ({line.charge})"
         out.append(head + " " + "." * max(width - len(head) - len(amount) - 2, 3) + " " + amount)
         for step in line.steps:
             where = _where(step.span, tariff_file)
             room = width - 5 - (len(where) + 2 if where else 0)
-            # keep grouped numbers ("11 445.00") on one line: wrap with no-break spaces
-            unbroken = re.sub(r"(?<=\d) (?=\d{3}\b)", "\u00a0", step.text)
+            # keep grouped numbers ("11 445.00") on one line: wrap with a mark for their
+            # spaces (a locale's own group symbol, a no-break space or a dot, never breaks)
+            unbroken = re.sub(r"(?<=\d) (?=\d{3}\b)", "\0", local(step.text))
             chunks = [
-                c.replace("\u00a0", " ")
+                c.replace("\0", " ")
                 for c in textwrap.wrap(unbroken, room, subsequent_indent="  ")
             ] or [""]
             first = chunks[0]
@@ -67,7 +94,7 @@ def render_text(
             out.append(f"     {first}{' ' * pad}{where}" if where else f"     {first}")
             out.extend(f"     {c}" for c in chunks[1:])
         out.append("")
-    total = money_group(result.total)
+    total = amount_text(result.total)
     label = "Total"
     if result.pending:
         label += " (not including pending: " + ", ".join(result.pending) + ")"
