@@ -133,7 +133,7 @@ def test_explain_takes_the_dialect_options() -> None:
     """`takst explain` reads the Danish export with --decimal comma and --delimiter semicolon."""
     code, out, err = run("explain", OS2, "--register", str(FIXTURES / "os2_danish_thousands.csv"),
                          "--decimal", "comma", "--delimiter", "semicolon",
-                         "--customer", "Kolding", "--year", "2024")
+                         "--customer", "Kolding", "--year", "2024", "--locale", "en")
     assert (code, err) == (0, "")
     assert "Customer: 0621 Kolding" in out and "population  94 528" in out
     assert "os2_danish_thousands.csv, row 71)" in out  # its line, counting two blank lines
