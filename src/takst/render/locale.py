@@ -107,8 +107,12 @@ class Numbers:
         # Babel quantizes in the current context: give it room for every digit, and
         # trap inexact results, so nothing is ever rounded silently.
         digits = len(value.as_tuple().digits) + places + 2
-        with decimal.localcontext(prec=max(digits, 28), traps={decimal.Inexact: True,
-                                                               decimal.InvalidOperation: True}):
+        # (traps one by one: the C decimal module takes a traps dict only when it
+        # names every signal)
+        with decimal.localcontext() as ctx:
+            ctx.prec = max(digits, 28)
+            ctx.traps[decimal.Inexact] = True
+            ctx.traps[decimal.InvalidOperation] = True
             return format_decimal(value, format=pattern, locale=self.locale,
                                   decimal_quantization=False, group_separator=True)
 
