@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from paths import ROOT
 
 TARIFF = "rules/ks_dif_2025.tariff"

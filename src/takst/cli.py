@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from takst.compare import compare as versions
     from takst.dsl import ast
     from takst.provenance.manifest import Manifest
+    from takst.render.locale import Numbers
     from takst.session import Evaluation
+    from takst.web.calculator import Calculator
 
 MAX_SHOWN = 100
 #: Output to standard output is kept in memory up to this size, then in a temporary file,
@@ -481,7 +483,8 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _calculator(args: argparse.Namespace, err: TextIO) -> tuple[object, object, list[tuple[str, str]]]:
+def _calculator(args: argparse.Namespace,
+                err: TextIO) -> tuple[Calculator, Numbers, list[tuple[str, str]]]:
     """The calculator of `takst serve` and `takst site`, its numbers, and every file read."""
     from takst.render.locale import numbers, resolve_locale
     from takst.web.calculator import Calculator
@@ -513,7 +516,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     def ready(url: str) -> None:
         print(f"takst: the calculator is at {url} (Ctrl-C stops it)", file=err, flush=True)
 
-    serve(calc, nums, host=args.host, port=args.port, ready=ready)  # type: ignore[arg-type]
+    serve(calc, nums, host=args.host, port=args.port, ready=ready)
     return 0
 
 
@@ -529,7 +532,7 @@ def cmd_site(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     given += [("existing prices", args.existing)] if args.existing else []
     check_out(Path(args.out), given)  # before anything is computed
     calc, nums, inputs = _calculator(args, err)
-    n = write_site(calc, nums, args.out, inputs)  # type: ignore[arg-type]
+    n = write_site(calc, nums, args.out, inputs)
     print(f"wrote the calculator of {n} organisations to {args.out}/ "
           f"(open {args.out}/index.html)", file=out)
     return 0

@@ -126,7 +126,7 @@ def highlight_css() -> str:
     """The colours of the highlighted source (Pygments' default style, under ``.src``)."""
     from pygments.formatters import HtmlFormatter
 
-    return str(HtmlFormatter(style="default").get_style_defs(".src"))
+    return str(HtmlFormatter(style="default").get_style_defs(".src"))  # type: ignore[no-untyped-call]
 
 
 def amount_text(value: Decimal | None, numbers: Numbers) -> str:

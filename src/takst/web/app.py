@@ -135,7 +135,7 @@ def make_app(calc: Calculator, numbers: Numbers, *, hosts: Sequence[str] = ("127
             Route("/static/{name}", static, methods=["GET"]),
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))],
-        exception_handlers=handlers,  # type: ignore[arg-type]
+        exception_handlers=handlers,
     )
 
 

@@ -146,9 +146,14 @@ def calculator_page(calc: Calculator, numbers: Numbers, links: Links, *,
     if result is not None and problem is None:
         view = table_view(calc, calc.table(result, chosen), numbers, links)
     everything = len(chosen) == len(calc.services)
+
+    def shown(path: str | None) -> str | None:
+        """A file as the page names it: a published site names no folder of this computer."""
+        return None if path is None else (Path(path).name if static else path)
+
     html = _env().get_template("calculator.html").render(
         title=calc.tariff.title or calc.tariff.name,
-        tariff_file=calc.tariff.file,
+        tariff_file=shown(calc.tariff.file),
         sources=[s.text for s in calc.tariff.header.sources] if calc.tariff.header else [],
         year=calc.year,
         currency=calc.tariff.currency,
@@ -156,10 +161,10 @@ def calculator_page(calc: Calculator, numbers: Numbers, links: Links, *,
         group_symbol=numbers.group_symbol,
         decimal_symbol=numbers.decimal_symbol,
         plain=numbers.plain,
-        register=calc.register,
-        old_file=calc.old_tariff.file if calc.old_tariff is not None else None,
+        register=shown(calc.register),
+        old_file=shown(calc.old_tariff.file) if calc.old_tariff is not None else None,
         old_year=calc.old_year,
-        existing_file=calc.existing_file,
+        existing_file=shown(calc.existing_file),
         known_customers=sorted(calc.by_id[i].name for i in calc.known),
         options=[(calc.option(r), r.id) for r in calc.results],
         services=[(s.charge, s.label, s.charge in chosen) for s in calc.services],
