@@ -238,3 +238,40 @@ def test_serve_and_site_need_register_and_year(tmp_path: Path) -> None:
     code, _, err = run_here("site", TARIFF, "--register", str(ROOT / "data/norway_2024.csv"),
                             "--out", str(tmp_path / "s"))
     assert code == 2 and "which billing year?" in err
+
+
+OLD = """\
+tariff ks_old "KS DIF, the old model (a test's own)"
+  currency NOK
+  source "a test"
+
+input population "Innbyggere": inhabitants
+
+charge min_kommune "Min Kommune" every year
+  amount 10_000 NOK
+
+charge digisos "Fiks Digisos" every year
+  amount 1 NOK per inhabitant * population
+"""
+
+
+def test_existing_prices_from_the_old_tariff(tmp_path: Path, register: Path) -> None:
+    """With --old, every organisation's existing prices come from the tariff in force,
+    billed over the same register; its services the new tariff lacks are rows too, and
+    the worksheet of an existing amount is the old tariff's."""
+    old = tmp_path / "old.tariff"
+    old.write_text(OLD, encoding="utf-8")
+    calc = Calculator(Session(), TARIFF, str(register), 2025, old=str(old), old_year=2024)
+    assert [s.charge for s in calc.services][:2] == ["grunnfinansiering", "svarut"]
+    assert "min_kommune" in [s.charge for s in calc.services]
+    table = calc.table(calc.find("Oslo"), calc.choose(["digisos", "min_kommune", "melding"]))
+    rows = {r.charge: r for r in table.rows}
+    assert rows["digisos"].existing == 717710 and rows["digisos"].existing_from == "old"
+    assert rows["digisos"].change == 322524 - 717710
+    assert rows["min_kommune"].new_state == "absent"
+    assert rows["melding"].new_service  # the old tariff has no such charge
+    from takst.web.app import ServerLinks
+    from takst.web.pages import worksheet_page
+
+    page = worksheet_page(calc, numbers("nb"), ServerLinks(), calc.find("Oslo"), "old")
+    assert "KS DIF, the old model" in page and "billing year 2024" in page
