@@ -129,6 +129,15 @@ def highlight_css() -> str:
     return str(HtmlFormatter(style="default").get_style_defs(".src"))  # type: ignore[no-untyped-call]
 
 
+def css_string(text: str) -> str:
+    """``text`` as a CSS string, every character that is not a letter, a digit or a
+    space escaped (``\\3C ``), so no text can end the string or the style sheet."""
+    out = []
+    for ch in text:
+        out.append(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):X} ")
+    return '"' + "".join(out) + '"'
+
+
 def amount_text(value: Decimal | None, numbers: Numbers) -> str:
     return "pending" if value is None else numbers.amount(value)
 
@@ -174,6 +183,12 @@ def render_worksheets(
     only (the calculator's "back to the calculator"), name -> URL."""
     sources = Sources(tariff_file)
     pages = [customer_page(r, sources, numbers) for r in results]
+    from markupsafe import Markup
+
+    for n, page in enumerate(pages):
+        page["page_name"] = f"customer{n}"
+        # the running head of each printed page: tariff, year and customer
+        page["running_head"] = Markup(css_string(f"{title} · {year} · {page['ident']}"))
     return environment().get_template("worksheet.html").render(
         title=title, tariff_file=tariff_file, year=year, currency=currency,
         locale=numbers.locale, pages=pages, warnings=list(warnings),
