@@ -108,12 +108,14 @@ def table_view(calc: Calculator, table: Table, numbers: Numbers, links: Links) -
         "rows": rows,
         "existing_total": "not known" if existing_total is None else f.money(existing_total),
         "new_total": f.money(table.new_total),
-        "added_total": f.money(table.added_total),
+        "added_total": f.money(table.added_total) if any(r.new_service for r in table.rows)
+        else "",
         "grand_total": f.money(table.grand_total),
         "change_total": "" if change_total is None else f.money(change_total),
         "change_percent": "" if change_percent is None else f.percent(change_percent),
         "change_base": "" if table.change_base is None else f.money(table.change_base),
-        "left_out": table.left_out,
+        # with no existing price known, the page says so once instead of per service
+        "left_out": table.left_out if existing_total is not None else [],
         "not_offered": list(table.not_offered),
         "whole": table.whole,
         "scale": _scale(table),

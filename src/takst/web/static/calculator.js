@@ -128,7 +128,7 @@
   function apply() {
     if (!table) return;
     const on = new Set(boxes.filter((b) => b.checked).map((b) => b.value));
-    let existing = 0n, anyExisting = false, newTotal = 0n, added = 0n;
+    let existing = 0n, anyExisting = false, newTotal = 0n, added = 0n, anyAdded = false;
     let base = 0n, compared = 0n, anyCompared = false;
     const left = [];
     table.querySelectorAll("tbody tr").forEach((tr) => {
@@ -141,7 +141,7 @@
       const comparable = es === "known" && (ns === "ok" || ns === "absent" || ns === "not offered");
       if (es === "known") { existing += ev; anyExisting = true; }
       if (ns === "ok" && !fresh) newTotal += nv;
-      if (fresh) added += nv;
+      if (fresh) { added += nv; anyAdded = true; }
       if (comparable) { base += ev; compared += nv; anyCompared = true; }
       if (!comparable && !fresh) {
         const label = tr.querySelector("th").textContent;
@@ -152,7 +152,7 @@
     });
     set("existing-total", anyExisting ? money(existing) : "not known");
     set("new-total", money(newTotal));
-    set("added-total", money(added));
+    set("added-total", anyAdded ? money(added) : "");
     set("grand-total", money(newTotal + added));
     set("change-total", anyCompared ? money(compared - base) : "");
     set("change-percent", anyCompared && base !== 0n ? percent(compared - base, base) : "");
@@ -161,7 +161,7 @@
     if (note) note.hidden = !anyCompared;
     const lo = document.getElementById("left-out");
     if (lo) {
-      lo.hidden = left.length === 0;
+      lo.hidden = left.length === 0 || !anyExisting;  // none known: said once, below
       document.getElementById("left-out-list").textContent = left.join("; ");
     }
   }
