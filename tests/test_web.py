@@ -113,6 +113,7 @@ def test_services_by_name_label_and_unknown(calc: Calculator) -> None:
     """Services are chosen by charge name or label, in the table's order; an unknown one
     is a usage error naming the services."""
     assert calc.choose(["KS Læring", "digisos"]) == ("digisos", "ks_laering")
+    assert calc.choose(["none"]) == ()  # every box unticked: an empty table, not all
     with pytest.raises(UsageError, match="no service 'nope'"):
         calc.choose(["digisos", "nope"])
 

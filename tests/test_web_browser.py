@@ -232,6 +232,10 @@ def test_type_ahead_and_checkboxes(driver: Any, server: str) -> None:
     driver.find_element(By.ID, "all").click()
     _wait(driver, lambda: "services=all" in driver.current_url)
     assert _table(driver)["Total"] == SEED["Total"]
+    driver.find_element(By.ID, "all").click()  # untick all: nothing chosen, not everything
+    _wait(driver, lambda: "services=none" in driver.current_url)
+    assert not any(b.is_selected() for b in driver.find_elements(By.CSS_SELECTOR, "input.service"))
+    assert list(_table(driver)) == ["Total"]
 
 
 def _wait(driver: Any, ok: Any, timeout: float = 30) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from takst.dsl.errors import TariffError
 from takst.render.locale import Numbers
 from takst.web.calculator import Calculator
 from takst.web.pages import STATIC, STATIC_FILES, calculator_page, message_page, worksheet_page
@@ -95,12 +96,10 @@ def make_app(calc: Calculator, numbers: Numbers, *, hosts: Sequence[str] = ("127
                                           + (", known" if calc.known else "")))
         try:
             result = calc.find(wanted)
-        except Exception as e:  # a UsageError: an unknown organisation
-            diags = getattr(e, "diagnostics", None)
-            if not diags:
-                raise
+        except TariffError as e:  # a UsageError: an unknown organisation
+            d = e.diagnostics[0]
             return page(404, message_page(numbers, links, "Unknown organisation",
-                                          diags[0].message, diags[0].hint or ""))
+                                          d.message, d.hint or ""))
         if model == "old" and result.id not in calc.old_results:  # pragma: no cover
             return page(404, message_page(numbers, links, "No worksheet",
                                           f"{result.name} has no amounts in the old tariff", ""))

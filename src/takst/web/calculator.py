@@ -335,7 +335,9 @@ class Calculator:
         raise UsageError(diagnostic(f"no organisation {wanted!r} in the register", hint=hint))
 
     def choose(self, services: Sequence[str]) -> tuple[str, ...]:
-        """The charges ``services`` names (``all``, or charge names, or labels)."""
+        """The charges ``services`` names (``all``, ``none``, or charge names, or labels)."""
+        if [s.strip().lower() for s in services] == ["none"]:
+            return ()
         if not services or any(s.strip().lower() == "all" for s in services):
             return tuple(s.charge for s in self.services)
         by_name = {s.charge: s.charge for s in self.services}

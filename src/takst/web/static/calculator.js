@@ -14,6 +14,7 @@
 
   function chosen() {
     const on = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (on.length === 0) return "none";
     return on.length === boxes.length ? "all" : on.join(",");
   }
   function optionFor(text) {
@@ -177,7 +178,7 @@
     }
     const services = params.get("services");
     if (services && services !== "all") {
-      const names = new Set(services.split(","));
+      const names = new Set(services === "none" ? [] : services.split(","));
       boxes.forEach((b) => { b.checked = names.has(b.value); });
       all.checked = boxes.every((x) => x.checked);
     }
