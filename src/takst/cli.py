@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from takst.render.locale import Numbers
     from takst.render.table import Screen
     from takst.session import Evaluation
+    from takst.web.calculator import Calculator
 
 MAX_SHOWN = 100
 #: Output to standard output is kept in memory up to this size, then in a temporary file,
@@ -308,6 +309,8 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
     _guard_out(args, _modules(tariff))
+    if args.format == "html":
+        return _explain_html(args, out, err, session, tariff, year)
     result = session.explain(_request(args, year, trace=True), args.customer)
     # a name that matches a list entry only loosely: told on stderr and in the worksheet
     from takst.interpreter.model import Customer
@@ -338,6 +341,34 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                      keep=_texts(tariff, _numbers(args, tariff.currency))))
             for w in warnings:
                 stream.write(f"\nWarning: {w.message}\n")
+    return 0
+
+
+def _explain_html(args: argparse.Namespace, out: TextIO, err: TextIO, session: Session,
+                  tariff: ast.Tariff, year: int) -> int:
+    """The printable worksheet: one customer (--customer), or every customer of the
+    register, one A4 page each (takst.render.html)."""
+    from takst.interpreter.model import Customer
+    from takst.io.register import lookalike_warnings
+    from takst.render.html import render_worksheets
+    from takst.render.locale import numbers, resolve_locale
+
+    locale = resolve_locale(getattr(args, "locale", None), tariff.currency)
+    request = _request(args, year, trace=True)
+    if args.register and not args.customer:
+        evaluation = session.run(request)
+        results = list(evaluation)
+        warnings = list(evaluation.warnings)
+    else:
+        results = [session.explain(request, args.customer)]
+        warnings = lookalike_warnings(tariff, [Customer(r.id, r.name, {}, origin=r.origin)
+                                               for r in results])
+    _print_diags(warnings, err)
+    with _output(args, out) as stream:
+        stream.write(render_worksheets(results, title=tariff.title, tariff_file=tariff.file,
+                                       year=year, currency=tariff.currency,
+                                       numbers=numbers(locale),
+                                       warnings=[w.message for w in warnings]))
     return 0
 
 
@@ -583,6 +614,73 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _calculator(args: argparse.Namespace,
+                err: TextIO) -> tuple[Calculator, Numbers, list[tuple[str, str]]]:
+    """The calculator of `takst serve` and `takst site`, its numbers, and every file read."""
+    from takst.render.locale import numbers, resolve_locale
+    from takst.web.calculator import Calculator
+
+    session = Session()
+    for path in dict.fromkeys([args.file, *([args.old] if args.old else [])]):
+        _load(session, path, err)
+    calc = Calculator(session, args.file, args.register, _year(args), old=args.old,
+                      old_year=args.old_year, existing=args.existing)
+    _print_diags(calc.diagnostics, err)  # look-alike names, found as the customers passed
+    inputs = [("tariff", args.file), ("register", args.register)]
+    inputs += [("imported module", m) for m in calc.tariff.modules]
+    if args.old:
+        inputs.append(("old tariff", args.old))
+    if args.existing:
+        inputs.append(("existing prices", args.existing))
+    return calc, numbers(resolve_locale(getattr(args, "locale", None), calc.tariff.currency)), inputs
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The calculator page on a local web server (takst.web.app)."""
+    try:
+        from takst.web.app import serve
+    except ImportError as e:
+        raise UsageError(diagnostic(f"takst serve needs the web extra ({e.name} is missing)",
+                                    hint="pip install 'takst[web]'")) from None
+    calc, nums, _ = _calculator(args, err)
+
+    def ready(url: str) -> None:
+        print(f"takst: the calculator is at {url} (Ctrl-C stops it)", file=err, flush=True)
+
+    serve(calc, nums, host=args.host, port=args.port, ready=ready)
+    return 0
+
+
+def cmd_site(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The calculator as static files (takst.web.site)."""
+    try:
+        from takst.web.site import check_out, write_site
+    except ImportError as e:
+        raise UsageError(diagnostic(f"takst site needs the web extra ({e.name} is missing)",
+                                    hint="pip install 'takst[web]'")) from None
+    given = [("tariff", args.file), ("register", args.register)]
+    given += [("old tariff", args.old)] if args.old else []
+    given += [("existing prices", args.existing)] if args.existing else []
+    check_out(Path(args.out), given)  # before anything is computed
+    calc, nums, inputs = _calculator(args, err)
+    n = write_site(calc, nums, args.out, inputs)
+    print(f"wrote the calculator of {n} organisations to {args.out}/ "
+          f"(open {args.out}/index.html)", file=out)
+    return 0
+
+
+def _web_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("file", metavar="TARIFF", help="the new tariff (.tariff)")
+    sp.add_argument("--register", metavar="CSV", required=True, help="the organisations")
+    sp.add_argument("--year", type=_year_arg, help="the billing year of TARIFF, e.g. 2025")
+    sp.add_argument("--old", metavar="OLD", help="the tariff in force: the existing prices")
+    sp.add_argument("--old-year", type=_year_arg, help="the billing year of OLD (default --year)")
+    sp.add_argument("--existing", metavar="CSV", help="known existing prices per organisation "
+                    "and service (id,charge,amount,source), where no tariff gives them")
+    sp.add_argument("--locale", metavar="LOCALE", help="how amounts are written: da, nb, nn, "
+                    "sv or en (default: from the tariff's currency)")
+
+
 # ------------------------------------------------------------------ argument parsing
 
 
@@ -634,7 +732,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("explain", help="the trace of one customer's amounts, as a worksheet")
     customers(x)
     x.add_argument("--customer", metavar="ID_OR_NAME", help="which customer of the register")
-    x.add_argument("--format", choices=["text", "json"], default="text")
+    x.add_argument("--format", choices=["text", "json", "html"], default="text",
+                   help="text, json, or html: the printable worksheet (A4, one page per "
+                   "customer; without --customer, every customer of the register)")
     cli_options.add_locale_option(x)
     x.set_defaults(func=cmd_explain)
 
@@ -708,6 +808,28 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--kroner-bands", metavar="SPEC", help="upper bounds in money, as "
                    "--percent-bands (default: 0,40000,100000,250000)")
     k.set_defaults(func=cmd_compare)
+
+    sv = sub.add_parser("serve", help="the price calculator page on a local web server",
+                        description="Serve the calculator of seed 004: choose an organisation "
+                        "and services, see per service the existing and the new price, the "
+                        "change in percent and in money, new services and totals; every amount "
+                        "links to its worksheet. Listens on 127.0.0.1 unless --host says "
+                        "otherwise. Needs the web extra.")
+    _web_options(sv)
+    sv.add_argument("--host", default="127.0.0.1", help="the address to listen on "
+                    "(default 127.0.0.1: this computer only)")
+    sv.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: a free "
+                    "one, printed)")
+    sv.set_defaults(func=cmd_serve)
+
+    st = sub.add_parser("site", help="write the price calculator as static files",
+                        description="Write the calculator of `takst serve` as static files "
+                        "(HTML, CSS, a little JavaScript, the results and worksheets of every "
+                        "organisation) to put on a website or open from disk. DIR is replaced "
+                        "atomically; a non-empty DIR that takst did not write is refused.")
+    _web_options(st)
+    st.add_argument("--out", metavar="DIR", required=True, help="the folder to write")
+    st.set_defaults(func=cmd_site)
 
     ls = sub.add_parser("lsp", help="run the language server over stdio (for editors)")
     ls.set_defaults(func=cmd_lsp)
