@@ -21,7 +21,7 @@ order. A tariff with errors is never evaluated. What is checked, module by modul
 from __future__ import annotations
 
 from takst.dsl import ast
-from takst.dsl.check import bands, charges, declarations, examples
+from takst.dsl.check import bands, charges, declarations, examples, vat
 from takst.dsl.check.bands import analyse_bands
 from takst.dsl.check.conditions import Conditions, disjoint
 from takst.dsl.check.context import Context
@@ -46,6 +46,7 @@ ORDER: tuple[type[ast.Node], ...] = (
     ast.AggregateDecl,
     ast.PoolDecl,
     ast.ProrationDecl,
+    ast.VatDecl,
     ast.ChargeDecl,
     ast.Example,
     ast.PropertyDecl,
@@ -126,6 +127,10 @@ class Checker(NodeVisitor[None]):
 
     def visit_ChargeDecl(self, decl: ast.ChargeDecl) -> None:
         charges.check_charge(self.ctx, decl)
+        vat.check_exempt(self.ctx, decl)
+
+    def visit_VatDecl(self, decl: ast.VatDecl) -> None:
+        vat.check_vat(self.ctx, decl)
 
     def visit_Example(self, decl: ast.Example) -> None:
         examples.check_example(self.ctx, decl)
