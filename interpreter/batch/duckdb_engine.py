@@ -40,6 +40,7 @@ from takst.interpreter.batch.compiler import (
     Unsupported,
     col,
     compile_tariff,
+    not_compiled,
     quote,
     text_lit,
 )
@@ -305,6 +306,9 @@ def register_values(
     shares: bool = True,
 ) -> Context:
     """Settings checked, aggregates and pools computed in SQL over ``table``."""
+    newer = not_compiled(tariff)  # issue 12: constructs with no SQL form yet
+    if newer is not None:
+        raise FallsBack(newer)
     duck = _duckdb()
     sym = Symbols(tariff)
     settings = dict(settings)

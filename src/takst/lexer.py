@@ -37,6 +37,7 @@ DECLARATIONS = (
     *("param", "formula", "aggregate", "pool"),  # named values
     *("proration", "rounding"),  # named policies
     *("charge", "pending", "example", "property"),
+    *("vat",),  # issue 12: the VAT a tariff states
 )
 
 #: The types of an input (``yes/no`` is ``yes`` ``/`` ``no``, see CONSTANTS).
@@ -57,6 +58,7 @@ CLAUSES = (
     *("round", "half", "even", "down"),  # rounding
     *("per",),  # rates
     *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
+    *("adjusted", "equally", "exempt", "default"),  # issue 12: indexation, pools, VAT, inputs
 )
 
 #: Words that combine or test conditions.

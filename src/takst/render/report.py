@@ -59,6 +59,10 @@ class Totals:
         self.pending = dict.fromkeys(self.charges, 0)
         self.total = Decimal(0)
         self.any_pending = False
+        #: issue 12: whether the tariff states VAT, and the VAT summed (per charge, in all).
+        self.has_vat = bool(tariff.vats)
+        self.vat_by_charge = dict.fromkeys(self.charges, Decimal(0))
+        self.vat = Decimal(0)
 
     def add(self, result: CustomerResult, total: Decimal | None = None) -> None:
         """Count one result in (``total``: its total, when the caller has it already)."""
@@ -73,18 +77,26 @@ class Totals:
             else:
                 self.by_charge[line.charge] = add(self.by_charge[line.charge], line.amount)
                 self.known[line.charge] += 1
+            if line.vat is not None:
+                self.vat_by_charge[line.charge] = add(self.vat_by_charge[line.charge], line.vat)
+                self.vat = add(self.vat, line.vat)
         self.total = add(self.total, result.total if total is None else total)
         if pending:
             self.any_pending = True
 
     def to_json(self) -> dict[str, Any]:
         """The ``"totals"`` entry of a JSON result."""
-        return {
+        data: dict[str, Any] = {
             "customers": self.customers,
             "by_charge": {c: money_text(self.by_charge[c]) for c in self.charges},
             "pending_by_charge": {c: n for c, n in self.pending.items() if n},
             "total": money_text(self.total),
         }
+        if self.has_vat:  # issue 12
+            data["vat_by_charge"] = {c: money_text(self.vat_by_charge[c]) for c in self.charges}
+            data["vat"] = money_text(self.vat)
+            data["total_inc_vat"] = money_text(_SUM.add(self.total, self.vat))
+        return data
 
 
 #: The context of every running sum: exact, or an error (never rounded to 28 digits).
@@ -138,8 +150,9 @@ def write_json(
     out.write("{\n" + ",\n".join(f"  {_dump(k)}: {_dump(v)}"
                                    for k, v in _head(tariff, year, manifest).items()))
     sep = ',\n  "customers": [\n    '
+    vat = bool(tariff.vats)
     for r in results:
-        out.write(sep + _dump(customer_json(r, with_trace=with_trace)))
+        out.write(sep + _dump(customer_json(r, with_trace=with_trace, vat=vat)))
         sep = ",\n    "
         totals.add(r)
     out.write('\n  ]' if totals.customers else ',\n  "customers": []')
@@ -186,7 +199,10 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
     spreadsheet would run as a formula are neutralised (:func:`csv_text`); amounts are
     numbers and stay as they are."""
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending"])
+    vat = bool(tariff.vats)
+    # issue 12: the VAT columns come last, and only when the tariff states VAT
+    vat_heads = [*(f"{c.name} vat" for c in tariff.charges), "vat", "total_inc_vat"] if vat else []
+    w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending", *vat_heads])
     totals = Totals(tariff)
     for r in results:
         cells = [csv_text(r.id), csv_text(r.name)]
@@ -197,6 +213,9 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
             cells.append("pending" if line.amount is None else money_text(line.amount))
         total = r.total
         cells += [money_text(total), ";".join(pending)]
+        if vat:
+            cells += ["pending" if ln.vat is None else money_text(ln.vat) for ln in r.lines]
+            cells += [money_text(r.vat_total), money_text(r.total_inc_vat)]
         w.writerow(cells)
         totals.add(r, total)
     return totals
@@ -209,7 +228,7 @@ def to_csv(tariff: ast.Tariff, results: Iterable[CustomerResult]) -> str:
     return buf.getvalue()
 
 
-def _table_cells(r: CustomerResult) -> list[str]:
+def _table_cells(r: CustomerResult, vat: bool = False) -> list[str]:
     cells = [r.id, r.name]
     for line in r.lines:
         if line.amount is None:
@@ -219,6 +238,8 @@ def _table_cells(r: CustomerResult) -> list[str]:
         else:
             cells.append(money_group(line.amount))
     cells.append(money_group(r.total) + (" +" if r.pending else ""))
+    if vat:  # issue 12
+        cells += [money_group(r.vat_total), money_group(r.total_inc_vat)]
     return cells
 
 
@@ -230,12 +251,14 @@ def write_table(out: TextIO, tariff: ast.Tariff, year: int,
     the rows go to a temporary file on the way (with the widths and the totals, as
     they pass), and are laid out from it, so memory stays bounded."""
     charges = tariff.charges
-    heads = ["id", "name", *(c.name for c in charges), "total"]
+    vat = bool(tariff.vats)
+    heads = ["id", "name", *(c.name for c in charges), "total",
+             *(["vat", "total_inc_vat"] if vat else [])]
     widths = [len(h) for h in heads]
     totals = Totals(tariff)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         for r in results:
-            cells = _table_cells(r)
+            cells = _table_cells(r, vat)
             widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
             spool.write(_dump(cells) + "\n")
             totals.add(r)
@@ -248,6 +271,8 @@ def write_table(out: TextIO, tariff: ast.Tariff, year: int,
                 foot.append(money_group(totals.by_charge[c.name])
                             + (" +" if known < count else ""))
         foot.append(money_group(totals.total) + (" +" if totals.any_pending else ""))
+        if vat:
+            foot += [money_group(totals.vat), money_group(_SUM.add(totals.total, totals.vat))]
         widths = [max(w, len(c)) for w, c in zip(widths, foot, strict=True)]
 
         def fmt(cells: list[str]) -> str:
