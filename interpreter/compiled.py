@@ -28,12 +28,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import operator
-
-import attrs
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
 
 from takst.dsl import ast
 from takst.dsl.intervals import Interval, band_interval

@@ -244,10 +244,11 @@ def check_pool_parts(ctx: Context, pool: ast.PoolDecl) -> None:
                 ctx.err("a fraction cannot divide by zero", part.span, hint="e.g. 30 %")
                 return
             parts.append(Fraction(part.numerator) / Fraction(part.denominator))
-        if sum(parts) != 1:
+        whole = sum(parts, Fraction(0))
+        if whole != 1:
             ctx.err(f"pool {pool.name} shares {_share_words(pool.equal)} equally and "
                     f"{_share_words(pool.keyed)} by {pool.key.name}: together "
-                    f"{_share_words_of(sum(parts))}, not the whole total", pool.span,
+                    f"{_share_words_of(whole)}, not the whole total", pool.span,
                     hint=f"make the parts add up to 100 %, e.g.  shared 30 % equally and 70 % by "
                     f"{pool.key.name}")
     r = pool.total_rounding

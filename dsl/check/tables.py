@@ -188,14 +188,14 @@ def check_table_multi(ctx: Context, table: ast.Table) -> None:
     lead = table.dims[:-1]
     seen_rows: dict[tuple[str, ...], ast.TableRow] = {}
     for row in table.rows:
-        keys = (row.key, *row.more_keys)
+        row_keys = (row.key, *row.more_keys)
         bad = False
-        for dim, key, allowed in zip(lead, keys, dims_keys, strict=False):
-            if key.name not in allowed:
-                ctx.err(f"{key.name} is not a value of {dim.name}", key.span,
+        for dim, row_key, allowed in zip(lead, row_keys, dims_keys, strict=False):
+            if row_key.name not in allowed:
+                ctx.err(f"{row_key.name} is not a value of {dim.name}", row_key.span,
                         hint=f"the values of {dim.name} are: {', '.join(allowed)}")
                 bad = True
-        combo = tuple(k.name for k in keys)
+        combo = tuple(k.name for k in row_keys)
         if not bad and combo in seen_rows:
             ctx.err(f"row {' '.join(combo)} is twice in this table", row.span,
                     hint="keep one row per combination",

@@ -61,7 +61,7 @@ def customer_json(result: CustomerResult, *, with_trace: bool,
     """``vat``: whether the tariff states VAT (None: whether a line has VAT)."""
     if vat is None:
         vat = any(ln.vat is not None for ln in result.lines)
-    data = {
+    data: dict[str, Any] = {
         "id": result.id,
         "name": result.name,
         "lines": [line_json(ln, with_trace=with_trace, vat=vat) for ln in result.lines],
