@@ -388,7 +388,7 @@ class VatExempt(Node):
 class Dated(Node):
     value: Expr
     start: dt.date
-    #: issue 12: ``pending from 2026-01-01 "note"``: from this date the value is not decided.
+    #: issue 12: ``not decided from 2026-01-01 "note"``: from this date the value is pending.
     pending: bool = False
     note: str | None = None
 

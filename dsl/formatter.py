@@ -477,7 +477,7 @@ class Printer:
         if d.pending:
             return [f"{head} pending" + (f" {string(d.note)}" if d.note is not None else "")]
         if d.dated:
-            rows = [["pending" if v.pending else self.expr(v.value),
+            rows = [["not decided" if v.pending else self.expr(v.value),
                      f"from {v.start.isoformat()}"
                      + (f" {string(v.note)}" if v.pending and v.note is not None else "")]
                     for v in d.dated]

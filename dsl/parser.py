@@ -720,7 +720,7 @@ class _Builder(Transformer[Token, Any]):
         return rate, int(value), self._span(meta)
 
     def dated_pending(self, meta: Meta, children: Children) -> ast.Dated:
-        """``pending from 2026-01-01 "Not decided yet"`` in a dated series."""
+        """``not decided from 2026-01-01 "note"`` in a dated series: pending from that date."""
         date, note = children
         return ast.Dated(ast.Number(Decimal(0), span=self._tspan(date)), self._date(date),
                          pending=True, note=_text(note) if note else None,

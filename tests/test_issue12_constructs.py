@@ -55,7 +55,7 @@ INDEXED = """\
 param kpi =
   1.8 % from 2017-01-01
   2.7 % from 2018-01-01
-  pending from 2019-01-01 "not published yet"
+  not decided from 2019-01-01 "not published yet"
 
 param fee "Avgift" = 10_000 NOK
   adjusted by kpi every year from 2016
@@ -312,7 +312,7 @@ def test_check_reports_vat_mistakes(body: str, message: str) -> None:
 
 def test_a_pending_value_in_a_dated_series_makes_its_years_pending() -> None:
     """From the pending date on, the charge is pending with the note; before it, computed."""
-    t = tariff('param p =\n  1.37 NOK from 2024-01-01\n  pending from 2026-01-01 "ny avtale"\n'
+    t = tariff('param p =\n  1.37 NOK from 2024-01-01\n  not decided from 2026-01-01 "ny avtale"\n'
                "charge c every year\n  amount p * 10\n")
     ev = Evaluator(t)
     assert both(ev, Customer("1", "A", {}), 2025).line("c").amount == Decimal("13.70")
@@ -433,7 +433,7 @@ def test_the_worked_tariffs_check_format_and_pass_their_examples(name: str) -> N
 
 
 @pytest.mark.parametrize(("name", "construct"), [
-    ("ekommune_sunnmore", "aggregate members (a count)"),
+    ("ekommune_sunnmore", "pool ekommune shared partly equally (a mixed key)"),
     ("vat_norway", "vat mva (VAT)"),
     ("indexation", "param kpi: a pending value in a dated series"),
     ("smaller_gaps", "param call_price: a pending value in a dated series"),
@@ -458,3 +458,32 @@ def test_a_session_on_the_batch_engine_falls_back_with_the_note() -> None:
     engine = Session().engine("batch", load_tariff(EXAMPLES / "vat_norway.tariff"))
     note = engine_note(engine)
     assert note is not None and "vat mva (VAT)" in note
+
+
+def test_count_aggregates_are_computed_in_sql_as_the_interpreter_counts() -> None:
+    """A count aggregate compiles: the batch engine bills the register as the interpreter."""
+    pytest.importorskip("duckdb")
+    from takst.interpreter.batch import DuckDBEngine
+    from takst.interpreter.evaluator import InterpreterEngine
+
+    t = tariff("input population: inhabitants\ninput staff: count of staff optional\n"
+               "aggregate members = count of customers among population > 2_000\n"
+               "aggregate counted = count of staff\n"
+               "charge m every year\n  amount 100 NOK * members + 1 NOK * counted\n")
+    assert not_compiled(t) is None
+    batch, interp = DuckDBEngine(t, checked=True), InterpreterEngine(t, checked=True)
+    assert batch.unsupported is None
+    ctx_b = batch.prepare(REGISTER, 2024)
+    ctx_i = interp.prepare(REGISTER, 2024)
+    assert ctx_b.aggregates == ctx_i.aggregates
+    amounts_b = [r.line("m").amount for r in batch.evaluate(REGISTER, 2024, ctx_b)]
+    amounts_i = [r.line("m").amount for r in interp.evaluate(REGISTER, 2024, ctx_i)]
+    assert amounts_b == amounts_i == [Decimal(201)] * 3
+
+
+def test_a_pending_charge_right_after_a_dated_param_is_a_charge() -> None:
+    """`not decided from` (not `pending from`) keeps `pending` free to start the next line."""
+    t = tariff("param p =\n  1 NOK from 2024-01-01\n  not decided from 2026-01-01\n"
+               "pending ops every year\n  note \"n\"\n")
+    assert [c.name for c in t.charges] == ["ops"] and t.charges[0].pending
+    assert t.params[0].dated[1].pending

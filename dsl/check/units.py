@@ -57,7 +57,7 @@ class Units(NodeVisitor["Unit | None"]):
         if decl.pending:
             unit = None
         elif decl.dated:
-            # issue 12: a `pending from DATE` entry has no value (and so no unit) of its own
+            # issue 12: a `not decided from DATE` entry has no value (and so no unit) of its own
             units = [None if d.pending else self.unit(d.value) for d in decl.dated]
             unit = next((u for u in units if u is not None), None)
             for d, u in zip(decl.dated[1:], units[1:], strict=True):

@@ -924,8 +924,8 @@ def _int(f: Fraction) -> int:
 def not_compiled(tariff: ast.Tariff) -> Unsupported | None:
     """issue 12: the first construct of the language's newer ones that has no SQL form yet
     (VAT, indexation, a pending value in a dated series, a table of three or more dimensions,
-    an input's default, a pending charge for some customers, a count aggregate, a mixed pool
-    key, a pool total rounded before sharing), or None. The tariff then runs on the
+    an input's default, a pending charge for some customers, a mixed pool key, a pool total
+    rounded before sharing), or None; count aggregates are computed in SQL. The tariff then runs on the
     interpreter, with a note naming the construct."""
     for vat in tariff.vats:
         return Unsupported(f"vat {vat.name} (VAT)", vat.span)
@@ -937,9 +937,6 @@ def not_compiled(tariff: ast.Tariff) -> Unsupported | None:
     for inp in tariff.inputs:
         if inp.default is not None:
             return Unsupported(f"input {inp.name} with a default", inp.span)
-    for agg in tariff.aggregates:
-        if agg.kind == "count":
-            return Unsupported(f"aggregate {agg.name} (a count)", agg.span)
     for pool in tariff.pools:
         if pool.equal is not None:
             return Unsupported(f"pool {pool.name} shared partly equally (a mixed key)", pool.span)

@@ -58,7 +58,7 @@ CLAUSES = (
     *("round", "half", "even", "down"),  # rounding
     *("per",),  # rates
     *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
-    *("adjusted", "equally", "exempt", "default"),  # issue 12: indexation, pools, VAT, inputs
+    *("adjusted", "equally", "exempt", "default", "decided"),  # issue 12
 )
 
 #: Words that combine or test conditions.
