@@ -247,7 +247,10 @@ class CompiledTariff:
                     made[exact] = done
             if vat is not None:
                 assert done.amount is not None
-                tax, rate = vat(s, done.amount)
+                try:
+                    tax, rate = vat(s, done.amount)
+                except _Pending:
+                    _give_up()  # the VAT is not known: the reference's line says why
                 return attrs.evolve(done, vat=tax, vat_rate=rate)
             return done
 

@@ -302,7 +302,12 @@ class _Run:
         if tr:
             tr.add("result", f"amount = {money_group(final)}", None, value=money_text(final))
         if self.ev.vat is not None:
-            vat, rate = self.vat(charge, final)
+            try:
+                vat, rate = self.vat(charge, final)
+            except _Missing as miss:  # the rate needs a value not given: VAT not known yet
+                tr.add("vat", f"the VAT is not known yet: {miss.name} is not given for this "
+                       "customer", self.ev.vat.span, applied=False)
+                return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span)
             return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span,
                               vat=vat, vat_rate=rate)
         return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span)
@@ -471,7 +476,9 @@ class _Run:
             return self.band(name).name
         if name == "customer_type":
             return self.c.customer_type
-        value = self.c.values[name]
+        value = self.c.values.get(name)
+        if value is None:  # an optional input not given: what needs it is not known yet
+            raise _Missing(name)
         if isinstance(value, bool):
             return "yes" if value else "no"
         return str(value)

@@ -487,3 +487,14 @@ def test_a_pending_charge_right_after_a_dated_param_is_a_charge() -> None:
                "pending ops every year\n  note \"n\"\n")
     assert [c.name for c in t.charges] == ["ops"] and t.charges[0].pending
     assert t.params[0].dated[1].pending
+
+
+def test_a_vat_rate_that_needs_a_missing_value_leaves_the_vat_unknown() -> None:
+    """A rate by an optional yes/no not given: the amount is known, its VAT is not."""
+    t = tariff("input abroad: yes/no optional\nvat mva = by abroad\n    yes 0 %\n    no 25 %\n"
+               "  round to øre half up\ncharge c every year\n  amount 100 NOK\n")
+    ev = Evaluator(t)
+    line = both(ev, Customer("1", "A", {}), 2025).line("c")
+    assert (line.amount, line.status, line.vat) == (Decimal(100), "ok", None)
+    assert line.steps[-1].text == "the VAT is not known yet: abroad is not given for this customer"
+    assert both(ev, Customer("1", "A", {"abroad": False}), 2025).line("c").vat == Decimal(25)
