@@ -13,7 +13,9 @@ order. A tariff with errors is never evaluated. What is checked, module by modul
   cases that miss a value or cover one twice;
 * :mod:`.conditions`: conditions that compare things of different kinds;
 * :mod:`.charges`: exceptions that can fire together with different results and no priority;
-* :mod:`.examples`: examples that give unknown inputs, miss inputs, or expect unknown charges.
+* :mod:`.examples`: examples that give unknown inputs, miss inputs, or expect unknown charges;
+* :mod:`.vat`: the VAT a tariff states (one, a percentage, no case not offered) and charges
+  exempt from it.
 
 :class:`Checker` dispatches on each declaration's class (``visit_<Class>``).
 """
