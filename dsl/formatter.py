@@ -508,14 +508,26 @@ class Printer:
             out.append(f"{CLAUSE}total rounded to {self.step(r.step_text)} {r.mode}")
         among = f" among {self.cond(d.among)}" if d.among is not None else ""
         if d.equal is not None and d.keyed is not None:  # issue 12: a mixed key
-            line = d.span.line + 1 + (1 if d.total_rounding is not None else 0)
-            eq = self._fraction(line, d.equal.numerator, d.equal.denominator)
-            kd = self._fraction(line, d.keyed.numerator, d.keyed.denominator)
+            eq, kd = self._pool_parts(d.key.span.line, d.equal, d.keyed)
             out.append(f"{CLAUSE}shared {eq} equally and {kd} by {d.key.name}{among}")
         else:
             out.append(f"{CLAUSE}shared by {d.key.name}{among}")
         if d.step_text is not None:
             out.append(f"{CLAUSE}rounded to {self.step(d.step_text)} by largest_remainder")
+        return out
+
+    def _pool_parts(self, line: int, *parts: ast.PoolPart) -> list[str]:
+        """The parts of a mixed pool key as written on their line: ``30 %`` or ``3/10``
+        (what follows each part's number tells which)."""
+        toks = [t.value for t in self.src.on_line.get(line, [])]
+        at = toks.index("shared") + 1 if "shared" in toks else 0
+        out = []
+        for part in parts:
+            percent = at + 1 < len(toks) and toks[at + 1] == "%"
+            out.append(f"{number(part.numerator)} %" if percent
+                       else f"{number(part.numerator)}/{number(part.denominator)}")
+            at += 2 if percent else 3  # the part
+            at += 2  # `equally and`
         return out
 
     def _fraction(self, line: int, numerator: Decimal, denominator: Decimal) -> str:
