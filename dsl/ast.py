@@ -78,6 +78,16 @@ class InputDecl(Decl):
     type: InputType
     #: An optional input may be missing; a charge that needs it is then pending.
     optional: bool = False
+    #: issue 12: the value used when the input is not given (``default 0``), instead of pending.
+    default: DefaultValue | None = None
+
+
+@attrs.frozen
+class DefaultValue(Node):
+    """issue 12: the stated default of an input: ``input staff: count of staff default 0``."""
+
+    kind: Literal["number", "date", "text", "yes/no"]
+    value: Decimal | dt.date | str | bool
 
 
 @attrs.frozen
@@ -223,6 +233,8 @@ class Case(Node):
     key: Name
     value: Expr | None  # None: not offered to this key (or pending)
     pending: bool = False
+    #: issue 12: why this case has its value (``KOMMUNE 0 % "Kompensert"``), shown in the trace.
+    reason: str | None = None
 
 
 @attrs.frozen
@@ -336,6 +348,9 @@ class Cell(Node):
 class TableRow(Node):
     key: Name
     cells: tuple[Cell, ...]
+    #: issue 12: in a table of three or more dimensions, the keys of the dimensions after
+    #: the first and before the last (the last's values are the columns).
+    more_keys: tuple[Name, ...] = ()
 
 
 @attrs.frozen
@@ -419,12 +434,27 @@ class ChargeDecl(Decl):
     roundings: tuple[Rounding, ...] = ()
     #: ``at least`` / ``at most`` lines, as written.
     limits: tuple[Limit, ...] = ()
+    #: issue 12: a pending charge limited to some customers (``for customer_type = KOMMUNE``);
+    #: for the others it is not charged.
+    pending_for: Cond | None = None
+    #: issue 12: ``exempt from vat "reason"``: no VAT on this charge.
+    vat_exempt: VatExempt | None = None
+
+
+@attrs.frozen
+class VatExempt(Node):
+    """issue 12: ``exempt from vat "reason"``: a charge outside the tariff's VAT."""
+
+    reason: str | None
 
 
 @attrs.frozen
 class Dated(Node):
     value: Expr
     start: dt.date
+    #: issue 12: ``not decided from 2026-01-01 "note"``: from this date the value is pending.
+    pending: bool = False
+    note: str | None = None
 
 
 @attrs.frozen
@@ -435,6 +465,19 @@ class ParamDecl(Decl):
     #: Not decided yet: a charge that uses it is pending (never counted as zero).
     pending: bool = False
     note: str | None = None
+    #: issue 12: indexation: the value is adjusted every year from a base year.
+    adjustment: Adjustment | None = None
+
+
+@attrs.frozen
+class Adjustment(Node):
+    """issue 12: ``adjusted by 2.5 % every year from 2021``: the param's value is its value in
+    the base year; each later year's is the year before's × (1 + rate), compounded, and
+    rounded each year when ``rounding`` is given."""
+
+    rate: Expr
+    base_year: int
+    rounding: Rounding | None = None
 
 
 @attrs.frozen
@@ -447,7 +490,7 @@ class FormulaDecl(Decl):
 class AggregateDecl(Decl):
     """``max of population among customer_type = KOMMUNE``, computed over the register."""
 
-    kind: Literal["sum", "max", "min"]
+    kind: Literal["sum", "max", "min", "count"]
     of: Name
     among: Cond | None
 
@@ -462,6 +505,19 @@ class PoolDecl(Decl):
     #: Shares are rounded to this step, remainders by the largest-remainder method.
     step: Decimal | None
     step_text: str | None
+    #: issue 12: a mixed key: this part of the total in equal shares, ``keyed`` by the key.
+    equal: PoolPart | None = None
+    keyed: PoolPart | None = None
+    #: issue 12: the total is rounded before it is shared (``total rounded to kroner half up``).
+    total_rounding: Rounding | None = None
+
+
+@attrs.frozen
+class PoolPart(Node):
+    """issue 12: one part of a mixed pool key: ``30 %`` (30/100) or ``1/3``."""
+
+    numerator: Decimal
+    denominator: Decimal
 
 
 @attrs.frozen
@@ -476,6 +532,16 @@ class RoundingDecl(Decl):
     step: Decimal
     step_text: str
     mode: RoundMode
+
+
+@attrs.frozen
+class VatDecl(Decl):
+    """issue 12: ``vat mva "Merverdiavgift" = 25 %`` (or ``= by customer_type`` with cases):
+    the VAT rate of every charge (but those ``exempt from vat``), its amount rounded per
+    line as ``rounding`` says. VAT is shown beside a charge's amount, never inside it."""
+
+    rate: Expr
+    rounding: Rounding | None = None
 
 
 # ---------------------------------------------------------------- examples
@@ -495,7 +561,7 @@ class Expect(Node):
 
     charge: str | None  # None for the total
     amount: Decimal | None  # None for pending
-    kind: Literal["charge", "total", "pool", "rate"] = "charge"
+    kind: Literal["charge", "total", "pool", "rate", "vat", "vat_total"] = "charge"
     customer: str | None = None
 
 
@@ -550,6 +616,7 @@ KINDS: dict[str, type[Node]] = {
     "pools": PoolDecl,
     "prorations": ProrationDecl,
     "roundings": RoundingDecl,
+    "vats": VatDecl,
     "charges": ChargeDecl,
     "examples": Example,
     "properties": PropertyDecl,
@@ -706,6 +773,11 @@ class Tariff(Node):
     @property
     def charges(self) -> tuple[ChargeDecl, ...]:
         return self.of_kind(ChargeDecl)
+
+    @property
+    def vats(self) -> tuple[VatDecl, ...]:
+        """issue 12: the VAT declarations (a tariff has at most one; the checker says so)."""
+        return self.of_kind(VatDecl)
 
     @property
     def examples(self) -> tuple[Example, ...]:

@@ -398,6 +398,12 @@ class Printer:
         return f"count of {t.counted}" if t.kind == "count" else t.kind
 
     def input_(self, d: ast.InputDecl) -> Lines:
+        if d.default is not None:  # issue 12: `default V` (and `optional` only as written)
+            opt = " optional" if self.src.line_has(d.span.line, "optional") else ""
+            value = self.given_value(ast.Given(d.name, d.default.kind, d.default.value,
+                                               span=d.default.span))
+            return [f"input {d.name}{self.label(d.label)}: {self.input_type(d.type)}{opt} "
+                    f"default {value}"]
         opt = " optional" if d.optional else ""
         return [f"input {d.name}{self.label(d.label)}: {self.input_type(d.type)}{opt}"]
 
@@ -468,6 +474,8 @@ class Printer:
                 value = "not offered"
             else:
                 value = self.expr(case.value)
+            if case.reason is not None:  # issue 12: reasons on cases
+                value += f" {string(case.reason)}"
             rows.append([self.key(case.key), value])
         return [head] + [NESTED + line for line in columns(rows)]
 
@@ -476,8 +484,18 @@ class Printer:
         if d.pending:
             return [f"{head} pending" + (f" {string(d.note)}" if d.note is not None else "")]
         if d.dated:
-            rows = [[self.expr(v.value), f"from {v.start.isoformat()}"] for v in d.dated]
+            rows = [["not decided" if v.pending else self.expr(v.value),
+                     f"from {v.start.isoformat()}"
+                     + (f" {string(v.note)}" if v.pending and v.note is not None else "")]
+                    for v in d.dated]
             return [head] + [CLAUSE + line for line in columns(rows, sep=" ")]
+        if d.adjustment is not None:  # issue 12: indexation
+            a = d.adjustment
+            out = [f"{head} {self.expr(d.value)}",
+                   f"{CLAUSE}adjusted by {self.expr(a.rate)} every year from {a.base_year}"]
+            if a.rounding is not None:
+                out += [CLAUSE + line for line in self.rounding(a.rounding)]
+            return out
         if isinstance(d.value, ast.Cases):
             return self.cases(d.value, f"{head} by {d.value.dim.name}")
         return [f"{head} {self.expr(d.value)}"]
@@ -492,10 +510,31 @@ class Printer:
 
     def pool(self, d: ast.PoolDecl) -> Lines:
         out = [f"pool {d.name}{self.label(d.label)} = {self.expr(d.total)}"]
+        if d.total_rounding is not None:  # issue 12
+            r = d.total_rounding
+            out.append(f"{CLAUSE}total rounded to {self.step(r.step_text)} {r.mode}")
         among = f" among {self.cond(d.among)}" if d.among is not None else ""
-        out.append(f"{CLAUSE}shared by {d.key.name}{among}")
+        if d.equal is not None and d.keyed is not None:  # issue 12: a mixed key
+            eq, kd = self._pool_parts(d.key.span.line, d.equal, d.keyed)
+            out.append(f"{CLAUSE}shared {eq} equally and {kd} by {d.key.name}{among}")
+        else:
+            out.append(f"{CLAUSE}shared by {d.key.name}{among}")
         if d.step_text is not None:
             out.append(f"{CLAUSE}rounded to {self.step(d.step_text)} by largest_remainder")
+        return out
+
+    def _pool_parts(self, line: int, *parts: ast.PoolPart) -> list[str]:
+        """The parts of a mixed pool key as written on their line: ``30 %`` or ``3/10``
+        (what follows each part's number tells which)."""
+        toks = [t.value for t in self.src.on_line.get(line, [])]
+        at = toks.index("shared") + 1 if "shared" in toks else 0
+        out = []
+        for part in parts:
+            percent = at + 1 < len(toks) and toks[at + 1] == "%"
+            out.append(f"{number(part.numerator)} %" if percent
+                       else f"{number(part.numerator)}/{number(part.denominator)}")
+            at += 2 if percent else 3  # the part
+            at += 2  # `equally and`
         return out
 
     def _fraction(self, line: int, numerator: Decimal, denominator: Decimal) -> str:
@@ -511,6 +550,20 @@ class Printer:
 
     def rounding_decl(self, d: ast.RoundingDecl) -> Lines:
         return [f"rounding {d.name}{self.label(d.label)} = to {self.step(d.step_text)} {d.mode}"]
+
+    def vat_decl(self, d: ast.VatDecl) -> Lines:
+        """issue 12: ``vat NAME "Label" = RATE`` (or ``= by DIM`` and cases), then its rounding."""
+        head = f"vat {d.name}{self.label(d.label)} ="
+        if isinstance(d.rate, ast.Cases):
+            out = self.cases(d.rate, f"{head} by {d.rate.dim.name}")
+        else:
+            out = [f"{head} {self.expr(d.rate)}"]
+        if d.rounding is not None:
+            out += [CLAUSE + line for line in self.rounding(d.rounding)]
+        return out
+
+    def vat_exempt(self, e: ast.VatExempt) -> Lines:
+        return ["exempt from vat" + (f" {string(e.reason)}" if e.reason is not None else "")]
 
     def frequency(self, f: ast.Frequency) -> str:
         if f.kind == "once":
@@ -536,6 +589,8 @@ class Printer:
                     for i, line in enumerate(self.cases(c, f"by {c.dim.name}"))]
         if isinstance(c, ast.Expr):
             return [f"{CLAUSE}amount {self.expr(c)}"]
+        if isinstance(c, ast.Cond):  # issue 12: a pending charge's `for CONDITION`
+            return [f"{CLAUSE}for {self.cond(c)}"]
         return [CLAUSE + line if i == 0 else line for i, line in enumerate(self.node(c))]
 
     def table(self, t: ast.Table) -> Lines:
@@ -543,6 +598,16 @@ class Printer:
         rows: list[list[str]] = []
         if t.columns:
             rows.append(["", *(self.key(c) for c in t.columns)])
+        lead = max(len(t.dims) - 1, 1)
+        if len(t.dims) > 2:  # issue 12: a table of three or more dimensions
+            if rows:
+                rows[0] = [""] * lead + rows[0][1:]
+            for r in t.rows:
+                rows.append([self.key(r.key), *(self.key(k) for k in r.more_keys),
+                             *(number(c.value) for c in r.cells)])
+            ncols = max((len(r) for r in rows), default=1)
+            lines = columns(rows, [False] * lead + [True] * ncols, sep="   ")
+            return out + [NESTED + line for line in lines]
         for r in t.rows:
             rows.append([self.key(r.key), *(number(c.value) for c in r.cells)])
         ncols = max((len(r) for r in rows), default=1)
@@ -616,8 +681,10 @@ class Printer:
         amount = "pending" if e.amount is None else number(e.amount)
         if e.kind == "total":
             return f"total {amount}"
-        if e.kind in ("pool", "rate"):
+        if e.kind in ("pool", "rate", "vat"):
             return f"{e.kind} {e.charge} {amount}"
+        if e.kind == "vat_total":  # issue 12
+            return f"vat total {amount}"
         return f"{e.charge} {amount}"
 
     def example(self, x: ast.Example) -> Lines:
@@ -698,6 +765,8 @@ Printer.printers.update({
     ast.PoolDecl: Printer.pool,
     ast.ProrationDecl: Printer.proration,
     ast.RoundingDecl: Printer.rounding_decl,
+    ast.VatDecl: Printer.vat_decl,  # issue 12
+    ast.VatExempt: Printer.vat_exempt,  # issue 12
     ast.ChargeDecl: Printer.charge,
     ast.Example: Printer.example,
     # the clauses of a charge

@@ -50,7 +50,7 @@ MAX_DIGITS = 30
 TOP_LEVEL = (
     "tariff", "module", "import", "input", "setting", "list", "categories", "group", "bands",
     "slices", "volume", "param", "formula", "aggregate", "pool", "proration", "rounding", "charge",
-    "pending", "example", "property",
+    "pending", "example", "property", "vat",
 )
 
 _DANISH_THOUSANDS = re.compile(r"^\d{1,3}(\.000)+$")
@@ -690,13 +690,130 @@ class _Builder(Transformer[Token, Any]):
         return self._cond(children[0])
 
     def pool(self, meta: Meta, children: Children) -> ast.PoolDecl:
-        name, label, total, key, among, rounding = children
+        name, label, total, total_rounding, key, among, rounding = children
         step, step_text = rounding if rounding else (None, None)
         return ast.PoolDecl(
             name=str(name), label=_text(label) if label else None, total=total,
             key=self._name(key), among=among, step=step, step_text=step_text,
+            total_rounding=total_rounding, span=self._tspan(name),
+        )
+
+    def pool_mixed(self, meta: Meta, children: Children) -> ast.PoolDecl:
+        """issue 12: ``shared 30 % equally and 70 % by population``."""
+        name, label, total, total_rounding, equal, keyed, key, among, rounding = children
+        step, step_text = rounding if rounding else (None, None)
+        eq_span, key_span = self._tspan(key), self._tspan(key)
+        return ast.PoolDecl(
+            name=str(name), label=_text(label) if label else None, total=total,
+            key=self._name(key), among=among, step=step, step_text=step_text,
+            equal=ast.PoolPart(equal[0], equal[1], span=eq_span),
+            keyed=ast.PoolPart(keyed[0], keyed[1], span=key_span),
+            total_rounding=total_rounding, span=self._tspan(name),
+        )
+
+    def pool_total_rounding(self, meta: Meta, children: Children) -> ast.Rounding:
+        """issue 12: ``total rounded to kroner half up``: the total, before it is shared."""
+        (step, step_text), mode = children
+        return ast.Rounding(step, step_text, mode, span=self._span(meta))
+
+    # ----------------------------------------------------------------- issue 12
+    def input_default(self, meta: Meta, children: Children) -> ast.InputDecl:
+        """``input staff: count of staff default 0``: used when the value is not given."""
+        name, label, typ, _optional, (kind, value) = children
+        return ast.InputDecl(
+            name=str(name), label=_text(label) if label else None, type=typ, optional=True,
+            default=ast.DefaultValue(kind, value, span=self._span(meta)),
             span=self._tspan(name),
         )
+
+    def param_indexed(self, meta: Meta, children: Children) -> ast.ParamDecl:
+        """``param fee = 10_000 NOK`` / ``adjusted by 2.5 % every year from 2021``."""
+        name, label, value, (rate, base_year, adj_span), rounding = children
+        return ast.ParamDecl(
+            name=str(name), label=_text(label) if label else None, value=value,
+            adjustment=ast.Adjustment(rate, base_year, rounding, span=adj_span),
+            span=self._tspan(name),
+        )
+
+    def param_adjustment(self, meta: Meta, children: Children) -> tuple[ast.Expr, int, Span]:
+        rate, year = children
+        value = self._number(year)
+        if value != value.to_integral_value() or not 1900 <= value <= 2200:
+            self.problems.append(diagnostic(
+                f"{year} is not a year to adjust from", self._tspan(year),
+                hint="write the base year, e.g.  adjusted by 2.5 % every year from 2021"))
+            value = Decimal(2000)
+        return rate, int(value), self._span(meta)
+
+    def dated_pending(self, meta: Meta, children: Children) -> ast.Dated:
+        """``not decided from 2026-01-01 "note"`` in a dated series: pending from that date."""
+        date, note = children
+        return ast.Dated(ast.Number(Decimal(0), span=self._tspan(date)), self._date(date),
+                         pending=True, note=_text(note) if note else None,
+                         span=self._tspan(date))
+
+    def vat(self, meta: Meta, children: Children) -> ast.VatDecl:
+        name, label, rate, rounding = children
+        return ast.VatDecl(name=str(name), label=_text(label) if label else None, rate=rate,
+                           rounding=rounding, span=self._tspan(name))
+
+    vat_cases = vat
+
+    def vat_exempt(self, meta: Meta, children: Children) -> ast.VatExempt:
+        return ast.VatExempt(_text(children[0]) if children[0] else None, span=self._span(meta))
+
+    def pending_for(self, meta: Meta, children: Children) -> tuple[str, ast.Cond]:
+        return "for", self._cond(children[0])
+
+    def table_multi(self, meta: Meta, children: Children) -> ast.Table:
+        """A table by three or more dimensions: a header line of the last dimension's values,
+        then rows that start with one key of each other dimension."""
+        names = [c for c in children if isinstance(c, Token) and c.type == "NAME"]
+        lines = [c for c in children if isinstance(c, list)]
+        dims = tuple(self._name(n) for n in names)
+        lead = len(dims) - 1
+        header, *rows_lines = lines or [[]]
+        for tok in header:
+            if tok.type in ("NUMBER", "DATE"):
+                self.problems.append(diagnostic(
+                    f"the first line of a table by {', '.join(d.name for d in dims)} names its "
+                    f"columns (the values of {dims[-1].name}), but {tok} is a number",
+                    self._tspan(tok),
+                    hint=f"start the table with a line of the values of {dims[-1].name}"))
+        columns = tuple(ast.Name(_text(t) if t.type == "STRING" else str(t), span=self._tspan(t))
+                        for t in header)
+        rows = []
+        for line in rows_lines:
+            keys, cells = line[:lead], line[lead:]
+            bad_key = next((k for k in keys if k.type in ("NUMBER", "DATE")), None)
+            if bad_key is not None or len(keys) < lead:
+                at = bad_key if bad_key is not None else line[0]
+                self.problems.append(diagnostic(
+                    f"a row of this table starts with a value of each of "
+                    f"{', '.join(d.name for d in dims[:-1])}, then its amounts",
+                    self._tspan(at), hint="write the row as:  key  key  amount ..."))
+                continue
+            for c in cells:
+                if c.type != "NUMBER":
+                    self.problems.append(diagnostic(
+                        f"a table cell must be a number, not {c}", self._tspan(c),
+                        hint=f"each row is {lead} keys followed by one number per column"))
+            names_ = [ast.Name(_text(k) if k.type == "STRING" else str(k), span=self._tspan(k))
+                      for k in keys]
+            rows.append(ast.TableRow(
+                key=names_[0], more_keys=tuple(names_[1:]),
+                cells=tuple(ast.Cell(self._number(c), span=self._tspan(c))
+                            for c in cells if c.type == "NUMBER"),
+                span=self._tspan(keys[0])))
+        return ast.Table(dims=dims, columns=columns, rows=tuple(rows), span=self._span(meta))
+
+    def expect_vat(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(str(children[0]), self._number(children[1]), kind="vat",
+                          span=self._span(meta))
+
+    def expect_vat_total(self, meta: Meta, children: Children) -> ast.Expect:
+        return ast.Expect(None, self._number(children[0]), kind="vat_total",
+                          span=self._span(meta))
 
     #: How a pool's rounding remainder is placed (the only method so far).
     POOL_METHODS: ClassVar[tuple[str, ...]] = ("largest_remainder",)
@@ -745,15 +862,19 @@ class _Builder(Transformer[Token, Any]):
         return ast.Cases(self._name(dim), tuple(cases), span=self._span(meta))
 
     def case(self, meta: Meta, children: Children) -> ast.Case:
-        key, value = children
-        return ast.Case(self._name(key), value, span=self._tspan(key))
+        key, value, reason = children
+        return ast.Case(self._name(key), value, reason=_text(reason) if reason else None,
+                        span=self._tspan(key))
 
     def case_not_offered(self, meta: Meta, children: Children) -> ast.Case:
-        return ast.Case(self._name(children[0]), None, span=self._tspan(children[0]))
+        key, reason = children
+        return ast.Case(self._name(key), None, reason=_text(reason) if reason else None,
+                        span=self._tspan(key))
 
     def case_pending(self, meta: Meta, children: Children) -> ast.Case:
-        return ast.Case(self._name(children[0]), None, pending=True,
-                        span=self._tspan(children[0]))
+        key, reason = children
+        return ast.Case(self._name(key), None, pending=True,
+                        reason=_text(reason) if reason else None, span=self._tspan(key))
 
     def param_pending(self, meta: Meta, children: Children) -> ast.ParamDecl:
         name, label, note = children
@@ -779,18 +900,25 @@ class _Builder(Transformer[Token, Any]):
             bodies=bodies,
             roundings=roundings,
             limits=tuple(c for c in clauses if isinstance(c, ast.Limit)),
+            vat_exempt=next((c for c in clauses if isinstance(c, ast.VatExempt)), None),
             span=self._tspan(name),
         )
 
     def pending(self, meta: Meta, children: Children) -> ast.ChargeDecl:
-        name, label, frequency, *notes = children
+        name, label, frequency, *clauses = children
+        fors = [c[1] for c in clauses if isinstance(c, tuple)]
+        for extra in fors[1:]:
+            self.problems.append(diagnostic(
+                f"pending {name} says twice which customers it is for", extra.span,
+                hint="join the conditions in one line with `or`"))
         return ast.ChargeDecl(
             name=str(name),
             label=_text(label) if label else None,
             frequency=frequency,
             body=None,
-            notes=tuple(notes),
+            notes=tuple(c for c in clauses if isinstance(c, ast.Note)),
             pending=True,
+            pending_for=fors[0] if fors else None,
             span=self._tspan(name),
         )
 

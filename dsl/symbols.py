@@ -15,6 +15,8 @@ BUILTIN_TEXT = ("id", "name", "customer_type")
 #: The billing year being evaluated (a whole number, e.g. 2024).
 BILLING_YEAR = "billing_year"
 BUILTINS = (*BUILTIN_TEXT, BILLING_YEAR)
+#: issue 12: ``aggregate n = count of customers``: every customer among the members.
+COUNT_ALL = "customers"
 
 SymbolKind = Literal[
     "input",
@@ -32,6 +34,7 @@ SymbolKind = Literal[
     "rounding",
     "charge",
     "builtin",
+    "vat",  # issue 12
 ]
 
 
@@ -89,6 +92,7 @@ class Symbols:
             *(("proration", d) for d in tariff.prorations),
             *(("rounding", d) for d in tariff.roundings),
             *(("charge", d) for d in tariff.charges),
+            *(("vat", d) for d in tariff.vats),
         ]
         for cats in tariff.categories:
             self.categories.setdefault(cats.name, cats)

@@ -33,11 +33,20 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import attrs
+
 from takst.dsl import ast
 from takst.dsl.intervals import Interval, band_interval
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
 from takst.interpreter.exact import EXACT, fraction_to_decimal, round_fraction
-from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, Value
+from takst.interpreter.model import (
+    ChargeLine,
+    Context,
+    Customer,
+    CustomerResult,
+    Value,
+    with_defaults,
+)
 
 if TYPE_CHECKING:
     from takst.interpreter.evaluator import Evaluator
@@ -146,6 +155,7 @@ class CompiledTariff:
 
     # ------------------------------------------------------------------ running
     def evaluate(self, customer: Customer, year: int, context: Context) -> CustomerResult:
+        customer = with_defaults(customer, self.ev.defaults)  # issue 12: stated defaults
         s = _State(customer, year, context)
         run: Any = None
         lines: list[ChargeLine] = []
@@ -174,16 +184,23 @@ class CompiledTariff:
     # ------------------------------------------------------------------ charges
     def _charge(self, charge: ast.ChargeDecl) -> Line:
         name, label, span = charge.name, charge.label or charge.name, charge.span
-        not_charged = ChargeLine(name, label, ZERO, "ok", False, (), span)
+        has_vat = self.ev.vat is not None
+        not_charged = ChargeLine(name, label, ZERO, "ok", False, (), span,
+                                 vat=ZERO if has_vat else None)
         pending = ChargeLine(name, label, None, "pending", True, (), span)
         due = self._frequency(charge.frequency)
         if charge.pending:
+            applies = (self._cond(charge.pending_for) if charge.pending_for is not None
+                       else lambda s: True)
+
             def pending_line(s: _State) -> ChargeLine:
                 c = s.c
                 if c.services is not None and name not in c.services:
                     return not_charged
                 try:
-                    return pending if due(s) else not_charged
+                    if not due(s):
+                        return not_charged
+                    return pending if applies(s) else not_charged
                 except _Pending:
                     return pending
             return pending_line
@@ -197,6 +214,7 @@ class CompiledTariff:
         after = self._limits(charge, "after proration")
         finish = self._finish(charge.rounding)
         made: dict[Amount, ChargeLine] = {}
+        vat = self._vat(charge) if has_vat else None
 
         def line(s: _State) -> ChargeLine:
             c = s.c
@@ -233,6 +251,13 @@ class CompiledTariff:
                 done = ChargeLine(name, label, finish(exact), "ok", True, (), span)
                 if len(made) < LINE_MEMORY:
                     made[exact] = done
+            if vat is not None:
+                assert done.amount is not None
+                try:
+                    tax, rate = vat(s, done.amount)
+                except _Pending:
+                    _give_up()  # the VAT is not known: the reference's line says why
+                return attrs.evolve(done, vat=tax, vat_rate=rate)
             return done
 
         return line
@@ -253,6 +278,35 @@ class CompiledTariff:
             return amount
 
         return limit
+
+    def _vat(self, charge: ast.ChargeDecl) -> Callable[[_State, Decimal], tuple[Decimal,
+                                                                              Decimal | None]]:
+        """issue 12: the VAT on a line's amount, and its rate (as the reference's ``vat``)."""
+        decl = self.ev.vat
+        assert decl is not None
+        if charge.vat_exempt is not None:
+            return lambda s, amount: (ZERO, None)
+        rate_of = self._expr(decl.rate)
+        r = decl.rounding
+        if r is None:
+            def exact_vat(s: _State, amount: Decimal) -> tuple[Decimal, Decimal | None]:
+                rate = Fraction(*rate_of(s))
+                found = fraction_to_decimal(Fraction(amount) * rate)
+                if found is None:
+                    _give_up()
+                return found, fraction_to_decimal(rate)
+            return exact_vat
+        step, mode = r.step, r.mode
+        if r.policy is not None:
+            pol = self.sym.rounding(r.policy.name)
+            assert pol is not None
+            step, mode = pol.step, pol.mode
+
+        def rounded_vat(s: _State, amount: Decimal) -> tuple[Decimal, Decimal | None]:
+            rate = Fraction(*rate_of(s))
+            return round_fraction(Fraction(amount) * rate, step, mode), fraction_to_decimal(rate)
+
+        return rounded_vat
 
     def _frequency(self, freq: ast.Frequency) -> Cond:
         if freq.anchor is None:
@@ -520,8 +574,14 @@ class CompiledTariff:
             return pending
         # placeholder against a param naming itself (the checker refuses such cycles)
         self.params[name] = lambda s: _give_up()
-        if param.dated:
-            dated = [(d.start, self._expr(d.value)) for d in param.dated]
+        if param.adjustment is not None:  # issue 12: indexed every year from a base year
+            indexed = self._indexed(param, param.adjustment)
+
+            def value_for(s: _State) -> Expr:
+                return indexed
+        elif param.dated:
+            dated = [(d.start, (lambda s: _pending()) if d.pending else self._expr(d.value))
+                     for d in param.dated]
 
             def value_for(s: _State) -> Expr:
                 jan1 = dt.date(s.year, 1, 1)
@@ -544,6 +604,38 @@ class CompiledTariff:
 
         self.params[name] = value
         return value
+
+    def _indexed(self, param: ast.ParamDecl, adj: ast.Adjustment) -> Expr:
+        """issue 12: the base value × (1 + the rate of each year after the base year), rounded
+        each year as stated (as the reference's ``indexed``)."""
+        base = self._expr(param.value)
+        rate = self._expr(adj.rate)
+        constant = isinstance(adj.rate, ast.Number)
+        step: Decimal | None = None
+        mode: ast.RoundMode = "half up"
+        r = adj.rounding
+        if r is not None:
+            step, mode = r.step, r.mode
+            if r.policy is not None:
+                pol = self.sym.rounding(r.policy.name)
+                assert pol is not None
+                step, mode = pol.step, pol.mode
+        first = adj.base_year
+
+        def indexed(s: _State) -> Num:
+            if s.year < first:
+                _give_up()  # the reference's error
+            value = Fraction(*base(s))
+            for y in range(first + 1, s.year + 1):
+                at = s if constant or y == s.year else _State(s.c, y, s.ctx)
+                value = value * (1 + Fraction(*rate(at)))
+                if step is not None:
+                    value = Fraction(round_fraction(value, step, mode))
+                elif value.numerator.bit_length() > MAX_BITS:
+                    _give_up()
+            return _num(value)
+
+        return indexed
 
     def _slices(self, name: str) -> Expr:
         decl = self.sym.slices(name)

@@ -56,7 +56,15 @@ from takst.interpreter.exact import (
     num_text,
     round_fraction,
 )
-from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, Value
+from takst.interpreter.model import (
+    ChargeLine,
+    Context,
+    Customer,
+    CustomerResult,
+    Value,
+    input_defaults,
+    with_defaults,
+)
 from takst.interpreter.trace import NULL, Step, Tracer, value_text
 from takst.interpreter.words import OP_SIGN, expr_label, number_text
 
@@ -110,6 +118,10 @@ class Evaluator:
                 self.tables[id(charge.body)] = _table_index(charge.body)
         self._compile = compiled
         self._compiled: CompiledTariff | None = None
+        #: issue 12: the stated defaults of inputs, used where a customer has no value.
+        self.defaults = input_defaults(tariff)
+        #: issue 12: the tariff's VAT (at most one; the checker refuses a second).
+        self.vat: ast.VatDecl | None = tariff.vats[0] if tariff.vats else None
 
     @property
     def compiled(self) -> CompiledTariff | None:
@@ -164,6 +176,7 @@ class Evaluator:
         run = _Run(self, customer, year, trace, context or Context())
         with decimal.localcontext(EXACT):
             lines = tuple(run.charge(c) for c in self.tariff.charges)
+        customer = run.c  # issue 12: with the stated defaults of inputs it has no value for
         inputs = tuple(
             (name, customer.values[name]) for name in self.sym.inputs() if name in customer.values
         )
@@ -190,7 +203,11 @@ class Evaluator:
 def _table_index(table: ast.Table) -> dict[tuple[str, ...], ast.Cell]:
     index: dict[tuple[str, ...], ast.Cell] = {}
     for row in table.rows:
-        if table.columns:
+        if row.more_keys or len(table.dims) > 2:  # issue 12: three or more dimensions
+            lead = (row.key.name, *(k.name for k in row.more_keys))
+            for col, cell in zip(table.columns, row.cells, strict=False):
+                index[(*lead, col.name)] = cell
+        elif table.columns:
             for col, cell in zip(table.columns, row.cells, strict=False):
                 index[(row.key.name, col.name)] = cell
         elif row.cells:
@@ -211,7 +228,9 @@ class _Run:
     def __init__(self, ev: Evaluator, customer: Customer, year: int, trace: bool,
                  ctx: Context) -> None:
         self.ev = ev
-        self.c = customer
+        #: issue 12: the inputs this customer has no value for, given their stated default.
+        self.defaulted = frozenset(n for n in ev.defaults if n not in customer.values)
+        self.c = with_defaults(customer, ev.defaults)
         self.year = year
         self.trace = trace
         self.ctx = ctx
@@ -227,6 +246,8 @@ class _Run:
         self.env: dict[str, Fraction] = {}
         #: Whether an exception gave the amount of the charge being evaluated.
         self.excepted = False
+        #: issue 12: the yearly steps of each indexed param (added to each line using it).
+        self.index_steps: dict[str, tuple[Step, ...]] = {}
 
     def _muted(self, e: ast.Expr) -> Fraction:
         """The value of ``e`` with no steps of its own (bands still go to the line)."""
@@ -244,7 +265,8 @@ class _Run:
         if self.c.services is not None and name not in self.c.services:
             tr.add("frequency", "not billed: not among this customer's services "
                    "(register column services)", charge.span, applied=False)
-            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span,
+                              vat=ZERO if self.ev.vat is not None else None)
         try:
             due = self.frequency(charge)
         except _Missing as miss:
@@ -252,7 +274,11 @@ class _Run:
                    "whether the charge is due (pending)", charge.span, value="pending")
             return ChargeLine(name, label, None, "pending", True, tr.result(), charge.span)
         if not due:
-            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span,
+                              vat=ZERO if self.ev.vat is not None else None)
+        if charge.pending and charge.pending_for is not None and not self.pending_applies(charge):
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span,
+                              vat=ZERO if self.ev.vat is not None else None)
         if charge.pending:
             if tr:
                 note = "; ".join(n.text for n in charge.notes)
@@ -269,7 +295,8 @@ class _Run:
             amount = self.limits(charge, amount, "after proration")
         except _NotOffered as no:
             tr.add("case", no.text, no.span, applied=False)  # type: ignore[arg-type]
-            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span,
+                              vat=ZERO if self.ev.vat is not None else None)
         except _Missing as miss:
             if tr:
                 why = ("is not decided yet" if miss.decided else "is not given for this customer")
@@ -280,7 +307,130 @@ class _Run:
         final = self.finish(charge, amount)
         if tr:
             tr.add("result", f"amount = {money_group(final)}", None, value=money_text(final))
+        if self.ev.vat is not None:
+            try:
+                vat, rate = self.vat(charge, final)
+            except _Missing as miss:  # the rate needs a value not given: VAT not known yet
+                tr.add("vat", f"the VAT is not known yet: {miss.name} is not given for this "
+                       "customer", self.ev.vat.span, applied=False)
+                return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span)
+            return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span,
+                              vat=vat, vat_rate=rate)
         return ChargeLine(name, label, final, "ok", True, tr.result(), charge.span)
+
+    # ------------------------------------------------------------------ issue 12
+    def pending_applies(self, charge: ast.ChargeDecl) -> bool:
+        """Whether a pending charge limited to some customers (``for ...``) is for this one;
+        when it is not, it is not charged (and the trace says why)."""
+        assert charge.pending_for is not None
+        ok, why = self.cond(charge.pending_for)
+        if not ok:
+            only = prepare_values.cond_words(charge.pending_for)
+            self.tr.add("pending", f"not charged: pending only for {only}; {why}",
+                        charge.pending_for.span, applied=False)
+        return ok
+
+    def vat(self, charge: ast.ChargeDecl, amount: Decimal) -> tuple[Decimal, Decimal | None]:
+        """The VAT on a line's amount and its rate: ``amount × rate``, rounded as the tariff's
+        ``vat`` says (0 for a charge exempt from VAT)."""
+        decl = self.ev.vat
+        assert decl is not None
+        tr = self.tr
+        if charge.vat_exempt is not None:
+            if tr:
+                reason = f" ({charge.vat_exempt.reason})" if charge.vat_exempt.reason else ""
+                tr.add("vat", f"no VAT: {charge.name} is exempt from VAT{reason}",
+                       charge.vat_exempt.span, value="0", applied=False)
+            return ZERO, None
+        rate = self._muted(decl.rate)
+        exact = Fraction(amount) * rate
+        label = decl.label or decl.name
+        which = ""
+        if isinstance(decl.rate, ast.Cases):
+            key = self.dimension(decl.rate.dim.name)
+            chosen = choose_case(decl.rate, key, self.ev.groups)
+            via = "" if chosen is None or chosen.key.name == key else f" by {chosen.key.name}"
+            reason = f", {chosen.reason}" if chosen is not None and chosen.reason else ""
+            which = f" ({decl.rate.dim.name} {key}{via}{reason})"
+        r = decl.rounding
+        if r is not None:
+            step_value, step_text, mode = r.step, r.step_text, r.mode
+            if r.policy is not None:
+                pol = self.ev.sym.rounding(r.policy.name)
+                assert pol is not None
+                step_value, step_text, mode = pol.step, pol.step_text, pol.mode
+            vat = round_fraction(exact, step_value, mode)
+            how = f", rounded to {step_text} ({mode}): {num_text(exact)} → {money_group(vat)}"
+        else:
+            found = fraction_to_decimal(exact)
+            if found is None:
+                raise EvaluationError(diagnostic(
+                    f"the VAT of {charge.name} for {self.c.name} is {float_free(exact)}, which "
+                    "has no exact decimal value", decl.span,
+                    hint="say how to round it: add a line `round to øre half up` under the vat"))
+            vat, how = found, ""
+        rate_d = fraction_to_decimal(rate)
+        if tr:
+            tr.add("vat",
+                   f"{label} {num_text(rate * 100)} %{which}: {money_group(amount)} × "
+                   f"{num_text(rate * 100)} % = {num_text(exact)}{how}; amount with VAT "
+                   f"{money_group(amount + vat)}",
+                   decl.span, value=money_text(vat),
+                   detail=(("rate", exact_text(rate)), ("amount", str(amount)),
+                           ("vat", str(vat)), ("inc_vat", str(amount + vat))),
+                   applied=True)
+        return vat, rate_d
+
+    def indexed(self, name: str, param: ast.ParamDecl) -> Fraction:
+        """The value of an indexed param in the billing year: its value in the base year,
+        × (1 + the rate in force that year) for each later year, rounded each year as stated.
+        Each year is one ``index`` step."""
+        adj = param.adjustment
+        assert adj is not None
+        if self.year < adj.base_year:
+            raise EvaluationError(diagnostic(
+                f"{name} is adjusted every year from {adj.base_year}, so it has no value for "
+                f"billing year {self.year}", adj.span,
+                hint=f"evaluate {adj.base_year} or a later year"))
+        steps = Tracer() if self.trace else NULL
+        saved, self.tr = self.tr, NULL
+        try:
+            value = self._expr(param.value)
+        finally:
+            self.tr = saved
+        label = f' "{param.label}"' if param.label else ""
+        steps.add("index", f"{name}{label} in {adj.base_year} (the base year) = "
+                  f"{_money(value)}", param.span, value=exact_text(value),
+                  detail=(("param", name), ("year", str(adj.base_year))))
+        r = adj.rounding
+        step_value: Decimal | None = None
+        step_text, mode = "", "half up"
+        if r is not None:
+            step_value, step_text, mode = r.step, r.step_text, r.mode
+            if r.policy is not None:
+                pol = self.ev.sym.rounding(r.policy.name)
+                assert pol is not None
+                step_value, step_text, mode = pol.step, pol.step_text, pol.mode
+        for y in range(adj.base_year + 1, self.year + 1):
+            rate = (self._muted(adj.rate) if y == self.year
+                    else _Run(self.ev, self.c, y, False, self.ctx)._muted(adj.rate))
+            before = value
+            exact = before * (1 + rate)
+            if exact.numerator.bit_length() > MAX_BITS or exact.denominator.bit_length() > MAX_BITS:
+                raise ValueError("too large")
+            rounded = ""
+            value = exact
+            if step_value is not None:
+                value = Fraction(round_fraction(exact, step_value, mode))
+                rounded = f", rounded to {step_text} ({mode}) → {_money(value)}"
+            if steps:
+                steps.add("index", f"{name} in {y} = {_money(before)} × (1 + "
+                          f"{num_text(rate * 100)} %) = {num_text(exact)}{rounded}",
+                          adj.span, value=exact_text(value),
+                          detail=(("param", name), ("year", str(y)), ("left", exact_text(before)),
+                                  ("rate", exact_text(rate)), ("result", exact_text(value))))
+        self.index_steps[name] = steps.result()
+        return value
 
     def frequency(self, charge: ast.ChargeDecl) -> bool:
         freq = charge.frequency
@@ -332,7 +482,9 @@ class _Run:
             return self.band(name).name
         if name == "customer_type":
             return self.c.customer_type
-        value = self.c.values[name]
+        value = self.c.values.get(name)
+        if value is None:  # an optional input not given: what needs it is not known yet
+            raise _Missing(name)
         if isinstance(value, bool):
             return "yes" if value else "no"
         return str(value)
@@ -584,7 +736,8 @@ class _Run:
                 u = input_unit(inp)
                 if u is not None and not u.is_plain:
                     unit = " " + _unit_words(u.describe(self.ev.currency))
-            tr.add("input", f"{name} = {group(value)}{unit}", None, value=str(value))
+            default = " (not given: the stated default)" if name in self.defaulted else ""
+            tr.add("input", f"{name} = {group(value)}{unit}{default}", None, value=str(value))
         return Fraction(value)
 
     def param(self, name: str) -> Fraction:
@@ -608,6 +761,24 @@ class _Run:
             value_expr = chosen.value
             dated_note = (f" (in force from {chosen.start.isoformat()}, the value on "
                           f"1 January {self.year})")
+            if chosen.pending:  # issue 12: a value of the series not decided yet
+                label = f' "{param.label}"' if param.label else ""
+                note = f"from {chosen.start.isoformat()}" + (f": {chosen.note}" if chosen.note
+                                                            else "")
+                raise _Missing(f"{name}{label}", decided=True, note=note)
+        if param.adjustment is not None:  # issue 12: indexed every year from a base year
+            if name not in self.params:
+                self.params[name] = self.indexed(name, param)
+            tr = self.tr
+            if tr:
+                if not tr.has("index", "param", name):
+                    for step in self.index_steps.get(name, ()):
+                        tr.append(step)
+                label = f' "{param.label}"' if param.label else ""
+                value = self.params[name]
+                tr.add("param", f"{name}{label} = {_money(value)} (adjusted every year from "
+                       f"{param.adjustment.base_year})", param.span, value=exact_text(value))
+            return self.params[name]
         if name not in self.params:
             self.params[name] = self._expr(value_expr)
         value = self.params[name]
@@ -665,11 +836,16 @@ class _Run:
             if decl.step is not None:
                 tail = (f"; rounded to {decl.step_text} by largest remainder: "
                         f"{num_text(exact)} → {_money(rounded)}")
+            how = (f"rate {num_text(rate)} per unit; share = {_money(pool.total)} × "
+                   f"{value_text(key)} / {num_text(pool.key_sum)}")
+            if decl.equal is not None and decl.keyed is not None:  # issue 12: a mixed key
+                eq, kd = prepare_values._part(decl.equal), prepare_values._part(decl.keyed)
+                how = (f"share = {_money(pool.total)} × {eq} / {len(pool.shares)} + "
+                       f"{_money(pool.total)} × {kd} × {value_text(key)} / "
+                       f"{num_text(pool.key_sum)}")
             tr.add(
                 "pool",
-                f"{pool.text}; rate {num_text(rate)} per unit; share = "
-                f"{_money(pool.total)} × {value_text(key)} / {num_text(pool.key_sum)}"
-                f" = {num_text(exact)}{tail}",
+                f"{pool.text}; {how} = {num_text(exact)}{tail}",
                 decl.span,
                 value=exact_text(rounded),
                 detail=(("total", exact_text(pool.total)), ("key", str(key)),
@@ -882,11 +1058,13 @@ class _Run:
                 f"no case for {e.dim.name} {key!r} of {self.c.name}", e.span,
                 hint="run `takst check`: every value of the dimension needs a case"))
         via = "" if chosen.key.name == key else f" (by {chosen.key.name})"
+        reason = f" ({chosen.reason})" if chosen.reason else ""  # issue 12: reasons on cases
         if chosen.pending:
-            raise _Missing(f"the price for {e.dim.name} {key}{via}", decided=True)
+            raise _Missing(f"the price for {e.dim.name} {key}{via}", decided=True,
+                           note=chosen.reason)
         if chosen.value is None:
-            raise _NotOffered(f"not offered to {e.dim.name} {key}{via}", chosen.span)
-        self.tr.add("case", f"{e.dim.name} {key}{via}: this case", chosen.span,
+            raise _NotOffered(f"not offered to {e.dim.name} {key}{via}{reason}", chosen.span)
+        self.tr.add("case", f"{e.dim.name} {key}{via}: this case{reason}", chosen.span,
                     value=chosen.key.name, applied=True)
         return self._expr(chosen.value)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from takst.dsl import ast
 from takst.dsl.errors import Span
 from takst.dsl.numbers import exact_sum
 
@@ -63,6 +64,20 @@ class Context:
     empty: Mapping[str, str] = attrs.field(factory=dict)
 
 
+def input_defaults(tariff: ast.Tariff) -> dict[str, Value]:
+    """issue 12: the stated defaults of a tariff's inputs (``input staff: ... default 0``)."""
+    return {d.name: d.default.value for d in tariff.inputs if d.default is not None}
+
+
+def with_defaults(customer: Customer, defaults: Mapping[str, Value]) -> Customer:
+    """``customer`` with the stated default of every input it has no value for (the same
+    customer when it lacks none)."""
+    if not defaults or all(name in customer.values for name in defaults):
+        return customer
+    values = {**defaults, **customer.values}
+    return attrs.evolve(customer, values=values)
+
+
 # ------------------------------------------------------------------ results
 
 
@@ -78,6 +93,19 @@ class ChargeLine:
     charged: bool
     steps: tuple[Step, ...]
     span: Span | None = None
+    #: issue 12: the VAT on this line when the tariff states VAT (None: it states none, or
+    #: the amount is pending); 0 for a charge exempt from VAT or not charged. Never inside
+    #: ``amount``, which stays without VAT.
+    vat: Decimal | None = None
+    #: issue 12: the VAT rate applied (0.25 for 25 %); None when none applies.
+    vat_rate: Decimal | None = None
+
+    @property
+    def amount_inc_vat(self) -> Decimal | None:
+        """The amount with its VAT (the amount itself where there is no VAT)."""
+        if self.amount is None:
+            return None
+        return self.amount if self.vat is None else self.amount + self.vat
 
 
 @attrs.frozen
@@ -95,6 +123,16 @@ class CustomerResult:
     @property
     def pending(self) -> tuple[str, ...]:
         return tuple(ln.charge for ln in self.lines if ln.status == "pending")
+
+    @property
+    def vat_total(self) -> Decimal:
+        """issue 12: the VAT of the known lines (0 where the tariff states no VAT)."""
+        return exact_sum(ln.vat for ln in self.lines if ln.vat is not None)
+
+    @property
+    def total_inc_vat(self) -> Decimal:
+        """issue 12: the total with VAT."""
+        return exact_sum((self.total, self.vat_total))
 
     def line(self, charge: str) -> ChargeLine:
         for ln in self.lines:

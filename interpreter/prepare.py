@@ -32,9 +32,23 @@ from typing import Protocol
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, EvaluationError, RegisterError, Span, diagnostic
 from takst.dsl.numbers import money_group
-from takst.dsl.symbols import Symbols
-from takst.interpreter.exact import EXACT, as_fraction, float_free, fraction_to_decimal, num_text
-from takst.interpreter.model import Context, Customer, PoolShares, Value
+from takst.dsl.symbols import COUNT_ALL, Symbols
+from takst.interpreter.exact import (
+    EXACT,
+    as_fraction,
+    float_free,
+    fraction_to_decimal,
+    num_text,
+    round_fraction,
+)
+from takst.interpreter.model import (
+    Context,
+    Customer,
+    PoolShares,
+    Value,
+    input_defaults,
+    with_defaults,
+)
 
 
 class Conditions(Protocol):
@@ -114,10 +128,18 @@ class _Aggregate:
             return
         self.members += 1
         of = self.decl.of.name
+        if self.decl.kind == "count" and of == COUNT_ALL and of not in c.values:
+            self.value = Fraction(self.count + 1)  # issue 12: every member counts
+            self.count += 1
+            return
         if of not in c.values:
             return  # an optional input not given: left out
-        v = as_fraction(c.values[of])
         kind = self.decl.kind
+        if kind == "count":  # issue 12: the customers with a value
+            self.value = Fraction(self.count + 1)
+            self.count += 1
+            return
+        v = as_fraction(c.values[of])
         if kind == "sum":
             self.value = v if self.count == 0 else self.value + v
         elif (self.count == 0 or (kind == "max" and v > self.value)
@@ -136,11 +158,16 @@ class _Aggregate:
 
     def result(self, where: str) -> tuple[Fraction, str]:
         agg = self.decl
+        if not self.count and agg.kind == "count":  # issue 12: none with a value is 0
+            return Fraction(0), f"count of customers with {agg.of.name}: none of {where}"
         if not self.count:
             raise EvaluationError(diagnostic(
                 f"aggregate {agg.name}: no customer of {where} has a value for "
                 f"{agg.of.name}", agg.span, hint="fill in the column in the register"))
         among = f" among {cond_words(agg.among)}" if agg.among is not None else ""
+        if agg.kind == "count":  # issue 12
+            what = "customers" if agg.of.name == COUNT_ALL else f"customers with {agg.of.name}"
+            return self.value, f"count of {what}{among}: {self.count} of {where}"
         if agg.kind == "sum":
             return self.value, f"sum of {agg.of.name}{among}: {self.count} customers of {where}"
         who_id, who_name = self.who
@@ -222,8 +249,10 @@ def prepare(
     pools = [_Pool(p, _deferred(p.among, sym)) for p in tariff.pools]
     problems: list[Diagnostic] = []
     first: Customer | None = None
+    defaults = input_defaults(tariff)
     with decimal.localcontext(EXACT):
         for c in customers:
+            c = with_defaults(c, defaults)  # issue 12: the stated defaults of inputs
             if first is None:
                 first = c
             problems.extend(check.problems(c))
@@ -310,6 +339,10 @@ def _shares(pool: _Pool, first: Customer, year: int, ctx: Context, conditions: C
             currency: str) -> PoolShares:
     decl = pool.decl
     total = conditions.value(decl.total, first, year, ctx)
+    unrounded = total
+    if decl.total_rounding is not None:  # issue 12: the total is rounded before sharing
+        r = decl.total_rounding
+        total = Fraction(round_fraction(total, r.step, r.mode))
     if pool.error is not None:
         raise pool.error
     for c in pool.waiting:
@@ -328,7 +361,13 @@ def _shares(pool: _Pool, first: Customer, year: int, ctx: Context, conditions: C
         raise EvaluationError(diagnostic(
             f"pool {decl.name} has no one to share it: the sum of {decl.key.name} over its "
             "members is 0", decl.span, hint="check the register and the `among` condition"))
-    exact = {cid: total * k / key_sum for cid, k in keys.items()}
+    if decl.equal is not None and decl.keyed is not None:  # issue 12: a mixed key
+        equal = Fraction(decl.equal.numerator) / Fraction(decl.equal.denominator)
+        keyed = Fraction(decl.keyed.numerator) / Fraction(decl.keyed.denominator)
+        n = len(keys)
+        exact = {cid: total * equal / n + total * keyed * k / key_sum for cid, k in keys.items()}
+    else:
+        exact = {cid: total * k / key_sum for cid, k in keys.items()}
     shares: dict[str, tuple[Fraction, Fraction]]
     if decl.step is None:
         shares = {cid: (v, v) for cid, v in exact.items()}
@@ -348,10 +387,25 @@ def _shares(pool: _Pool, first: Customer, year: int, ctx: Context, conditions: C
         shares = {cid: (exact[cid], (floors[cid] + (1 if cid in extra else 0)) * step)
                   for cid in exact}
     among = f" among {cond_words(decl.among)}" if decl.among is not None else ""
-    text = (f"pool {decl.name} = {_money(total)} {currency}, shared by "
-            f"{decl.key.name}{among}: Σ {decl.key.name} = {num_text(key_sum)} over "
+    rounded = ""
+    if decl.total_rounding is not None:
+        r = decl.total_rounding
+        rounded = (f" (rounded to {r.step_text} {r.mode} before sharing: "
+                   f"{num_text(unrounded)} → {_money(total)})")
+    how = f"by {decl.key.name}"
+    if decl.equal is not None and decl.keyed is not None:
+        how = (f"{_part(decl.equal)} equally and {_part(decl.keyed)} by {decl.key.name}")
+    text = (f"pool {decl.name} = {_money(total)} {currency}{rounded}, shared "
+            f"{how}{among}: Σ {decl.key.name} = {num_text(key_sum)} over "
             f"{pool.members} customers")
     return PoolShares(total, key_sum, pool.members, shares, text)
+
+
+def _part(part: ast.PoolPart) -> str:
+    """``30 %`` or ``1/3``: a part of a mixed pool key, as written."""
+    if part.denominator == 100:
+        return f"{num_text(Fraction(part.numerator))} %"
+    return f"{num_text(Fraction(part.numerator))}/{num_text(Fraction(part.denominator))}"
 
 
 def _money(x: Fraction) -> str:

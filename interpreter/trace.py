@@ -41,6 +41,8 @@ StepKind = Literal[
     "round",  # a rounding
     "pending",  # an amount not known yet
     "result",  # the line's amount
+    "index",  # issue 12: one year of an indexed param: the year before's value × (1 + rate)
+    "vat",  # issue 12: the VAT on the line's amount (beside it, never inside it)
 ]
 #: Every step kind, checked when a :class:`Step` is made.
 STEP_KINDS: tuple[str, ...] = get_args(StepKind)

@@ -609,7 +609,7 @@ def case_lines(draw: Draw) -> list[Line]:
     lines = []
     for _ in range(draw(st.integers(1, 4))):
         value = draw(st.one_of(exprs(), st.just(["not", "offered"]), st.just(["pending"])))
-        lines.append([draw(names), *value])
+        lines.append([draw(names), *value, *opt(draw, strings)])  # issue 12: a reason
     return lines
 
 
@@ -631,7 +631,8 @@ def tables(draw: Draw) -> list[Line]:
 @st.composite
 def clauses(draw: Draw) -> list[Line]:
     kind = draw(st.sampled_from(["table", "amount", "cases", "prorate", "prorate_period",
-                                 "prorate_named", "except", "round", "round_with", "note"]))
+                                 "prorate_named", "except", "round", "round_with", "note",
+                                 "table_multi", "vat_exempt"]))
     reason = opt(draw, strings)
     if kind == "table":
         return draw(tables())
@@ -655,6 +656,18 @@ def clauses(draw: Draw) -> list[Line]:
         return [["round", "to", draw(steps), *draw(modes)]]
     if kind == "round_with":
         return [["round", "with", draw(names)]]
+    if kind == "table_multi":  # issue 12: three or more dimensions
+        dims = [draw(names) for _ in range(draw(st.integers(3, 4)))]
+        keys = st.one_of(names, strings, st.sampled_from(["yes", "no"]))
+        cols = draw(st.integers(1, 3))
+        listed = [w for i, d in enumerate(dims) for w in ([","] if i else []) + [d]]
+        head = [["table", "by", *listed],
+                [draw(keys) for _ in range(cols)]]
+        rows = [[*(draw(keys) for _ in dims[:-1]), *(draw(numbers()) for _ in range(cols))]
+                for _ in range(draw(st.integers(1, 3)))]
+        return head + rows
+    if kind == "vat_exempt":
+        return [["exempt", "from", "vat", *reason]]
     return [["note", draw(strings)]]
 
 
@@ -663,7 +676,10 @@ def declarations(draw: Draw) -> list[Line]:
     kind = draw(st.sampled_from([
         "import", "input", "setting", "list", "categories", "group", "bands", "slices",
         "param", "param_cases", "param_dated", "param_pending", "formula", "aggregate", "pool",
-        "proration", "rounding", "charge", "pending", "example", "property"]))
+        "proration", "rounding", "charge", "pending", "example", "property",
+        # issue 12
+        "input_default", "param_indexed", "param_dated_pending", "aggregate_count",
+        "pool_mixed", "vat", "vat_cases", "pending_for"]))
     name = draw(names)
     lab = label(draw)
     if kind == "import":
@@ -698,6 +714,33 @@ def declarations(draw: Draw) -> list[Line]:
             [*draw(exprs()), "from", draw(dates)] for _ in range(draw(st.integers(1, 3)))]
     if kind == "param_pending":
         return [["param", name, *lab, "=", "pending", *opt(draw, strings)]]
+    if kind == "input_default":
+        optional = ["optional"] if draw(st.booleans()) else []
+        return [["input", name, *lab, ":", *draw(types), *optional, "default", draw(values)]]
+    if kind == "param_indexed":
+        rounding = [[["round", "to", draw(steps), *draw(modes)]], [["round", "with", draw(names)]],
+                    []][draw(st.integers(0, 2))]
+        return [["param", name, *lab, "=", *draw(exprs())],
+                ["adjusted", "by", *draw(exprs()), "every", "year", "from", draw(years)],
+                *rounding]
+    if kind == "param_dated_pending":
+        return [["param", name, *lab, "="], [*draw(exprs()), "from", draw(dates)],
+                ["not", "decided", "from", draw(dates), *opt(draw, strings)]]
+    if kind == "aggregate_count":
+        return [["aggregate", name, *lab, "=", "count", "of", draw(names)]]
+    if kind == "pool_mixed":
+        total = [["total", "rounded", "to", draw(steps), *draw(modes)]] if draw(
+            st.booleans()) else []
+        return [["pool", name, *lab, "=", *draw(exprs())], *total,
+                ["shared", *draw(fractions), "equally", "and", *draw(fractions), "by",
+                 draw(names)]]
+    if kind in ("vat", "vat_cases"):
+        rounding = [["round", "to", draw(steps), *draw(modes)]] if draw(st.booleans()) else []
+        if kind == "vat":
+            return [["vat", name, *lab, "=", *draw(exprs())], *rounding]
+        return [["vat", name, *lab, "=", "by", draw(names)], *draw(case_lines()), *rounding]
+    if kind == "pending_for":
+        return [["pending", name, *lab, *draw(frequencies)], ["for", *draw(conds())]]
     if kind == "formula":
         params = [draw(names) for _ in range(draw(st.integers(1, 3)))]
         listed = [w for i, p in enumerate(params) for w in ([","] if i else []) + [p]]
@@ -734,6 +777,8 @@ expect_items = st.one_of(
     names.map(lambda n: [n, "pending"]),
     numbers().map(lambda n: ["total", n]),
     st.tuples(st.sampled_from(["pool", "rate"]), names, numbers()).map(list),
+    st.tuples(st.just("vat"), names, numbers()).map(list),  # issue 12
+    numbers().map(lambda n: ["vat", "total", n]),
 )
 
 

@@ -13,7 +13,9 @@ order. A tariff with errors is never evaluated. What is checked, module by modul
   cases that miss a value or cover one twice;
 * :mod:`.conditions`: conditions that compare things of different kinds;
 * :mod:`.charges`: exceptions that can fire together with different results and no priority;
-* :mod:`.examples`: examples that give unknown inputs, miss inputs, or expect unknown charges.
+* :mod:`.examples`: examples that give unknown inputs, miss inputs, or expect unknown charges;
+* :mod:`.vat`: the VAT a tariff states (one, a percentage, no case not offered) and charges
+  exempt from it.
 
 :class:`Checker` dispatches on each declaration's class (``visit_<Class>``).
 """
@@ -21,7 +23,7 @@ order. A tariff with errors is never evaluated. What is checked, module by modul
 from __future__ import annotations
 
 from takst.dsl import ast
-from takst.dsl.check import bands, charges, declarations, examples
+from takst.dsl.check import bands, charges, declarations, examples, vat
 from takst.dsl.check.bands import analyse_bands
 from takst.dsl.check.conditions import Conditions, disjoint
 from takst.dsl.check.context import Context
@@ -46,6 +48,7 @@ ORDER: tuple[type[ast.Node], ...] = (
     ast.AggregateDecl,
     ast.PoolDecl,
     ast.ProrationDecl,
+    ast.VatDecl,
     ast.ChargeDecl,
     ast.Example,
     ast.PropertyDecl,
@@ -126,6 +129,10 @@ class Checker(NodeVisitor[None]):
 
     def visit_ChargeDecl(self, decl: ast.ChargeDecl) -> None:
         charges.check_charge(self.ctx, decl)
+        vat.check_exempt(self.ctx, decl)
+
+    def visit_VatDecl(self, decl: ast.VatDecl) -> None:
+        vat.check_vat(self.ctx, decl)
 
     def visit_Example(self, decl: ast.Example) -> None:
         examples.check_example(self.ctx, decl)

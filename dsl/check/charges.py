@@ -27,6 +27,8 @@ def check_charge(ctx: Context, charge: ast.ChargeDecl) -> None:
         )
     check_frequency(ctx, charge)
     if charge.pending:
+        if charge.pending_for is not None:  # issue 12: pending for some customers only
+            ctx.conds.check(charge.pending_for)
         return
     if not charge.bodies:
         ctx.err(

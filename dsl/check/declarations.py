@@ -9,10 +9,10 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from takst.dsl import ast
-from takst.dsl.check.words import CURRENCY, article, close_names, refs
+from takst.dsl.check.words import CURRENCY, article, close_names, refs, sample_value, things
 from takst.dsl.errors import Span
 from takst.dsl.numbers import literal, plain
-from takst.dsl.symbols import BUILTIN_TEXT, BUILTINS, input_unit
+from takst.dsl.symbols import BUILTIN_TEXT, BUILTINS, COUNT_ALL, input_unit, value_kind
 
 if TYPE_CHECKING:
     from takst.dsl.check.context import Context
@@ -104,6 +104,27 @@ def check_input(ctx: Context, decl: ast.InputDecl) -> None:
             decl.type.span,
             hint="`inhabitants` is the built-in type for a number of inhabitants",
         )
+    if decl.default is not None:
+        check_input_default(ctx, decl, decl.default)
+
+
+def check_input_default(ctx: Context, decl: ast.InputDecl, default: ast.DefaultValue) -> None:
+    """issue 12: a stated default has the input's kind (a whole number for a count, one of the
+    declared categories for a categorised text)."""
+    want = value_kind(decl)
+    if want != default.kind:
+        ctx.err(f"input {decl.name} is {article(want)}, but its default is {article(default.kind)}",
+                default.span, hint=f"e.g.  default {sample_value(decl)}")
+        return
+    value = default.value
+    if decl.type.kind in ("inhabitants", "count") and isinstance(value, Decimal) \
+            and value != value.to_integral_value():
+        ctx.err(f"the default of {decl.name} is a whole number of {things(decl)}, not "
+                f"{plain(value)}", default.span, hint="e.g.  default 0")
+    cats = ctx.sym.categories.get(decl.name)
+    if cats is not None and isinstance(value, str) and value not in {c.name for c in cats.items}:
+        ctx.err(f'the default "{value}" is not one of the categories of {decl.name}',
+                default.span, hint="use one of: " + ", ".join(c.name for c in cats.items))
 
 
 def check_list(ctx: Context, lst: ast.ListDecl) -> None:
@@ -179,8 +200,17 @@ def numeric_input(ctx: Context, name: ast.Name, what: str, hint: str) -> None:
 
 
 def check_aggregate(ctx: Context, agg: ast.AggregateDecl) -> None:
-    numeric_input(ctx, agg.of, f"aggregate {agg.name} is over",
-                       "e.g.  aggregate largest = max of population")
+    if agg.kind == "count" and agg.of.name == COUNT_ALL and ctx.sym.get(COUNT_ALL) is None:
+        pass  # issue 12: `count of customers`: every customer among the members
+    elif agg.kind == "count":
+        if ctx.ref(agg.of.name, agg.of.span, "value") is not None \
+                and ctx.sym.input(agg.of.name) is None:
+            ctx.err(f"aggregate {agg.name} counts the customers with a value for {agg.of.name}, "
+                    "which is not an input", agg.of.span,
+                    hint="write  count of customers, or count of an input")
+    else:
+        numeric_input(ctx, agg.of, f"aggregate {agg.name} is over",
+                      "e.g.  aggregate largest = max of population")
     if agg.among is not None:
         ctx.conds.check(agg.among)
 
@@ -199,8 +229,42 @@ def check_pool(ctx: Context, pool: ast.PoolDecl) -> None:
             )
     numeric_input(ctx, pool.key, f"pool {pool.name} is shared by",
                        "share by a count, e.g. population")
+    check_pool_parts(ctx, pool)
     if pool.among is not None:
         ctx.conds.check(pool.among)
+
+
+def check_pool_parts(ctx: Context, pool: ast.PoolDecl) -> None:
+    """issue 12: a mixed key's two parts are fractions that add up to the whole; the total's
+    rounding names a rounding."""
+    if pool.equal is not None and pool.keyed is not None:
+        parts = []
+        for part in (pool.equal, pool.keyed):
+            if part.denominator == 0:
+                ctx.err("a fraction cannot divide by zero", part.span, hint="e.g. 30 %")
+                return
+            parts.append(Fraction(part.numerator) / Fraction(part.denominator))
+        whole = sum(parts, Fraction(0))
+        if whole != 1:
+            ctx.err(f"pool {pool.name} shares {_share_words(pool.equal)} equally and "
+                    f"{_share_words(pool.keyed)} by {pool.key.name}: together "
+                    f"{_share_words_of(whole)}, not the whole total", pool.span,
+                    hint=f"make the parts add up to 100 %, e.g.  shared 30 % equally and 70 % by "
+                    f"{pool.key.name}")
+    r = pool.total_rounding
+    if r is not None and r.policy is not None:  # pragma: no cover - the grammar says `to`
+        ctx.ref(r.policy.name, r.policy.span, "rounding")
+
+
+def _share_words(part: ast.PoolPart) -> str:
+    if part.denominator == 100:
+        return f"{plain(part.numerator)} %"
+    return f"{plain(part.numerator)}/{plain(part.denominator)}"
+
+
+def _share_words_of(x: Fraction) -> str:
+    pct = x * 100
+    return f"{pct.numerator} %" if pct.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
 def check_proration_decl(ctx: Context, pr: ast.ProrationDecl) -> None:

@@ -113,6 +113,10 @@ def _check_expects(ctx: Context, ex: ast.Example) -> None:
                 ctx.err("a pool is computed over a register; this example has none",
                          e.span, hint='add a line  register "path/to/register.csv"')
             continue
+        if e.kind in ("vat", "vat_total") and not ctx.t.vats:  # issue 12
+            ctx.err("this example expects VAT, but the tariff states no VAT", e.span,
+                    hint='state it:  vat mva "Merverdiavgift" = 25 %')
+            continue
         if e.charge is not None and e.charge not in charges:
             close = close_names(e.charge, {c: None for c in charges})
             ctx.err(

@@ -57,8 +57,9 @@ class Units(NodeVisitor["Unit | None"]):
         if decl.pending:
             unit = None
         elif decl.dated:
-            units = [self.unit(d.value) for d in decl.dated]
-            unit = units[0]
+            # issue 12: a `not decided from DATE` entry has no value (and so no unit) of its own
+            units = [None if d.pending else self.unit(d.value) for d in decl.dated]
+            unit = next((u for u in units if u is not None), None)
             for d, u in zip(decl.dated[1:], units[1:], strict=True):
                 if u is not None and unit is not None and u != unit:
                     self.ctx.err(f"this value of {name} is {u.describe(self.ctx.currency)}, the first is "
@@ -70,9 +71,26 @@ class Units(NodeVisitor["Unit | None"]):
                              f"{a.start}", b.span, hint="list dated values oldest first")
         else:
             unit = self.unit(decl.value)
+            if decl.adjustment is not None:
+                self.adjustment(decl, decl.adjustment)
         self.param_stack.pop()
         self._param_units[name] = unit
         return unit
+
+    def adjustment(self, decl: ast.ParamDecl, adj: ast.Adjustment) -> None:
+        """issue 12: the yearly adjustment of an indexed param is a plain rate (a percentage),
+        and its rounding names a rounding."""
+        rate = self.unit(adj.rate)
+        if rate is not None and not rate.is_plain:
+            self.ctx.err(f"{decl.name} is adjusted by {rate.describe(self.ctx.currency)}; an "
+                         "adjustment is a percentage", adj.rate.span,
+                         hint=f"e.g.  adjusted by 2.5 % every year from {adj.base_year}")
+        r = adj.rounding
+        if r is not None and r.policy is not None:
+            kind = self.ctx.ref(r.policy.name, r.policy.span, "rounding")
+            if kind is not None and kind != "rounding":
+                self.ctx.err(f"{r.policy.name} is {article(kind)}, not a rounding",
+                             r.policy.span, hint="declare it:  rounding NAME = to øre half up")
 
     def visit_Number(self, expr: ast.Number, env: Env = None) -> Unit | None:
         if expr.percent:
@@ -107,6 +125,12 @@ class Units(NodeVisitor["Unit | None"]):
             return None
         if kind == "param":
             param = self.ctx.sym.param(expr.name)
+            if param is not None and self.in_pool and any(d.pending for d in param.dated):
+                self.ctx.err(  # issue 12: a pool's total is one amount, known for everyone
+                    f"{expr.name} is pending in some years (not decided yet) and cannot be "
+                    "used in the total of a pool", expr.span,
+                    hint="use it directly in a charge's amount: the charge is then pending "
+                    "in those years")
             if param is not None and param.pending:
                 if self.param_stack or self.in_pool:
                     self.ctx.err(
@@ -218,6 +242,8 @@ class Units(NodeVisitor["Unit | None"]):
                          "in a calculation", span)
             return unit
         agg = self.ctx.sym.aggregate(name)
+        if agg is not None and agg.kind == "count":
+            return PLAIN  # issue 12: a number of customers
         if agg is not None:
             inp = self.ctx.sym.input(agg.of.name)
             return input_unit(inp) if inp is not None else None

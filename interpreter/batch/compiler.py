@@ -1060,9 +1060,43 @@ def _int(f: Fraction) -> int:
     return f.numerator
 
 
+def not_compiled(tariff: ast.Tariff) -> Unsupported | None:
+    """issue 12: the first construct of the language's newer ones that has no SQL form yet
+    (VAT, indexation, a pending value in a dated series, a table of three or more dimensions,
+    an input's default, a pending charge for some customers, a mixed pool key, a pool total
+    rounded before sharing), or None; count aggregates are computed in SQL. The tariff then runs on the
+    interpreter, with a note naming the construct."""
+    for vat in tariff.vats:
+        return Unsupported(f"vat {vat.name} (VAT)", vat.span)
+    for p in tariff.params:
+        if p.adjustment is not None:
+            return Unsupported(f"param {p.name} adjusted every year (indexation)", p.span)
+        if any(d.pending for d in p.dated):
+            return Unsupported(f"param {p.name}: a pending value in a dated series", p.span)
+    for inp in tariff.inputs:
+        if inp.default is not None:
+            return Unsupported(f"input {inp.name} with a default", inp.span)
+    for pool in tariff.pools:
+        if pool.equal is not None:
+            return Unsupported(f"pool {pool.name} shared partly equally (a mixed key)", pool.span)
+        if pool.total_rounding is not None:
+            return Unsupported(f"pool {pool.name} with its total rounded before sharing",
+                               pool.span)
+    for charge in tariff.charges:
+        if charge.pending_for is not None:
+            return Unsupported(f"pending {charge.name} for some customers only", charge.span)
+        if isinstance(charge.body, ast.Table) and len(charge.body.dims) > 2:
+            return Unsupported(f"charge {charge.name}: a table of {len(charge.body.dims)} "
+                               "dimensions", charge.body.span)
+    return None
+
+
 def compile_tariff(tariff: ast.Tariff, year: int, consts: Constants | None = None,
                    data_scales: Mapping[str, int] | None = None) -> Plan | Unsupported:
     """The SQL plan of a checked tariff for ``year``, or the construct that does not compile."""
+    newer = not_compiled(tariff)
+    if newer is not None:
+        return newer
     try:
         return Compiler(tariff, year, consts or Constants(), data_scales).compile()
     except _Unsupported as no:

@@ -31,7 +31,7 @@ from takst.dsl import ast
 from takst.dsl.check import check, errors_of
 from takst.dsl.errors import CheckError, EvaluationError, RegisterError, diagnostic
 from takst.dsl.numbers import money_group
-from takst.dsl.symbols import Symbols
+from takst.dsl.symbols import COUNT_ALL, Symbols
 from takst.interpreter.batch.compiler import (
     Compiler,
     Constants,
@@ -40,6 +40,7 @@ from takst.interpreter.batch.compiler import (
     Unsupported,
     col,
     compile_tariff,
+    not_compiled,
     quote,
     text_lit,
 )
@@ -280,6 +281,24 @@ def _lines(row: Sequence[Any], labels: Sequence[tuple[str, str]],
     return tuple(lines)
 
 
+def _count(con: duckdb.DuckDBPyConnection, table: str, agg: ast.AggregateDecl, among: str,
+           sym: Symbols, where: str) -> tuple[Fraction, str] | None:
+    """issue 12: ``count of customers`` (every member) or ``count of INPUT`` (the members with
+    a value), in the interpreter's words; None when no customer is a member."""
+    every = agg.of.name == COUNT_ALL and sym.get(COUNT_ALL) is None
+    counted = "*" if every else col(agg.of.name)
+    members, n = con.execute(
+        f"SELECT count(*) FILTER (WHERE {among}), count({counted}) FILTER (WHERE {among}) "
+        f"FROM {table}").fetchone() or (0, 0)
+    if not members:
+        return None
+    words = f" among {cond_words(agg.among)}" if agg.among is not None else ""
+    if not n:
+        return Fraction(0), f"count of customers with {agg.of.name}: none of {where}"
+    what = "customers" if every else f"customers with {agg.of.name}"
+    return Fraction(int(n)), f"count of {what}{words}: {n} of {where}"
+
+
 def constants(context: Context) -> Constants:
     return Constants(
         settings=dict(context.settings),
@@ -305,6 +324,9 @@ def register_values(
     shares: bool = True,
 ) -> Context:
     """Settings checked, aggregates and pools computed in SQL over ``table``."""
+    newer = not_compiled(tariff)  # issue 12: constructs with no SQL form yet
+    if newer is not None:
+        raise FallsBack(newer)
     duck = _duckdb()
     sym = Symbols(tariff)
     settings = dict(settings)
@@ -321,6 +343,13 @@ def register_values(
     try:
         for agg in tariff.aggregates:
             among = "TRUE" if agg.among is None else base.cond(agg.among).sql
+            if agg.kind == "count":  # issue 12: as the interpreter counts (prepare.py)
+                counted = _count(con, table, agg, among, sym, where)
+                if counted is None:
+                    empty[agg.name] = f"no customer of {where} qualifies"
+                else:
+                    aggregates[agg.name] = counted
+                continue
             v = col(agg.of.name)
             s = base.scales.get(agg.of.name, 0)
             fn = agg.kind

@@ -38,6 +38,7 @@ DECLARATIONS = (
     *("param", "formula", "aggregate", "pool"),  # named values
     *("proration", "rounding"),  # named policies
     *("charge", "pending", "example", "property"),
+    *("vat",),  # issue 12: the VAT a tariff states
 )
 
 #: The types of an input (``yes/no`` is ``yes`` ``/`` ``no``, see CONSTANTS).
@@ -61,6 +62,7 @@ CLAUSES = (
     *("least", "most", "before", "after"),  # issue 12: at least / at most, and their place
     *("started",),  # issue 12: per started block
     *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
+    *("adjusted", "equally", "exempt", "default", "decided"),  # issue 12
 )
 
 #: Words that combine or test conditions.

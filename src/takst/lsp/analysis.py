@@ -134,6 +134,7 @@ _KIND_OF = {
     ast.ParamDecl: "param", ast.FormulaDecl: "formula", ast.AggregateDecl: "aggregate",
     ast.PoolDecl: "pool", ast.ProrationDecl: "proration", ast.RoundingDecl: "rounding",
     ast.ChargeDecl: "charge", ast.PropertyDecl: "property",
+    ast.VatDecl: "vat",  # issue 12
 }
 
 

@@ -64,6 +64,10 @@ class Totals:
         self.pending = dict.fromkeys(self.charges, 0)
         self.total = Decimal(0)
         self.any_pending = False
+        #: issue 12: whether the tariff states VAT, and the VAT summed (per charge, in all).
+        self.has_vat = bool(tariff.vats)
+        self.vat_by_charge = dict.fromkeys(self.charges, Decimal(0))
+        self.vat = Decimal(0)
 
     def add(self, result: CustomerResult, total: Decimal | None = None) -> None:
         """Count one result in (``total``: its total, when the caller has it already)."""
@@ -80,18 +84,26 @@ class Totals:
                 if amount:  # most lines of a register are not charged: nothing to add
                     self.by_charge[line.charge] = add(self.by_charge[line.charge], amount)
                 self.known[line.charge] += 1
+            if line.vat is not None:
+                self.vat_by_charge[line.charge] = add(self.vat_by_charge[line.charge], line.vat)
+                self.vat = add(self.vat, line.vat)
         self.total = add(self.total, result.total if total is None else total)
         if pending:
             self.any_pending = True
 
     def to_json(self) -> dict[str, Any]:
         """The ``"totals"`` entry of a JSON result."""
-        return {
+        data: dict[str, Any] = {
             "customers": self.customers,
             "by_charge": {c: money_text(self.by_charge[c]) for c in self.charges},
             "pending_by_charge": {c: n for c, n in self.pending.items() if n},
             "total": money_text(self.total),
         }
+        if self.has_vat:  # issue 12
+            data["vat_by_charge"] = {c: money_text(self.vat_by_charge[c]) for c in self.charges}
+            data["vat"] = money_text(self.vat)
+            data["total_inc_vat"] = money_text(_SUM.add(self.total, self.vat))
+        return data
 
 
 #: The context of every running sum: exact, or an error (never rounded to 28 digits).
@@ -145,8 +157,9 @@ def write_json(
     out.write("{\n" + ",\n".join(f"  {_dump(k)}: {_dump(v)}"
                                    for k, v in _head(tariff, year, manifest).items()))
     sep = ',\n  "customers": [\n    '
+    vat = bool(tariff.vats)
     for r in results:
-        out.write(sep + _dump(customer_json(r, with_trace=with_trace)))
+        out.write(sep + _dump(customer_json(r, with_trace=with_trace, vat=vat)))
         sep = ",\n    "
         totals.add(r)
     out.write('\n  ]' if totals.customers else ',\n  "customers": []')
@@ -193,7 +206,10 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
     spreadsheet would run as a formula are neutralised (:func:`csv_text`); amounts are
     numbers and stay as they are."""
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending"])
+    vat = bool(tariff.vats)
+    # issue 12: the VAT columns come last, and only when the tariff states VAT
+    vat_heads = [*(f"{c.name} vat" for c in tariff.charges), "vat", "total_inc_vat"] if vat else []
+    w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending", *vat_heads])
     totals = Totals(tariff)
     for r in results:
         cells = [csv_text(r.id), csv_text(r.name)]
@@ -204,6 +220,9 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
             cells.append("pending" if line.amount is None else money_text(line.amount))
         total = r.total
         cells += [money_text(total), ";".join(pending)]
+        if vat:
+            cells += ["pending" if ln.vat is None else money_text(ln.vat) for ln in r.lines]
+            cells += [money_text(r.vat_total), money_text(r.total_inc_vat)]
         w.writerow(cells)
         totals.add(r, total)
     return totals
@@ -217,7 +236,7 @@ def to_csv(tariff: ast.Tariff, results: Iterable[CustomerResult]) -> str:
 
 
 def _table_cells(r: CustomerResult, amount: Callable[[Decimal], str],
-                 chosen: frozenset[str] | None) -> list[str]:
+                 chosen: frozenset[str] | None, vat: bool = False) -> list[str]:
     cells = [r.id, r.name]
     for line in r.lines:
         if chosen is not None and line.charge not in chosen:
@@ -229,6 +248,8 @@ def _table_cells(r: CustomerResult, amount: Callable[[Decimal], str],
         else:
             cells.append(amount(line.amount))
     cells.append(amount(r.total) + (" +" if r.pending else ""))
+    if vat:  # issue 12
+        cells += [amount(r.vat_total), amount(r.total_inc_vat)]
     return cells
 
 
@@ -253,7 +274,9 @@ def write_table(out: TextIO, tariff: ast.Tariff, year: int,
     screen = screen or tables.Screen()
     chosen = None if charges is None else frozenset(charges)
     shown = [c for c in tariff.charges if chosen is None or c.name in chosen]
-    heads = ["id", "name", *(c.name for c in shown), "total"]
+    vat = bool(tariff.vats)
+    extra = ["vat", "total_inc_vat"] if vat else []  # issue 12: VAT beside the total
+    heads = ["id", "name", *(c.name for c in shown), "total", *extra]
     widths = [tables.cells(h) for h in heads]
     cells = tables.cells
     values = [0] * len(heads)  # the widest value of each column, without its heading
@@ -261,7 +284,7 @@ def write_table(out: TextIO, tariff: ast.Tariff, year: int,
     paint = tables.Painter(out, screen)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         for r in results:
-            row = _table_cells(r, amount, chosen)
+            row = _table_cells(r, amount, chosen, vat)
             values = [max(w, cells(c)) for w, c in zip(values, row, strict=True)]
             spool.write(_dump(row) + "\n")
             totals.add(r)
@@ -273,6 +296,8 @@ def write_table(out: TextIO, tariff: ast.Tariff, year: int,
             else:
                 foot.append(amount(totals.by_charge[c.name]) + (" +" if known < count else ""))
         foot.append(amount(totals.total) + (" +" if totals.any_pending else ""))
+        if vat:
+            foot += [amount(totals.vat), amount(_SUM.add(totals.total, totals.vat))]
         values = [max(w, cells(c)) for w, c in zip(values, foot, strict=True)]
         widths = [max(w, v) for w, v in zip(widths, values, strict=True)]
         needed = sum(widths) + 2 * (len(widths) - 1)
@@ -293,9 +318,10 @@ def write_table(out: TextIO, tariff: ast.Tariff, year: int,
         spool.seek(0)
         rows = (json.loads(line) for line in spool)
         if chosen_layout == "blocks":
-            _blocks(paint, shown, values, rows, foot, screen.width or tables.DEFAULT_WIDTH)
+            _blocks(paint, shown, values, rows, foot, screen.width or tables.DEFAULT_WIDTH,
+                    extra)
         elif chosen_layout == "long":
-            _long(paint, shown, widths, values, rows, foot)
+            _long(paint, shown, widths, values, rows, foot, extra)
         else:
             _wide(paint, heads, widths, rows, foot)
     notes = ["- not charged: not due this year (once-only, or not yet joined), not offered "
@@ -332,33 +358,39 @@ def _wide(paint: Painter, heads: list[str], widths: list[int], rows: Iterable[li
 
 
 def _blocks(paint: Painter, shown: Sequence[ast.ChargeDecl], values: list[int],
-            rows: Iterable[list[str]], foot: list[str], width: int) -> None:
-    """One customer per block: ``id name ... total``, then its amounts side by side."""
+            rows: Iterable[list[str]], foot: list[str], width: int,
+            extra: Sequence[str] = ()) -> None:
+    """One customer per block: ``id name ... total``, then its amounts side by side (and
+    ``extra``, the VAT columns after the total, among them)."""
     from takst.render.table import block_geometry, block_lines
 
-    names = [c.name for c in shown]
-    amount_w = max(values[2:-1], default=0)
+    names = [*(c.name for c in shown), *extra]
+    at = 2 + len(shown)  # the total's cell; the extra ones follow it
+    amount_w = max([*values[2:at], *values[at + 1:]], default=0)
     name_w, per_line, line_w = block_geometry(names, amount_w, width)
     for row in rows:
         head = f"{row[0]}  {row[1]}" if row[0] != row[1] else row[1]
-        for i, text in enumerate(block_lines(head, row[-1], names, row[2:-1], name_w, amount_w,
-                                             per_line, line_w)):
+        for i, text in enumerate(block_lines(head, row[at], names, [*row[2:at], *row[at + 1:]],
+                                             name_w, amount_w, per_line, line_w)):
             paint.line(text, "bold" if i == 0 else None)
         paint.line()
     paint.line("-" * line_w, "dim")
-    for i, text in enumerate(block_lines(f"All {foot[1]}", foot[-1], names, foot[2:-1], name_w,
+    for i, text in enumerate(block_lines(f"All {foot[1]}", foot[at], names,
+                                         [*foot[2:at], *foot[at + 1:]], name_w,
                                          amount_w, per_line, line_w)):
         paint.line(text, "bold" if i == 0 else None)
     paint.line()
 
 
 def _long(paint: Painter, shown: Sequence[ast.ChargeDecl], widths: list[int],
-          values: list[int], rows: Iterable[list[str]], foot: list[str]) -> None:
-    """One line per amount: ``id name charge amount``; a customer's total is its last line."""
+          values: list[int], rows: Iterable[list[str]], foot: list[str],
+          extra: Sequence[str] = ()) -> None:
+    """One line per amount: ``id name charge amount``; a customer's total is its last line
+    (before ``extra``, the VAT columns)."""
     from takst.render.table import cells, ljust, rjust
 
     names = [c.name for c in shown]
-    charge_w = max([cells("charge"), cells("total"), *(cells(n) for n in names)])
+    charge_w = max([cells("charge"), cells("total"), *(cells(n) for n in [*names, *extra])])
     amount_w = max([cells("amount"), *values[2:]])
     id_w, name_w = widths[0], max(widths[1], cells(foot[1]))
 
@@ -370,10 +402,10 @@ def _long(paint: Painter, shown: Sequence[ast.ChargeDecl], widths: list[int],
     paint.line(fmt(["id", "name", "charge", "amount"]).rstrip(), "bold")
     paint.line(rule, "dim")
     for row in rows:
-        for name, value in zip([*names, "total"], row[2:], strict=True):
+        for name, value in zip([*names, "total", *extra], row[2:], strict=True):
             paint.line(fmt([row[0], row[1], name, value]).rstrip())
     paint.line(rule, "dim")
-    for name, value in zip([*names, "total"], foot[2:], strict=True):
+    for name, value in zip([*names, "total", *extra], foot[2:], strict=True):
         paint.line(fmt(["", foot[1], name, value]).rstrip(), "bold" if name == "total" else None)
     paint.line()
 

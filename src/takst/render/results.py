@@ -38,7 +38,7 @@ def step_json(step: Step) -> dict[str, Any]:
     return data
 
 
-def line_json(line: ChargeLine, *, with_trace: bool) -> dict[str, Any]:
+def line_json(line: ChargeLine, *, with_trace: bool, vat: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "charge": line.charge,
         "label": line.label,
@@ -46,17 +46,32 @@ def line_json(line: ChargeLine, *, with_trace: bool) -> dict[str, Any]:
         "status": line.status,
         "charged": line.charged,
     }
+    if vat:  # issue 12: only when the tariff states VAT (other outputs stay as they were)
+        inc = line.amount_inc_vat
+        data["vat_rate"] = None if line.vat_rate is None else str(line.vat_rate)
+        data["vat"] = None if line.vat is None else money_text(line.vat)
+        data["amount_inc_vat"] = None if inc is None else money_text(inc)
     if with_trace:
         data["trace"] = [step_json(s) for s in line.steps]
     return data
 
 
-def customer_json(result: CustomerResult, *, with_trace: bool) -> dict[str, Any]:
-    return {
+def customer_json(result: CustomerResult, *, with_trace: bool,
+                  vat: bool | None = None) -> dict[str, Any]:
+    """``vat``: whether the tariff states VAT (None: whether a line has VAT)."""
+    if vat is None:
+        vat = any(ln.vat is not None for ln in result.lines)
+    data: dict[str, Any] = {
         "id": result.id,
         "name": result.name,
-        "lines": [line_json(ln, with_trace=with_trace) for ln in result.lines],
+        "lines": [line_json(ln, with_trace=with_trace, vat=vat) for ln in result.lines],
         "total": money_text(result.total),
+    }
+    if vat:  # issue 12
+        data["vat"] = money_text(result.vat_total)
+        data["total_inc_vat"] = money_text(result.total_inc_vat)
+    data |= {
         "pending": list(result.pending),
         "inputs": {k: value_json(v) for k, v in result.inputs},
     }
+    return data

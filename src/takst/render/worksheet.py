@@ -99,4 +99,9 @@ def render_text(
     if result.pending:
         label += " (not including pending: " + ", ".join(result.pending) + ")"
     out.append(label + " " + "." * max(width - len(label) - len(total) - 2, 3) + " " + total)
+    if any(ln.vat is not None for ln in result.lines):  # issue 12: VAT beside the amounts
+        for label, value in (("VAT", result.vat_total), ("Total with VAT", result.total_inc_vat)):
+            text = money_group(value)
+            out.append(label + " " + "." * max(width - len(label) - len(text) - 2, 3) + " "
+                       + text)
     return "\n".join(out) + "\n"

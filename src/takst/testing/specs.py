@@ -80,11 +80,32 @@ def run_example(evaluator: Evaluator, example: ast.Example) -> ExampleOutcome:
         return ExampleOutcome(file, example, None, errors=err.diagnostics)
     mismatches = []
     for exp in example.expects:
-        actual = result.total if exp.kind == "total" else result.line(exp.charge or "").amount
-        what = exp.charge or "total"
+        actual = actual_of(result, exp)
+        what = _what(exp)
         if actual != exp.amount or (actual is None) != (exp.amount is None):
             mismatches.append(Mismatch(what, _shown(exp.amount), _shown(actual)))
     return ExampleOutcome(file, example, result, tuple(mismatches))
+
+
+def actual_of(result: CustomerResult, exp: ast.Expect) -> Decimal | None:
+    """What ``exp`` is compared with in ``result``: a charge's amount, the total, or
+    (issue 12) a charge's VAT or the VAT of all charges."""
+    if exp.kind == "total":
+        return result.total
+    if exp.kind == "vat_total":
+        return result.vat_total
+    line = result.line(exp.charge or "")
+    if exp.kind == "vat":
+        return None if line.amount is None else (line.vat or Decimal(0))
+    return line.amount
+
+
+def _what(exp: ast.Expect) -> str:
+    if exp.kind == "vat":
+        return f"vat {exp.charge}"
+    if exp.kind == "vat_total":
+        return "vat total"
+    return exp.charge or "total"
 
 
 def _register_path(evaluator: Evaluator, example: ast.Example) -> Path:
@@ -110,7 +131,7 @@ def _run_register_example(
     mismatches: list[Mismatch] = []
     shown: CustomerResult | None = None
     for exp in example.expects:
-        what = exp.charge or "total"
+        what = _what(exp)
         actual: Decimal | None
         if exp.kind in ("pool", "rate"):
             pool = ctx.pools[exp.charge or ""]
@@ -121,10 +142,10 @@ def _run_register_example(
                 mismatches.append(Mismatch(label, _shown(exp.amount), num_text(value)))
             continue
         if exp.customer is None:
-            if exp.kind == "total":
-                actual = exact_sum(r.total for r in results.values())
+            if exp.kind in ("total", "vat_total"):
+                actual = exact_sum(actual_of(r, exp) or Decimal(0) for r in results.values())
             else:
-                amounts = [r.line(exp.charge or "").amount for r in results.values()]
+                amounts = [actual_of(r, exp) for r in results.values()]
                 actual = None if any(a is None for a in amounts) else sum(
                     (a for a in amounts if a is not None), Decimal(0))
             label = f"{what} (all customers)"
@@ -136,7 +157,7 @@ def _run_register_example(
                                            "not found"))
                 continue
             shown = shown or result
-            actual = result.total if exp.kind == "total" else result.line(what).amount
+            actual = actual_of(result, exp)
             label = f"{result.id} {what}"
         if actual != exp.amount or (actual is None) != (exp.amount is None):
             mismatches.append(Mismatch(label, _shown(exp.amount), _shown(actual)))
