@@ -890,8 +890,12 @@ class _Run:
                 flat = self._muted(sl.flat)
                 reached = units > 0
                 amount += flat if reached else 0
-                flat_text = (f" plus {num_text(flat)} flat (reached)" if reached else
-                             f"; flat {num_text(flat)} not charged (not reached)")
+                if sl.rate is None:  # a flat amount only
+                    flat_text = (f", reached: flat {num_text(flat)}" if reached else
+                                 f", not reached: flat {num_text(flat)} not charged")
+                else:
+                    flat_text = (f" plus {num_text(flat)} flat (reached)" if reached else
+                                 f"; flat {num_text(flat)} not charged (not reached)")
                 flat_detail = (("flat", exact_text(flat if reached else Fraction(0))),)
             total += amount
             if tr:
