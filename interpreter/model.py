@@ -70,6 +70,18 @@ Status = Literal["ok", "pending"]
 
 
 @attrs.frozen
+class PeriodAmount:
+    """issue 12: one billing period of a charge invoiced per month, quarter or half year:
+    its days, its name and its amount (0 and ``charged`` False before the charge starts)."""
+
+    start: dt.date
+    end: dt.date
+    label: str
+    amount: Decimal
+    charged: bool = True
+
+
+@attrs.frozen
 class ChargeLine:
     charge: str
     label: str
@@ -78,6 +90,9 @@ class ChargeLine:
     charged: bool
     steps: tuple[Step, ...]
     span: Span | None = None
+    #: issue 12: the amount of each period of a charge invoiced more often than yearly
+    #: (empty for a whole-year charge); ``amount`` is the year's total.
+    periods: tuple[PeriodAmount, ...] = ()
 
 
 @attrs.frozen

@@ -37,6 +37,7 @@ StepKind = Literal[
     "round",  # a rounding
     "pending",  # an amount not known yet
     "result",  # the line's amount
+    "period",  # issue 12: one billing period of a charge invoiced per month, quarter, half year
 ]
 #: Every step kind, checked when a :class:`Step` is made.
 STEP_KINDS: tuple[str, ...] = get_args(StepKind)

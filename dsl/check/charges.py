@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from takst.dsl import ast
 from takst.dsl.check.conditions import disjoint
 from takst.dsl.check.declarations import check_fraction
+from takst.dsl.check.periods import check_prorate_dates
 from takst.dsl.check.tables import check_table
 from takst.dsl.check.words import article, same_result
 
@@ -61,6 +62,7 @@ def check_charge(ctx: Context, charge: ast.ChargeDecl) -> None:
         ctx.conds.check(ex.condition)
         ctx.units.money_expr(ex.result, f"the result of this exception to {charge.name}")
     check_conflicts(ctx, charge)
+    check_prorate_dates(ctx, charge)  # issue 12
 
 
 def check_frequency(ctx: Context, charge: ast.ChargeDecl) -> None:

@@ -53,9 +53,17 @@ def render_text(
         amount = "pending" if line.amount is None else money_group(line.amount)
         head = f"{n}. {line.label} ({line.charge})"
         out.append(head + " " + "." * max(width - len(head) - len(amount) - 2, 3) + " " + amount)
+        inside = False  # issue 12: the steps of one billing period are indented under it
         for step in line.steps:
+            if step.kind == "period":
+                inside = bool(step.applied)
+                indent = "     "
+            elif inside and step.kind not in ("sum", "result"):
+                indent = "       "
+            else:
+                inside, indent = False, "     "
             where = _where(step.span, tariff_file)
-            room = width - 5 - (len(where) + 2 if where else 0)
+            room = width - len(indent) - (len(where) + 2 if where else 0)
             # keep grouped numbers ("11 445.00") on one line: wrap with no-break spaces
             unbroken = re.sub(r"(?<=\d) (?=\d{3}\b)", "\u00a0", step.text)
             chunks = [
@@ -63,9 +71,9 @@ def render_text(
                 for c in textwrap.wrap(unbroken, room, subsequent_indent="  ")
             ] or [""]
             first = chunks[0]
-            pad = max(width - 5 - len(first) - len(where), 2)
-            out.append(f"     {first}{' ' * pad}{where}" if where else f"     {first}")
-            out.extend(f"     {c}" for c in chunks[1:])
+            pad = max(width - len(indent) - len(first) - len(where), 2)
+            out.append(f"{indent}{first}{' ' * pad}{where}" if where else f"{indent}{first}")
+            out.extend(f"{indent}{c}" for c in chunks[1:])
         out.append("")
     total = money_group(result.total)
     label = "Total"
