@@ -56,6 +56,7 @@ CLAUSES = (
     *("months", "days", "with"),  # prorate by months/days; prorate with, round with
     *("round", "half", "even", "down"),  # rounding
     *("per",),  # rates
+    *("weighted",),  # issue 12: a dated value weighted by days
     *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
 )
 
