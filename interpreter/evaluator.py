@@ -305,8 +305,9 @@ class _Run:
     def frequency(self, charge: ast.ChargeDecl) -> bool:
         freq = charge.frequency
         tr = self.tr
+        every = f"every {freq.period}"  # issue 12: every month, quarter, half year or year
         if freq.anchor is None:
-            tr.add("frequency", "charged every year", freq.span, applied=True)
+            tr.add("frequency", f"charged {every}", freq.span, applied=True)
             return True
         anchor = freq.anchor.name
         when = self.c.values.get(anchor)
@@ -317,10 +318,10 @@ class _Run:
             due = self.year >= when.year
             if tr:
                 if due:
-                    text = (f"charged every year from {anchor} ({when.isoformat()}): "
+                    text = (f"charged {every} from {anchor} ({when.isoformat()}): "
                             f"billing year {self.year} ≥ {when.year}")
                 else:
-                    text = (f"not charged: charged every year from {anchor} ({when.isoformat()}), "
+                    text = (f"not charged: charged {every} from {anchor} ({when.isoformat()}), "
                             f"and billing year {self.year} is before {when.year}")
                 tr.add("frequency", text, freq.span, applied=due)
             return due
