@@ -22,7 +22,7 @@ from takst.dsl import ast
 from takst.dsl.check.words import article
 from takst.dsl.errors import Diagnostic
 from takst.dsl.numbers import plain
-from takst.dsl.periods import bound_params, in_force, resolve_band
+from takst.dsl.periods import in_force, resolve_band
 
 if TYPE_CHECKING:
     from takst.dsl.check.context import Context

@@ -46,7 +46,6 @@ from takst.dsl.errors import Span
 from takst.dsl.intervals import band_interval
 from takst.dsl.periods import (
     bound_params,
-    in_force,
     periods_of,
     rate_factor,
     resolve_band,
@@ -54,6 +53,7 @@ from takst.dsl.periods import (
     shared_days,
     year_period,
 )
+from takst.dsl.periods import in_force as value_in_force
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
 from takst.interpreter.prepare import cond_words, empty_message
 from takst.interpreter.words import expr_label
@@ -356,7 +356,8 @@ class Compiler:
 
     def _bump_bound_scales(self) -> None:
         """issue 12: a column compared with a param bound covers the decimals of its values."""
-        for decl in (*self.t.bands, *self.t.slices):
+        decls: list[ast.BandsDecl | ast.SlicesDecl] = [*self.t.bands, *self.t.slices]
+        for decl in decls:
             subject = decl.subject.name
             if subject not in self.scales:
                 continue
@@ -497,7 +498,7 @@ class Compiler:
             assert total is not None
             return total
         if p.dated and rule == "period":  # issue 12: the value at the period's start
-            chosen = in_force(p.dated, self.period.start)
+            chosen = value_in_force(p.dated, self.period.start)
             if chosen is None:
                 return X(error_sql(text_lit(
                     f"{name} has no value on {self.period.start.isoformat()}: its first value "
