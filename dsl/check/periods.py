@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -116,7 +117,7 @@ def check_bound_params(ctx: Context, decl: ast.BandsDecl | ast.SlicesDecl,
             if rules and rule not in rules:
                 other = next(iter(rules.values()))
                 ctx.err(f"the bounds of {decl.name} take their values by different rules: "
-                        f"{name} {_rule_text(rule)}, {other.name} {_rule_text(other_rule(other))}",
+                        f"{name} {_rule_text(rule)}, {other.name} {_rule_text(_rule_of(other))}",
                         bound.param.span,
                         hint="give every param that is a bound of one declaration the same "
                         "rule line",
@@ -127,7 +128,7 @@ def check_bound_params(ctx: Context, decl: ast.BandsDecl | ast.SlicesDecl,
     return params if ok else None
 
 
-def other_rule(param: ast.ParamDecl) -> str:
+def _rule_of(param: ast.ParamDecl) -> str:
     return param.rule.kind if param.rule is not None else "january"
 
 
@@ -175,15 +176,15 @@ def resolved_on(decl: ast.BandsDecl, params: list[ast.ParamDecl], day: dt.date) 
 
 
 def dated_diagnostics(params: list[ast.ParamDecl], decl: ast.BandsDecl,
-                      analyse: object) -> list[Diagnostic]:
+                      analyse: Callable[[ast.BandsDecl], list[Diagnostic]]
+                      ) -> list[Diagnostic]:
     """The band analysis on every date a bound changes, each problem said once with the
     first date it holds from (``from 2017-01-01: 6 000 falls in no band of ...``)."""
-    assert callable(analyse)
     seen: set[str] = set()
     out: list[Diagnostic] = []
     several = len(dates_of(params)) > 1 or any(p.dated for p in params)
     for day in dates_of(params):
-        found: list[Diagnostic] = analyse(resolved_on(decl, params, day))
+        found = analyse(resolved_on(decl, params, day))
         for d in found:
             if d.message in seen:
                 continue
