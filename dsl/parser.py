@@ -32,6 +32,7 @@ _TERMINAL_WORDS = {
     "YES": '"yes"',
     "NO": '"no"',
     "$END": "the end of the file",
+    "EVERY_PERIOD": '"every month", "every quarter"',  # issue 12: one token each
 }
 
 #: How deep expressions and conditions may nest: levels of parentheses (a formula's
@@ -89,6 +90,8 @@ def _describe_token(token: Token) -> str:
 
 
 def _expected_words(expected: set[str]) -> str:
+    if "EVERY" in expected:  # issue 12: `every month` is a token of its own; "every" says it
+        expected = expected - {"EVERY_PERIOD"}
     words = sorted({_describe_terminal(e) for e in expected if not e.startswith("__IGNORE")})
     if len(words) > 8:
         words = [*words[:8], "..."]
@@ -122,6 +125,8 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
     if "INHABITANTS" in expected:
         return "an input's type is one of: inhabitants, yes/no, date, text, number, money, " \
             "count of THINGS"
+    if expected >= {"HALF", "YEAR"} and len(expected) == 2:  # issue 12: after `every`
+        return "say how often: every year, every half year, every quarter or every month"
     if "EVERY" in expected and "ONCE" in expected:
         return "say how often the charge is made: every year, every year from joined, " \
             "or once when joined"
@@ -824,13 +829,8 @@ class _Builder(Transformer[Token, Any]):
     PERIOD_WORDS: ClassVar[dict[str, ast.PeriodName]] = {"month": "month", "quarter": "quarter"}
 
     def _period_word(self, token: Token) -> ast.PeriodName:
-        period = self.PERIOD_WORDS.get(str(token))
-        if period is None:
-            self.problems.append(diagnostic(
-                f"a charge cannot be invoiced every {token}", self._tspan(token),
-                hint="write  every year,  every half year,  every quarter  or  every month"))
-            return "year"
-        return period
+        # the token is `every month` or `every quarter` (the grammar lets no other through)
+        return self.PERIOD_WORDS[str(token).split()[-1]]
 
     def every_period(self, meta: Meta, children: Children) -> ast.Frequency:
         return ast.Frequency("every_year", None, self._period_word(children[0]),

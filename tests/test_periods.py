@@ -69,13 +69,17 @@ def test_every_month_quarter_and_half_year_name_the_period() -> None:
 
 
 def test_every_week_is_a_plain_error() -> None:
-    """A period that is not one names the ones there are."""
-    with pytest.raises(TariffSyntaxError) as info:
-        tariff_of("charge a every week\n  amount 1 NOK\n")
-    d = info.value.diagnostics[0]
-    assert d.message == "a charge cannot be invoiced every week"
-    assert d.hint is not None and "every quarter" in d.hint
-    assert (d.span.line, d.span.column) == (4, 16)
+    """A period that is not one names the ones there are, at the word (also a typo of
+    `year` with no clause after it)."""
+    for body in ("charge a every week\n  amount 1 NOK\n", "charge a every yaer\n"):
+        with pytest.raises(TariffSyntaxError) as info:
+            tariff_of(body)
+        d = info.value.diagnostics[0]
+        word = body.split()[3]
+        assert d.message == f'unexpected word "{word}"; expected "half" or "year"'
+        assert d.hint == ("say how often: every year, every half year, every quarter or "
+                          "every month")
+        assert (d.span.line, d.span.column) == (4, 16)
 
 
 def test_prices_per_year_and_half_year_parse() -> None:
