@@ -148,6 +148,9 @@ class ListDecl(Decl):
 class Bound(Node):
     value: Decimal
     inclusive: bool
+    #: issue 12, dated bounds: the param whose value (in force on the date its rule says)
+    #: is the bound; ``value`` is then 0 and means nothing (:func:`resolve_bound`).
+    param: Name | None = None
 
 
 @attrs.frozen
@@ -337,6 +340,9 @@ class Frequency(Node):
 
     kind: Literal["every_year", "once"]
     anchor: Name | None
+    #: issue 12: the period a recurring charge is invoiced for (``every month``, ``every
+    #: quarter``, ``every half year``); ``year`` for every whole-year charge.
+    period: PeriodName = "year"
 
 
 @attrs.frozen
@@ -376,6 +382,10 @@ class Prorate(Node):
     period: Literal["months", "days"] | None = None
     anchor: Name | None = None
     policy: Name | None = None
+    #: issue 12: ``prorate 1/2 from 2021-01-01 to 2021-06-30``: the fraction applies to the
+    #: days of the billing period between these dates (both included).
+    start: dt.date | None = None
+    end: dt.date | None = None
 
 
 @attrs.frozen
@@ -467,6 +477,8 @@ class ParamDecl(Decl):
     note: str | None = None
     #: issue 12: indexation: the value is adjusted every year from a base year.
     adjustment: Adjustment | None = None
+    #: issue 12: which dated value a billing period takes (None: the value on 1 January).
+    rule: DatedRule | None = None
 
 
 @attrs.frozen
@@ -542,6 +554,22 @@ class VatDecl(Decl):
 
     rate: Expr
     rounding: Rounding | None = None
+
+
+#: issue 12: the periods a charge can be invoiced for, and how many months each has.
+PeriodName = Literal["month", "quarter", "half year", "year"]
+PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "half year": 6, "year": 12}
+
+DatedRuleKind = Literal["january", "period", "days"]
+
+
+@attrs.frozen
+class DatedRule(Node):
+    """issue 12: which value of a dated param a billing period takes: the one in force on
+    1 January (``january``), on each period's first day (``period``), or each value
+    weighted by the days of the period it is in force (``days``)."""
+
+    kind: DatedRuleKind
 
 
 # ---------------------------------------------------------------- examples

@@ -426,15 +426,19 @@ class Printer:
     def _range(self, b: ast.Band) -> str:
         parts = []
         if b.lower is not None:
-            parts.append(("from " if b.lower.inclusive else "above ") + number(b.lower.value))
+            parts.append(("from " if b.lower.inclusive else "above ") + self.bound(b.lower))
         if b.upper is not None:
             if b.upper.inclusive:
                 tok = self.src.token_at(b.upper.span)
                 word = "up to " if tok is not None and tok.value == "up" else "to "
             else:
                 word = "below "
-            parts.append(word + number(b.upper.value))
+            parts.append(word + self.bound(b.upper))
         return " ".join(parts)
+
+    def bound(self, b: ast.Bound) -> str:
+        """issue 12: a bound as written: a number, or the param it is (dated bounds)."""
+        return b.param.name if b.param is not None else number(b.value)
 
     def _named_rows(self, items: Sequence[ast.Band]) -> list[list[str]]:
         labelled = any(b.label is not None for b in items)
@@ -488,7 +492,8 @@ class Printer:
                      f"from {v.start.isoformat()}"
                      + (f" {string(v.note)}" if v.pending and v.note is not None else "")]
                     for v in d.dated]
-            return [head] + [CLAUSE + line for line in columns(rows, sep=" ")]
+            rule = [CLAUSE + self.dated_rule(d.rule)] if d.rule is not None else []
+            return [head] + [CLAUSE + line for line in columns(rows, sep=" ")] + rule
         if d.adjustment is not None:  # issue 12: indexation
             a = d.adjustment
             out = [f"{head} {self.expr(d.value)}",
@@ -499,6 +504,16 @@ class Printer:
         if isinstance(d.value, ast.Cases):
             return self.cases(d.value, f"{head} by {d.value.dim.name}")
         return [f"{head} {self.expr(d.value)}"]
+
+    #: issue 12: the rule line of a dated param, by its kind.
+    DATED_RULE_WORDS: ClassVar[dict[str, str]] = {
+        "january": "in force on 1 January",
+        "period": "in force at the start of each period",
+        "days": "weighted by days",
+    }
+
+    def dated_rule(self, r: ast.DatedRule) -> str:
+        return self.DATED_RULE_WORDS[r.kind]
 
     def formula(self, d: ast.FormulaDecl) -> Lines:
         params = ", ".join(p.name for p in d.params)
@@ -569,7 +584,8 @@ class Printer:
         if f.kind == "once":
             assert f.anchor is not None
             return f"once when {f.anchor.name}"
-        return "every year" + (f" from {f.anchor.name}" if f.anchor is not None else "")
+        every = f"every {f.period}"  # issue 12: every month, quarter, half year or year
+        return every + (f" from {f.anchor.name}" if f.anchor is not None else "")
 
     #: ChargeDecl fields that repeat another field (the first body, the first rounding).
     _CHARGE_REPEATS: ClassVar[frozenset[str]] = frozenset({"body", "rounding", "frequency"})
@@ -626,6 +642,10 @@ class Printer:
         if p.period is not None:
             assert p.anchor is not None
             return [f"prorate by {p.period} from {p.anchor.name}{reason}"]
+        if p.start is not None and p.end is not None:  # issue 12: between two dates
+            fraction = self._fraction(p.span.line, p.numerator, p.denominator)
+            return [f"prorate {fraction} from {p.start.isoformat()} to {p.end.isoformat()}"
+                    f"{reason}"]
         assert p.condition is not None
         fraction = self._fraction(p.span.line, p.numerator, p.denominator)
         return [f"prorate {fraction} when {self.cond(p.condition)}{reason}"]

@@ -32,6 +32,7 @@ _TERMINAL_WORDS = {
     "YES": '"yes"',
     "NO": '"no"',
     "$END": "the end of the file",
+    "EVERY_PERIOD": '"every month", "every quarter"',  # issue 12: one token each
 }
 
 #: How deep expressions and conditions may nest: levels of parentheses (a formula's
@@ -89,6 +90,8 @@ def _describe_token(token: Token) -> str:
 
 
 def _expected_words(expected: set[str]) -> str:
+    if "EVERY" in expected:  # issue 12: `every month` is a token of its own; "every" says it
+        expected = expected - {"EVERY_PERIOD"}
     words = sorted({_describe_terminal(e) for e in expected if not e.startswith("__IGNORE")})
     if len(words) > 8:
         words = [*words[:8], "..."]
@@ -122,6 +125,8 @@ def _hint_for(token_value: str, expected: set[str], line_text: str, column: int 
     if "INHABITANTS" in expected:
         return "an input's type is one of: inhabitants, yes/no, date, text, number, money, " \
             "count of THINGS"
+    if expected >= {"HALF", "YEAR"} and len(expected) == 2:  # issue 12: after `every`
+        return "say how often: every year, every half year, every quarter or every month"
     if "EVERY" in expected and "ONCE" in expected:
         return "say how often the charge is made: every year, every year from joined, " \
             "or once when joined"
@@ -643,6 +648,22 @@ class _Builder(Transformer[Token, Any]):
     def below_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
         return "upper", ast.Bound(self._number(children[0]), False, span=self._span(meta))
 
+    # issue 12: dated bounds — a bound named by a param
+    def _param_bound(self, meta: Meta, token: Token, inclusive: bool) -> ast.Bound:
+        return ast.Bound(Decimal(0), inclusive, self._name(token), span=self._span(meta))
+
+    def from_param_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "lower", self._param_bound(meta, children[0], True)
+
+    def above_param_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "lower", self._param_bound(meta, children[0], False)
+
+    def to_param_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "upper", self._param_bound(meta, children[0], True)
+
+    def below_param_bound(self, meta: Meta, children: Children) -> tuple[str, ast.Bound]:
+        return "upper", self._param_bound(meta, children[0], False)
+
     # ----------------------------------------------------------------- params
     def param(self, meta: Meta, children: Children) -> ast.ParamDecl:
         name, label, value = children
@@ -668,6 +689,33 @@ class _Builder(Transformer[Token, Any]):
     def dated(self, meta: Meta, children: Children) -> ast.Dated:
         value, date = children
         return ast.Dated(value, self._date(date), span=self._tspan(date))
+
+    # issue 12: time finer than a year — which dated value a billing period takes
+    #: The rule lines a dated param may end with, as words -> the rule.
+    DATED_RULES: ClassVar[dict[str, ast.DatedRuleKind]] = {
+        "in force on 1 January": "january",
+        "in force at the start of each period": "period",
+        "weighted by days": "days",
+    }
+
+    def param_dated_rule(self, meta: Meta, children: Children) -> ast.ParamDecl:
+        *rest, rule = children
+        decl = self.param_dated(meta, rest)
+        return attrs.evolve(decl, rule=rule)
+
+    def rule_in_force(self, meta: Meta, children: Children) -> ast.DatedRule | None:
+        words = " ".join(str(t) for t in children if t.type != "_NL")
+        kind = self.DATED_RULES.get(words)
+        if kind is None:
+            self.problems.append(diagnostic(
+                f"`{words}` is not a rule for dated values", self._span(meta),
+                hint="write one of: `in force on 1 January`, `in force at the start of each "
+                "period`, `weighted by days`"))
+            kind = "january"
+        return ast.DatedRule(kind, span=self._span(meta))
+
+    def rule_weighted(self, meta: Meta, children: Children) -> ast.DatedRule:
+        return ast.DatedRule("days", span=self._span(meta))
 
     def formula(self, meta: Meta, children: Children) -> ast.FormulaDecl:
         name, *params, body = children
@@ -931,6 +979,29 @@ class _Builder(Transformer[Token, Any]):
     def once_when(self, meta: Meta, children: Children) -> ast.Frequency:
         return ast.Frequency("once", self._name(children[0]), span=self._span(meta))
 
+    # issue 12: time finer than a year — a charge invoiced per month, quarter or half year
+    #: The words after ``every`` that name a period shorter than a year.
+    PERIOD_WORDS: ClassVar[dict[str, ast.PeriodName]] = {"month": "month", "quarter": "quarter"}
+
+    def _period_word(self, token: Token) -> ast.PeriodName:
+        # the token is `every month` or `every quarter` (the grammar lets no other through)
+        return self.PERIOD_WORDS[str(token).split()[-1]]
+
+    def every_period(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("every_year", None, self._period_word(children[0]),
+                             span=self._span(meta))
+
+    def every_period_from(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("every_year", self._name(children[1]),
+                             self._period_word(children[0]), span=self._span(meta))
+
+    def every_half_year(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("every_year", None, "half year", span=self._span(meta))
+
+    def every_half_year_from(self, meta: Meta, children: Children) -> ast.Frequency:
+        return ast.Frequency("every_year", self._name(children[0]), "half year",
+                             span=self._span(meta))
+
     def amount(self, meta: Meta, children: Children) -> ast.Expr:
         expr: ast.Expr = children[0]
         return expr
@@ -1015,6 +1086,14 @@ class _Builder(Transformer[Token, Any]):
             _text(reason) if reason else None,
             anchor=value if how == "from" else None,
             policy=self._name(policy), span=self._span(meta),
+        )
+
+    # issue 12: time finer than a year — a fraction for the days between two dates
+    def prorate_dates(self, meta: Meta, children: Children) -> ast.Prorate:
+        (num, den), start, end, reason = children
+        return ast.Prorate(
+            num, den, None, _text(reason) if reason else None, start=self._date(start),
+            end=self._date(end), span=self._span(meta),
         )
 
     def use_when(self, meta: Meta, children: Children) -> tuple[str, ast.Cond]:
@@ -1208,6 +1287,17 @@ class _Builder(Transformer[Token, Any]):
     def rate(self, meta: Meta, children: Children) -> ast.Number:
         num, cur, per = children
         return ast.Number(self._number(num), currency=str(cur), per=str(per), span=self._span(meta))
+
+    # issue 12: time finer than a year — a price per year or half year
+    def rate_year(self, meta: Meta, children: Children) -> ast.Number:
+        num, cur = children
+        return ast.Number(self._number(num), currency=str(cur), per="year",
+                          span=self._span(meta))
+
+    def rate_half_year(self, meta: Meta, children: Children) -> ast.Number:
+        num, cur = children
+        return ast.Number(self._number(num), currency=str(cur), per="half year",
+                          span=self._span(meta))
 
     # ----------------------------------------------------------------- conditions
     def or_(self, meta: Meta, children: Children) -> ast.BoolOp:

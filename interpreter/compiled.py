@@ -37,6 +37,17 @@ import attrs
 
 from takst.dsl import ast
 from takst.dsl.intervals import Interval, band_interval
+from takst.dsl.periods import (
+    Period,
+    bound_params,
+    in_force,
+    periods_of,
+    rate_factor,
+    resolve_band,
+    segments,
+    shared_days,
+    year_period,
+)
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
 from takst.interpreter.exact import EXACT, fraction_to_decimal, round_fraction
 from takst.interpreter.model import (
@@ -44,6 +55,7 @@ from takst.interpreter.model import (
     Context,
     Customer,
     CustomerResult,
+    PeriodAmount,
     Value,
     with_defaults,
 )
@@ -114,7 +126,8 @@ _NO_NAMES: Mapping[str, int] = {}
 class _State:
     """One customer in one billing year, with what the charges share."""
 
-    __slots__ = ("bands", "c", "ctx", "frame", "inputs", "names", "params", "values", "year")
+    __slots__ = ("bands", "c", "ctx", "frame", "inputs", "months", "names", "params", "period",
+                 "values", "year")
 
     def __init__(self, c: Customer, year: int, ctx: Context) -> None:
         self.c = c
@@ -127,6 +140,9 @@ class _State:
         #: The arguments of the formula being evaluated, and its parameters' positions.
         self.frame: tuple[Num, ...] = ()
         self.names: Mapping[str, int] = _NO_NAMES
+        #: issue 12: the billing period being worked out and its length in months.
+        self.period: Period = year_period(year)
+        self.months = 12
 
 
 class CompiledTariff:
@@ -215,6 +231,11 @@ class CompiledTariff:
         finish = self._finish(charge.rounding)
         made: dict[Amount, ChargeLine] = {}
         vat = self._vat(charge) if has_vat else None
+        if charge.frequency.period != "year":
+            if charge.limits or vat is not None:
+                # at least / at most and VAT on a charge invoiced per period: the reference
+                raise _Unsupported("a charge per period with at least, at most or VAT")
+            return self._periodic(charge, due, body, exceptions, prorations, finish)
 
         def line(s: _State) -> ChargeLine:
             c = s.c
@@ -308,6 +329,61 @@ class CompiledTariff:
 
         return rounded_vat
 
+    def _periodic(self, charge: ast.ChargeDecl, due: Cond, body: Expr,
+                  exceptions: list[tuple[Cond, Expr, int]],
+                  prorations: list[Callable[[_State, Num], Num]],
+                  finish: Callable[[Amount], Decimal]) -> Line:
+        """issue 12: a charge invoiced per month, quarter or half year, period by period
+        (as the reference's ``periodic``)."""
+        name, label, span = charge.name, charge.label or charge.name, charge.span
+        not_charged = ChargeLine(name, label, ZERO, "ok", False, (), span)
+        pending = ChargeLine(name, label, None, "pending", True, (), span)
+        period = charge.frequency.period
+        months = ast.PERIOD_MONTHS[period]
+        anchor = charge.frequency.anchor.name if charge.frequency.anchor else None
+
+        def line(s: _State) -> ChargeLine:
+            c = s.c
+            if c.services is not None and name not in c.services:
+                return not_charged
+            saved = (s.period, s.months, s.params, s.bands)
+            parts: list[PeriodAmount] = []
+            total = ZERO
+            try:
+                if not due(s):
+                    return not_charged
+                when = s.values.get(anchor) if anchor is not None else None
+                for p in periods_of(s.year, period):
+                    if isinstance(when, dt.date) and p.end < when:
+                        parts.append(PeriodAmount(p.start, p.end, p.label, ZERO, False))
+                        continue
+                    s.period, s.months, s.params, s.bands = p, months, {}, {}
+                    amount = body(s)
+                    fired = False
+                    best: Num = ZERO_NUM
+                    top = 0
+                    for holds, result, priority in exceptions:
+                        if holds(s):
+                            value = result(s)
+                            if not fired or priority > top:
+                                fired, best, top = True, value, priority
+                    if fired:
+                        amount = best
+                    for prorate in prorations:
+                        amount = prorate(s, amount)
+                    final = finish(_amount(amount))
+                    parts.append(PeriodAmount(p.start, p.end, p.label, final))
+                    total += final
+            except _Pending:
+                return pending
+            except _NotOffered:
+                return not_charged
+            finally:
+                s.period, s.months, s.params, s.bands = saved
+            return ChargeLine(name, label, total, "ok", True, (), span, periods=tuple(parts))
+
+        return line
+
     def _frequency(self, freq: ast.Frequency) -> Cond:
         if freq.anchor is None:
             return lambda s: True
@@ -356,6 +432,15 @@ class CompiledTariff:
                 year = s.year
                 if when.year != year:
                     return amount
+                if s.months != 12:  # issue 12: the part of the period from the date on
+                    p = s.period
+                    if when <= p.start:
+                        return amount
+                    if months:
+                        part = 0 if when > p.end else p.end.month - when.month + 1
+                        return _mul(amount, (part, s.months))
+                    days = 0 if when > p.end else (p.end - when).days + 1
+                    return _mul(amount, (days, p.days))
                 if months:
                     return _mul(amount, (12 - when.month + 1, 12))
                 last = dt.date(year, 12, 31)
@@ -363,6 +448,22 @@ class CompiledTariff:
                 return _mul(amount, ((last - when).days + 1, in_year))
 
             return by_period
+        if pr.start is not None and pr.end is not None:  # issue 12: between two dates
+            start, end = pr.start, pr.end
+            if den == 0:
+                raise _Unsupported("a proration by 0")
+            frac = Fraction(num) / Fraction(den)
+
+            def by_dates(s: _State, amount: Num) -> Num:
+                p = s.period
+                inside = shared_days(start, end, p)
+                if inside == 0:
+                    return amount
+                if inside == p.days:
+                    return _mul(amount, _num(frac))
+                return _mul(amount, _num((Fraction(p.days - inside) + inside * frac) / p.days))
+
+            return by_dates
         assert pr.condition is not None
         holds = self._cond(pr.condition)
         if den == 0:
@@ -391,6 +492,16 @@ class CompiledTariff:
 
     def _number(self, e: ast.Number) -> Expr:
         value = _num(Fraction(e.value) / 100 if e.percent else Fraction(e.value))
+        if e.per in ast.PERIOD_MONTHS:  # issue 12: a price per period, for the period billed
+            per = e.per
+            factors = {m: rate_factor(per, name) for name, m in ast.PERIOD_MONTHS.items()}
+
+            def per_period(s: _State) -> Num:
+                f = factors[s.months]
+                assert f is not None
+                return _mul(value, f)
+
+            return per_period
         return lambda s: value
 
     def _binop(self, e: ast.BinOp) -> Expr:
@@ -574,11 +685,32 @@ class CompiledTariff:
             return pending
         # placeholder against a param naming itself (the checker refuses such cycles)
         self.params[name] = lambda s: _give_up()
+        rule = param.rule.kind if param.rule is not None else "january"
         if param.adjustment is not None:  # issue 12: indexed every year from a base year
             indexed = self._indexed(param, param.adjustment)
 
             def value_for(s: _State) -> Expr:
                 return indexed
+        elif param.dated and rule != "january":  # issue 12: the period's value, by the rule
+            fns = {id(d): (lambda s: _pending()) if d.pending else self._expr(d.value)
+                   for d in param.dated}
+            series = param.dated
+
+            def value_for(s: _State) -> Expr:
+                if rule == "period":
+                    chosen = in_force(series, s.period.start)
+                    if chosen is None:
+                        _give_up()
+                    return fns[id(chosen)]
+
+                def weighted(s: _State) -> Num:
+                    total = Fraction(0)
+                    for d, days in segments(series, s.period):
+                        if d is None:
+                            _give_up()
+                        total += Fraction(*fns[id(d)](s)) * days
+                    return _num(total / s.period.days)
+                return weighted
         elif param.dated:
             dated = [(d.start, (lambda s: _pending()) if d.pending else self._expr(d.value))
                      for d in param.dated]
@@ -646,13 +778,14 @@ class CompiledTariff:
         inp = self.sym.input(subject)
         whole = inp is not None and inp.type.kind in ("inhabitants", "count")
         parts = []
-        for sl in decl.slices:
+        rates = [self._expr(sl.rate) if sl.rate is not None else _zero for sl in decl.slices]
+        flats = [self._expr(sl.flat) if sl.flat is not None else None for sl in decl.slices]
+        bounds = self._bounds(decl)
+        for sl, rate_fn, flat in zip(decl.slices, rates, flats, strict=True):
             iv = band_interval(sl, ZERO)
             lo = Fraction(iv.lo if iv.lo is not None else 0)
             hi = Fraction(iv.hi) if iv.hi is not None else None
-            rate = self._expr(sl.rate) if sl.rate is not None else _zero
-            flat = self._expr(sl.flat) if sl.flat is not None else None
-            parts.append((lo, hi, iv.lo_incl, iv.hi_incl, rate, flat))
+            parts.append((lo, hi, iv.lo_incl, iv.hi_incl, rate_fn, flat))
 
         def slices(s: _State) -> Num:
             raw = s.values.get(subject)
@@ -662,7 +795,16 @@ class CompiledTariff:
                 _give_up()
             q = Fraction(raw)
             total = Fraction(0)
-            for lo, hi, lo_incl, hi_incl, rate, flat in parts:
+            now = parts
+            if bounds is not None:  # issue 12: the bounds in force for the period
+                values = bounds(s)
+                now = []
+                for sl, rate_fn, flat in zip(decl.slices, rates, flats, strict=True):
+                    iv = band_interval(resolve_band(sl, values), ZERO)
+                    now.append((Fraction(iv.lo if iv.lo is not None else 0),
+                                Fraction(iv.hi) if iv.hi is not None else None,
+                                iv.lo_incl, iv.hi_incl, rate_fn, flat))
+            for lo, hi, lo_incl, hi_incl, rate, flat in now:
                 if whole:
                     first = max(lo if lo_incl else lo + 1, Fraction(1))
                     last = q if hi is None else min(q, hi if hi_incl else hi - 1)
@@ -769,6 +911,7 @@ class CompiledTariff:
         subject = decl.subject.name
         intervals = [(iv.lo, iv.lo_incl, iv.hi, iv.hi_incl, iv.band)
                      for iv in self.intervals[name]]
+        bounds = self._bounds(decl)
 
         def band(s: _State) -> ast.Band:
             known = s.bands.get(name)
@@ -779,7 +922,14 @@ class CompiledTariff:
                 _pending()
             if not isinstance(value, Decimal):
                 _give_up()
-            for lo, lo_incl, hi, hi_incl, b in intervals:
+            now = intervals
+            if bounds is not None:  # issue 12: the bounds in force for the period
+                values = bounds(s)
+                now = []
+                for b0 in decl.bands:
+                    iv = band_interval(resolve_band(b0, values), ZERO)
+                    now.append((iv.lo, iv.lo_incl, iv.hi, iv.hi_incl, b0))
+            for lo, lo_incl, hi, hi_incl, b in now:
                 if lo is not None and (value < lo or (value == lo and not lo_incl)):
                     continue
                 if hi is not None and (value > hi or (value == hi and not hi_incl)):
@@ -789,6 +939,26 @@ class CompiledTariff:
             _give_up()  # in no band: the reference raises the error
 
         return band
+
+    def _bounds(self, decl: ast.BandsDecl | ast.SlicesDecl
+                ) -> Callable[[_State], dict[str, Decimal]] | None:
+        """issue 12: the values of the params named as bounds, for the period (None: no
+        bound is a param)."""
+        names = bound_params(decl)
+        if not names:
+            return None
+        fns = [(n, self._param(n)) for n in names]
+
+        def values(s: _State) -> dict[str, Decimal]:
+            out: dict[str, Decimal] = {}
+            for n, fn in fns:
+                d = fraction_to_decimal(Fraction(*fn(s)))
+                if d is None:
+                    _give_up()
+                out[n] = d
+            return out
+
+        return values
 
     # ------------------------------------------------------------------ conditions
     def _cond(self, c: ast.Cond) -> Cond:

@@ -41,8 +41,19 @@ from typing import Any
 from takst.dsl import ast
 from takst.dsl.check import check, errors_of
 from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, Span, diagnostic
-from takst.dsl.intervals import band_interval
+from takst.dsl.intervals import Interval, band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
+from takst.dsl.periods import (
+    Period,
+    bound_params,
+    in_force,
+    periods_of,
+    rate_factor,
+    resolve_band,
+    segments,
+    shared_days,
+    year_period,
+)
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols, input_unit
 from takst.interpreter import prepare as prepare_values
 from takst.interpreter.compiled import CompiledTariff, choose_case
@@ -61,6 +72,7 @@ from takst.interpreter.model import (
     Context,
     Customer,
     CustomerResult,
+    PeriodAmount,
     Value,
     input_defaults,
     with_defaults,
@@ -122,6 +134,8 @@ class Evaluator:
         self.defaults = input_defaults(tariff)
         #: issue 12: the tariff's VAT (at most one; the checker refuses a second).
         self.vat: ast.VatDecl | None = tariff.vats[0] if tariff.vats else None
+        #: issue 12: bands whose bounds are params (their thresholds change by date).
+        self.dated_bands = {b.name for b in tariff.bands if bound_params(b)}
 
     @property
     def compiled(self) -> CompiledTariff | None:
@@ -248,6 +262,10 @@ class _Run:
         self.excepted = False
         #: issue 12: the yearly steps of each indexed param (added to each line using it).
         self.index_steps: dict[str, tuple[Step, ...]] = {}
+        #: issue 12: the billing period being evaluated (the whole year but in a charge
+        #: invoiced per month, quarter or half year) and its length in months.
+        self.period: Period = year_period(year)
+        self.months = 12
 
     def _muted(self, e: ast.Expr) -> Fraction:
         """The value of ``e`` with no steps of its own (bands still go to the line)."""
@@ -286,6 +304,8 @@ class _Run:
                        + (f": {note}" if note else ""), charge.span, value="pending")
             return ChargeLine(name, label, None, "pending", True, tr.result(), charge.span)
         assert charge.body is not None
+        if charge.frequency.period != "year":
+            return self.periodic(charge)
         try:
             body = charge.body
             base = self.table(body) if isinstance(body, ast.Table) else self.expr(body)
@@ -435,8 +455,9 @@ class _Run:
     def frequency(self, charge: ast.ChargeDecl) -> bool:
         freq = charge.frequency
         tr = self.tr
+        every = f"every {freq.period}"  # issue 12: every month, quarter, half year or year
         if freq.anchor is None:
-            tr.add("frequency", "charged every year", freq.span, applied=True)
+            tr.add("frequency", f"charged {every}", freq.span, applied=True)
             return True
         anchor = freq.anchor.name
         when = self.c.values.get(anchor)
@@ -447,10 +468,10 @@ class _Run:
             due = self.year >= when.year
             if tr:
                 if due:
-                    text = (f"charged every year from {anchor} ({when.isoformat()}): "
+                    text = (f"charged {every} from {anchor} ({when.isoformat()}): "
                             f"billing year {self.year} ≥ {when.year}")
                 else:
-                    text = (f"not charged: charged every year from {anchor} ({when.isoformat()}), "
+                    text = (f"not charged: charged {every} from {anchor} ({when.isoformat()}), "
                             f"and billing year {self.year} is before {when.year}")
                 tr.add("frequency", text, freq.span, applied=due)
             return due
@@ -464,6 +485,168 @@ class _Run:
                         f"not in billing year {self.year}")
             tr.add("frequency", text, freq.span, applied=due)
         return due
+
+    # ------------------------------------------------------------------ issue 12: periods
+    def periodic(self, charge: ast.ChargeDecl) -> ChargeLine:
+        """A charge invoiced per month, quarter or half year: each period of the billing
+        year is worked out on its own (base, exceptions, prorations, rounding) with the
+        dated values the tariff's rules give it; the line's amount is the year's sum."""
+        tr = self.tr
+        name, label = charge.name, charge.label or charge.name
+        period = charge.frequency.period
+        anchor = charge.frequency.anchor
+        when = self.c.values.get(anchor.name) if anchor is not None else None
+        saved = (self.period, self.months, self.params, self.bands, self.band_steps)
+        parts: list[PeriodAmount] = []
+        total = ZERO
+        try:
+            for p in periods_of(self.year, period):
+                if isinstance(when, dt.date) and p.end < when:
+                    assert anchor is not None
+                    tr.add("period", f"{p.label}: not charged, before {anchor.name} "
+                           f"({when.isoformat()})", charge.frequency.span, value="0",
+                           detail=(("start", p.start.isoformat()), ("end", p.end.isoformat())),
+                           applied=False)
+                    parts.append(PeriodAmount(p.start, p.end, p.label, ZERO, False))
+                    continue
+                self.period, self.months = p, ast.PERIOD_MONTHS[period]
+                self.params, self.bands, self.band_steps = {}, {}, {}
+                tr.add("period", f"{p.label} ({p.start.isoformat()} to {p.end.isoformat()})",
+                       charge.frequency.span,
+                       detail=(("start", p.start.isoformat()), ("end", p.end.isoformat())),
+                       applied=True)
+                body = charge.body
+                assert body is not None
+                base = self.table(body) if isinstance(body, ast.Table) else self.expr(body)
+                amount = self.exceptions(charge, base)
+                amount = self.prorate(charge, amount)
+                final = self.finish(charge, amount)
+                parts.append(PeriodAmount(p.start, p.end, p.label, final))
+                total += final
+        except _NotOffered as no:
+            tr.add("case", no.text, no.span, applied=False)  # type: ignore[arg-type]
+            return ChargeLine(name, label, ZERO, "ok", False, tr.result(), charge.span)
+        except _Missing as miss:
+            if tr:
+                why = ("is not decided yet" if miss.decided else "is not given for this customer")
+                note = f" ({miss.note})" if miss.note else ""
+                tr.add("pending", f"{miss.name} {why}{note}, so the amount is not known yet "
+                       "(pending)", charge.span, value="pending")
+            return ChargeLine(name, label, None, "pending", True, tr.result(), charge.span)
+        finally:
+            self.period, self.months, self.params, self.bands, self.band_steps = saved
+        charged = [pa for pa in parts if pa.charged]
+        if tr:
+            words = {"month": "monthly", "quarter": "quarterly", "half year": "half-yearly"}
+            sums = " + ".join(money_group(pa.amount) for pa in charged) or "0"
+            tr.add("sum", f"{name}: sum of the {len(charged)} {words[period]} amounts: "
+                   f"{sums} = {money_group(total)}", charge.span, value=money_text(total),
+                   detail=tuple((pa.start.isoformat(), money_text(pa.amount)) for pa in charged))
+            tr.add("result", f"amount = {money_group(total)}", None, value=money_text(total))
+        return ChargeLine(name, label, total, "ok", True, tr.result(), charge.span,
+                          periods=tuple(parts))
+
+    def period_part(self, anchor: str, period: str) -> tuple[bool, str, Fraction]:
+        """The part of the billing period being evaluated from ``anchor`` on, in whole
+        months or in days (:meth:`period_fraction` for a whole year)."""
+        p = self.period
+        when = self.c.values.get(anchor)
+        if when is None:
+            raise _Missing(anchor)
+        assert isinstance(when, dt.date)
+        if when.year != self.year or when <= p.start:
+            return False, (f"{anchor} {when.isoformat()} is not after the start of "
+                           f"{p.label}, so the whole period counts"), Fraction(1)
+        if period == "months":
+            total = self.months
+            months = 0 if when > p.end else p.end.month - when.month + 1
+            return True, (f"{anchor} {when.isoformat()}: {months} of {total} months of "
+                          f"{p.label}"), Fraction(months, total)
+        days = 0 if when > p.end else (p.end - when).days + 1
+        return True, (f"{anchor} {when.isoformat()}: {days} of {p.days} days of {p.label}, "
+                      f"{when.isoformat()} to {p.end.isoformat()}"), Fraction(days, p.days)
+
+    def dates_fraction(self, pr: ast.Prorate, num: Decimal, den: Decimal
+                       ) -> tuple[bool, str, Fraction]:
+        """``prorate 1/2 from A to B``: the fraction for the days of the period between A
+        and B, the whole amount for the rest (day-weighted)."""
+        assert pr.start is not None and pr.end is not None
+        p = self.period
+        inside = shared_days(pr.start, pr.end, p)
+        between = f"{pr.start.isoformat()} to {pr.end.isoformat()}"
+        frac = Fraction(num) / Fraction(den)
+        if inside == 0:
+            return False, f"no day of {p.label} is in {between}", Fraction(1)
+        if inside == p.days:
+            return True, f"every day of {p.label} is in {between}", frac
+        factor = (Fraction(p.days - inside) + inside * frac) / p.days
+        return True, (f"{inside} of {p.days} days of {p.label} are in {between}: "
+                      f"({p.days - inside} + {inside} × {num_text(frac)}) / {p.days} = "
+                      f"{factor.numerator}/{factor.denominator}"), factor
+
+    def in_force_on(self, param: ast.ParamDecl) -> tuple[ast.Expr, str]:
+        """The value of a dated param for the period being evaluated, by the param's rule
+        (1 January, or each period's start), and the words the trace gives it."""
+        kind = param.rule.kind if param.rule is not None else "january"
+        on = dt.date(self.year, 1, 1) if kind == "january" else self.period.start
+        chosen = in_force(param.dated, on)
+        if chosen is None:
+            raise EvaluationError(diagnostic(
+                f"{param.name} has no value on {on.isoformat()}: its first value is from "
+                f"{param.dated[0].start.isoformat()}", param.span,
+                hint="evaluate a later year, or add a value in force on "
+                f"{on.isoformat()}"))
+        if kind == "january":
+            return chosen.value, (f" (in force from {chosen.start.isoformat()}, the value on "
+                                  f"1 January {self.year})")
+        return chosen.value, (f" (in force from {chosen.start.isoformat()}, the value at the "
+                              f"start of {self.period.label}, {on.isoformat()})")
+
+    def weighted(self, param: ast.ParamDecl) -> Fraction:
+        """A dated param ``weighted by days``: each value in force during the period times
+        the days it is in force, over the period's days."""
+        p = self.period
+        total = Fraction(0)
+        parts: list[str] = []
+        for dated, days in segments(param.dated, p):
+            if dated is None:
+                raise EvaluationError(diagnostic(
+                    f"{param.name} has no value on {p.start.isoformat()}: its first value is "
+                    f"from {param.dated[0].start.isoformat()}", param.span,
+                    hint="evaluate a later year, or add a value in force on "
+                    f"{p.start.isoformat()}"))
+            value = self._expr(dated.value)
+            total += value * days
+            parts.append(f"{num_text(value)} × {days} days")
+        result = total / p.days
+        tr = self.tr
+        if tr:
+            label = f' "{param.label}"' if param.label else ""
+            tr.add("param", f"{param.name}{label} weighted by days over {p.label}: "
+                   f"({' + '.join(parts)}) / {p.days} = {num_text(result)}", param.span,
+                   value=exact_text(result))
+        return result
+
+    def band_intervals(self, name: str) -> list[Interval]:
+        """The intervals of a bands declaration; a bound that is a param takes the param's
+        value for the period being evaluated (dated bounds)."""
+        if name not in self.ev.dated_bands:
+            return self.ev.intervals[name]
+        decl = self.ev.sym.bands(name)
+        assert decl is not None
+        values = self.bound_values(decl)
+        return [band_interval(resolve_band(b, values), ZERO) for b in decl.bands]
+
+    def bound_values(self, decl: ast.BandsDecl | ast.SlicesDecl) -> dict[str, Decimal]:
+        values: dict[str, Decimal] = {}
+        for pname in bound_params(decl):
+            value = fraction_to_decimal(self.param(pname))
+            if value is None:
+                raise EvaluationError(diagnostic(
+                    f"{pname} is a bound of {decl.name} and has no exact decimal value",
+                    decl.span, hint=f"give {pname} a value with a finite decimal"))
+            values[pname] = value
+        return values
 
     def table(self, table: ast.Table) -> Fraction:
         key = [self.dimension(dim.name) for dim in table.dims]
@@ -505,7 +688,7 @@ class _Run:
         if value is None:
             raise _Missing(subject)
         assert isinstance(value, Decimal)
-        for iv in self.ev.intervals[name]:
+        for iv in self.band_intervals(name):
             if iv.lo is not None and (value < iv.lo or (value == iv.lo and not iv.lo_incl)):
                 continue
             if iv.hi is not None and (value > iv.hi or (value == iv.hi and not iv.hi_incl)):
@@ -566,7 +749,13 @@ class _Run:
             reason = f" ({pr.reason})" if pr.reason else ""
             if period is not None:
                 assert pr.anchor is not None
-                ok, why, frac = self.period_fraction(pr.anchor.name, period)
+                ok, why, frac = (self.period_fraction(pr.anchor.name, period)
+                                 if self.months == 12
+                                 else self.period_part(pr.anchor.name, period))
+                frac_text = f"{frac.numerator}/{frac.denominator}"
+                num, den = Decimal(frac.numerator), Decimal(frac.denominator)
+            elif pr.start is not None:  # issue 12: a fraction for the days between two dates
+                ok, why, frac = self.dates_fraction(pr, num, den)
                 frac_text = f"{frac.numerator}/{frac.denominator}"
                 num, den = Decimal(frac.numerator), Decimal(frac.denominator)
             else:
@@ -666,7 +855,23 @@ class _Run:
         return _EXPR[type(e)](self, e)
 
     def number(self, e: ast.Number) -> Fraction:
-        return Fraction(e.value) / 100 if e.percent else Fraction(e.value)
+        value = Fraction(e.value) / 100 if e.percent else Fraction(e.value)
+        factor = rate_factor(e.per, _PERIOD_OF_MONTHS[self.months]) if e.per else None
+        if factor is None or factor[0] == factor[1]:
+            return value
+        # issue 12: a price per month, quarter, half year or year is the period's amount
+        result = value * factor[0] / factor[1]
+        tr = self.tr
+        if tr:
+            period = _PERIOD_OF_MONTHS[self.months]
+            op, by = ("*", factor[0] // factor[1]) if factor[0] > factor[1] else (
+                "/", factor[1] // factor[0])
+            tr.add("calc", f"{number_text(e)} for a {period}: {num_text(value)} "
+                   f"{OP_SIGN[op]} {by} = {num_text(result)}", e.span,
+                   value=exact_text(result),
+                   detail=(("op", op), ("left", exact_text(value)), ("right", str(by)),
+                           ("result", exact_text(result))))
+        return result
 
     def binop(self, e: ast.BinOp) -> Fraction:
         left = self._expr(e.left)
@@ -748,7 +953,13 @@ class _Run:
             raise _Missing(f"{name}{label}", decided=True, note=param.note)
         value_expr = param.value
         dated_note = ""
-        if param.dated:
+        if param.dated and param.rule is not None and param.rule.kind == "days":
+            if name not in self.params:
+                self.params[name] = self.weighted(param)
+            return self.params[name]
+        if param.dated and param.rule is not None:  # issue 12: the param's own rule
+            value_expr, dated_note = self.in_force_on(param)
+        elif param.dated:
             jan1 = dt.date(self.year, 1, 1)
             in_force = [d for d in param.dated if d.start <= jan1]
             if not in_force:
@@ -868,8 +1079,9 @@ class _Run:
         whole = inp is not None and inp.type.kind in ("inhabitants", "count")
         total = Fraction(0)
         tr = self.tr
+        bounds = self.bound_values(decl) if bound_params(decl) else None
         for sl in decl.slices:
-            iv = band_interval(sl, ZERO)
+            iv = band_interval(resolve_band(sl, bounds) if bounds else sl, ZERO)
             lo = Fraction(iv.lo if iv.lo is not None else 0)
             hi = Fraction(iv.hi) if iv.hi is not None else None
             if whole:
@@ -1204,6 +1416,10 @@ class _Run:
         else:
             shown = value_text(value)
         return f"{op.value} {shown}" if op.kind == "name" else shown
+
+
+#: issue 12: a period's length in months -> its name.
+_PERIOD_OF_MONTHS = {months: name for name, months in ast.PERIOD_MONTHS.items()}
 
 
 # Per-node-type dispatch: one entry per AST class (a new class fails loudly with a KeyError

@@ -85,6 +85,18 @@ Status = Literal["ok", "pending"]
 
 
 @attrs.frozen
+class PeriodAmount:
+    """issue 12: one billing period of a charge invoiced per month, quarter or half year:
+    its days, its name and its amount (0 and ``charged`` False before the charge starts)."""
+
+    start: dt.date
+    end: dt.date
+    label: str
+    amount: Decimal
+    charged: bool = True
+
+
+@attrs.frozen
 class ChargeLine:
     charge: str
     label: str
@@ -106,6 +118,9 @@ class ChargeLine:
         if self.amount is None:
             return None
         return self.amount if self.vat is None else self.amount + self.vat
+    #: issue 12: the amount of each period of a charge invoiced more often than yearly
+    #: (empty for a whole-year charge); ``amount`` is the year's total.
+    periods: tuple[PeriodAmount, ...] = ()
 
 
 @attrs.frozen

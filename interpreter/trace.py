@@ -43,6 +43,7 @@ StepKind = Literal[
     "result",  # the line's amount
     "index",  # issue 12: one year of an indexed param: the year before's value × (1 + rate)
     "vat",  # issue 12: the VAT on the line's amount (beside it, never inside it)
+    "period",  # issue 12: one billing period of a charge invoiced per month, quarter, half year
 ]
 #: Every step kind, checked when a :class:`Step` is made.
 STEP_KINDS: tuple[str, ...] = get_args(StepKind)

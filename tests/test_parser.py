@@ -713,7 +713,7 @@ BROKEN = [
     "param p = 1__0 DKK\n",
     "charge c\n  amount 1 DKK\n",
     "charge c every\n",
-    "charge c every month\n  amount 1 DKK\n",
+    "charge c every week\n  amount 1 DKK\n",
     "charge c every year\n",
     "charge c every year\n  amount\n",
     "charge c every year\n  amount 1 DKK\n  except -> 0 DKK\n",

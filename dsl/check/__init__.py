@@ -23,7 +23,7 @@ order. A tariff with errors is never evaluated. What is checked, module by modul
 from __future__ import annotations
 
 from takst.dsl import ast
-from takst.dsl.check import bands, charges, declarations, examples, vat
+from takst.dsl.check import bands, charges, declarations, examples, periods, vat
 from takst.dsl.check.bands import analyse_bands
 from takst.dsl.check.conditions import Conditions, disjoint
 from takst.dsl.check.context import Context
@@ -117,6 +117,7 @@ class Checker(NodeVisitor[None]):
         sym = self.ctx.sym.get(decl.name)
         if sym is not None and sym.decl is decl:  # a duplicate is reported by check_names
             self.ctx.units.param_unit(decl.name)
+            periods.check_dated_rule(self.ctx, decl)  # issue 12
 
     def visit_AggregateDecl(self, decl: ast.AggregateDecl) -> None:
         declarations.check_aggregate(self.ctx, decl)

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 import attrs
 
 from takst.dsl import ast
+from takst.dsl.check import periods
 from takst.dsl.check.words import is_zero, things
 from takst.dsl.errors import Diagnostic, diagnostic
 from takst.dsl.intervals import Interval, band_interval, int_range
 from takst.dsl.numbers import group, literal, plain
+from takst.dsl.periods import bound_params
 from takst.dsl.symbols import input_unit
 from takst.dsl.units import singular
 
@@ -57,7 +59,25 @@ def check_bands(ctx: Context, decl: ast.BandsDecl) -> None:
                         "`from 25_001`",
                     )
                     return
+    if bound_params(decl):  # issue 12: dated bounds, analysed on every date they change
+        check_dated_bounds(ctx, decl, decl, inp, whole, floor)
+        return
     ctx.diags.extend(analyse_bands(decl, whole, floor))
+
+
+def check_dated_bounds(ctx: Context, decl: ast.BandsDecl | ast.SlicesDecl,
+                       as_bands: ast.BandsDecl, inp: ast.InputDecl, whole: bool,
+                       floor: Decimal, reword: bool = False) -> None:
+    """issue 12: bounds named by params: each param checked, then gaps and overlaps on
+    every date a bound changes."""
+    params = periods.check_bound_params(ctx, decl, inp.type.kind == "money")
+    if params is None:
+        return
+    if whole and periods.whole_bound_problems(ctx, params, decl.subject.name, things(inp)):
+        return
+    found = periods.dated_diagnostics(
+        params, as_bands, lambda d: analyse_bands(d, whole, floor))
+    ctx.diags.extend(_as_slices(d) for d in found) if reword else ctx.diags.extend(found)
 
 
 def check_slices(ctx: Context, decl: ast.SlicesDecl) -> None:
@@ -89,6 +109,10 @@ def check_slices(ctx: Context, decl: ast.SlicesDecl) -> None:
     whole = inp.type.kind in ("inhabitants", "count")
     fake = ast.BandsDecl(name=decl.name, label=decl.label, subject=decl.subject,
                          bands=decl.slices, span=decl.span)
+    if bound_params(decl):  # issue 12: dated bounds
+        check_dated_bounds(ctx, decl, fake, inp, whole, Decimal(0),
+                           reword=decl.rule != "volume")
+        return
     found = analyse_bands(fake, whole, Decimal(0))
     # volume pricing: the quantity picks one band, so the bands' own words fit
     ctx.diags.extend(found if decl.rule == "volume" else map(_as_slices, found))

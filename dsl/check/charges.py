@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from takst.dsl import ast
 from takst.dsl.check.conditions import disjoint
 from takst.dsl.check.declarations import check_fraction
+from takst.dsl.check.periods import check_prorate_dates
 from takst.dsl.check.tables import check_table
 from takst.dsl.check.words import article, same_result
 from takst.dsl.numbers import group
@@ -66,6 +67,8 @@ def check_charge(ctx: Context, charge: ast.ChargeDecl) -> None:
         ctx.units.money_expr(ex.result, f"the result of this exception to {charge.name}")
     check_conflicts(ctx, charge)
     check_limits(ctx, charge)
+    check_prorate_dates(ctx, charge)  # issue 12
+    check_periodic_with(ctx, charge)
 
 
 def check_frequency(ctx: Context, charge: ast.ChargeDecl) -> None:
@@ -136,6 +139,26 @@ def check_conflicts(ctx: Context, charge: ast.ChargeDecl) -> None:
 
 
 # issue 12: minimum and maximum amounts
+def check_periodic_with(ctx: Context, charge: ast.ChargeDecl) -> None:
+    """A charge invoiced per month, quarter or half year cannot yet have ``at least`` /
+    ``at most`` or VAT: refused, rather than billed without them."""
+    period = charge.frequency.period
+    if period == "year":
+        return
+    for lim in charge.limits:
+        ctx.err(f"charge {charge.name} is invoiced every {period}, and takst cannot yet apply "
+                f"a {_word(lim)} to a charge invoiced per period",
+                lim.span,
+                hint="bound the amount of each period in its calculation (max(...), min(...)), "
+                "or invoice the charge every year")
+    if ctx.t.vats and charge.vat_exempt is None:
+        ctx.err(f"charge {charge.name} is invoiced every {period}, and takst cannot yet add "
+                "VAT to a charge invoiced per period",
+                charge.span,
+                hint="invoice it every year, or write `exempt from vat \"reason\"` under it if "
+                "no VAT is due")
+
+
 def check_limits(ctx: Context, charge: ast.ChargeDecl) -> None:
     """``at least`` / ``at most``: money, once each, the minimum not above the maximum, and a
     stated place (before or after proration) when the charge is prorated."""

@@ -113,6 +113,10 @@ class Units(NodeVisitor["Unit | None"]):
                     f"{plain(expr.value)} {self.ctx.currency} per inhabitant",
                 )
             return None
+        if expr.per in ast.PERIOD_MONTHS:
+            # issue 12: a price per month, quarter, half year or year is an amount: the
+            # amount for the period the charge is invoiced for (x 12 in a yearly charge)
+            return MONEY_UNIT
         if expr.per is not None:
             return MONEY_UNIT * Unit.of(**{singular(expr.per): -1})
         return MONEY_UNIT

@@ -44,6 +44,16 @@ import attrs
 from takst.dsl import ast
 from takst.dsl.errors import Span
 from takst.dsl.intervals import band_interval
+from takst.dsl.periods import (
+    bound_params,
+    periods_of,
+    rate_factor,
+    resolve_band,
+    segments,
+    shared_days,
+    year_period,
+)
+from takst.dsl.periods import in_force as value_in_force
 from takst.dsl.symbols import BILLING_YEAR, BUILTIN_TEXT, Symbols
 from takst.interpreter.exact import round_fraction
 from takst.interpreter.prepare import cond_words, empty_message
@@ -67,6 +77,14 @@ class Unsupported:
         where = f" ({self.span.file}:{self.span.line})" if self.span is not None else ""
         return (f"the batch engine cannot compile {self.construct}{where}; "
                 "this tariff is evaluated by the interpreter")
+
+
+class _NoBound(Exception):
+    """issue 12: a param bound with no value for the year (its error, where it is used)."""
+
+    def __init__(self, x: X) -> None:
+        super().__init__(x.num)
+        self.x = x
 
 
 class _Unsupported(Exception):
@@ -309,6 +327,11 @@ class Compiler:
             if inp.type.kind in ("inhabitants", "count", "number", "money"):
                 self.scales[name] = (data_scales or {}).get(name, 0)
         self._bump_scales()
+        self._bump_bound_scales()  # issue 12
+        #: issue 12: the billing period being compiled (the year, or one period of a charge
+        #: invoiced per month, quarter or half year) and its length in months.
+        self.period = year_period(year)
+        self.months = 12
         self.params: dict[str, X] = {}
         self.env: dict[str, X] = {}
         self.ctes: list[str] = []
@@ -331,6 +354,21 @@ class Compiler:
                     if bound is not None and s.subject.name in self.scales:
                         self.scales[s.subject.name] = max(self.scales[s.subject.name],
                                                           scale_of(bound.value))
+
+    def _bump_bound_scales(self) -> None:
+        """issue 12: a column compared with a param bound covers the decimals of its values."""
+        decls: list[ast.BandsDecl | ast.SlicesDecl] = [*self.t.bands, *self.t.slices]
+        for decl in decls:
+            subject = decl.subject.name
+            if subject not in self.scales:
+                continue
+            for name in bound_params(decl):
+                p = self.sym.param(name)
+                if p is None:
+                    continue
+                for v in ([d.value for d in p.dated] if p.dated else [p.value]):
+                    if isinstance(v, ast.Number):
+                        self.scales[subject] = max(self.scales[subject], scale_of(v.value))
 
     # -------------------------------------------------------------- arithmetic
     def binop(self, op: str, a: X, b: X, span: Span, label: str = "the divisor") -> X:
@@ -368,7 +406,11 @@ class Compiler:
     # -------------------------------------------------------------- expressions
     def expr(self, e: ast.Expr) -> X:
         if isinstance(e, ast.Number):
-            return X.of(Fraction(e.value) / 100 if e.percent else Fraction(e.value))
+            value = Fraction(e.value) / 100 if e.percent else Fraction(e.value)
+            factor = rate_factor(e.per, _PERIOD_OF_MONTHS[self.months])
+            if factor is not None:  # issue 12: a price per period, for the period compiled
+                value = value * factor[0] / factor[1]
+            return X.of(value)
         if isinstance(e, ast.Ref):
             return self.ref(e)
         if isinstance(e, ast.Call):
@@ -529,6 +571,26 @@ class Compiler:
         if p.pending:
             return X("NULL", 1, "'P'")
         value = p.value
+        rule = p.rule.kind if p.rule is not None else "january"
+        if p.dated and rule == "days":  # issue 12: weighted by the days of the period
+            total: X | None = None
+            for d, days in segments(p.dated, self.period):
+                if d is None:
+                    return X(error_sql(text_lit(
+                        f"{name} has no value on {self.period.start.isoformat()}: its first "
+                        f"value is from {p.dated[0].start.isoformat()}") + " || ''"), 1)
+                part = self.binop("*", self.expr(d.value),
+                                  X.of(Fraction(days, self.period.days)), p.span)
+                total = part if total is None else self.binop("+", total, part, p.span)
+            assert total is not None
+            return total
+        if p.dated and rule == "period":  # issue 12: the value at the period's start
+            chosen = value_in_force(p.dated, self.period.start)
+            if chosen is None:
+                return X(error_sql(text_lit(
+                    f"{name} has no value on {self.period.start.isoformat()}: its first value "
+                    f"is from {p.dated[0].start.isoformat()}") + " || ''"), 1)
+            return self.expr(chosen.value)
         if p.dated:
             jan1 = dt.date(self.year, 1, 1)
             in_force = [d for d in p.dated if d.start <= jan1]
@@ -596,8 +658,12 @@ class Compiler:
         q = col(subject)
         whole = inp.type.kind in WHOLE_KINDS
         total: X | None = None
+        try:
+            values = self.bound_values(decl)
+        except _NoBound as no:
+            return no.x
         for sl in decl.slices:
-            iv = band_interval(sl, ZERO)
+            iv = band_interval(resolve_band(sl, values) if values else sl, ZERO)
             lo = Fraction(iv.lo if iv.lo is not None else 0)
             hi = Fraction(iv.hi) if iv.hi is not None else None
             if whole:
@@ -659,23 +725,45 @@ class Compiler:
             raise _Unsupported(f"bands {name} over a value that is not a numeric input", decl.span)
         s = self.scales[subject]
         v = col(subject)
-        column = quote("b_" + name)
-        if name not in self.band_cols:
+        try:
+            values = self.bound_values(decl)
+        except _NoBound as no:
+            return no.x.num, None
+        key = name
+        if values:  # issue 12: dated bounds: one column per set of bound values
+            key = name + "@" + ",".join(f"{k}={values[k]}" for k in sorted(values))
+        column = quote("b_" + key)
+        if key not in self.band_cols:
             whens = []
             for band in decl.bands:
-                iv = band_interval(band, ZERO)
+                iv = band_interval(resolve_band(band, values) if values else band, ZERO)
                 conds = []
                 if iv.lo is not None:
                     conds.append(f"{v} {'>=' if iv.lo_incl else '>'} {lit(scaled(iv.lo, s))}")
                 if iv.hi is not None:
                     conds.append(f"{v} {'<=' if iv.hi_incl else '<'} {lit(scaled(iv.hi, s))}")
                 whens.append(f"WHEN {' AND '.join(conds) or 'TRUE'} THEN {text_lit(band.name)}")
-            self.band_cols[name] = (f"CASE WHEN {v} IS NULL THEN NULL {' '.join(whens)} "
-                                    f"ELSE '' END AS {column}")
+            self.band_cols[key] = (f"CASE WHEN {v} IS NULL THEN NULL {' '.join(whens)} "
+                                   f"ELSE '' END AS {column}")
         msg = error_sql(text_lit(f"{subject} ") + f" || ({v})::VARCHAR || "
                         + text_lit(" of ") + " || name || " + text_lit(f" falls in no band of {name}"))
         sql = f"(CASE WHEN {column} = '' THEN {msg} ELSE {column} END)"
         return sql, f"CASE WHEN {v} IS NULL THEN 'P' END"
+
+    def bound_values(self, decl: ast.BandsDecl | ast.SlicesDecl) -> dict[str, Decimal]:
+        """issue 12: the values of the params named as bounds, for the period compiled."""
+        values: dict[str, Decimal] = {}
+        for pname in bound_params(decl):
+            x = self.param(pname)
+            if x.const is None and x.num.startswith("error("):
+                raise _NoBound(x)  # no value for the year: the error where the band is used
+            if x.const is None:
+                raise _Unsupported(f"the bound {pname} of {decl.name}", decl.span)
+            d = Decimal(x.const.numerator) / Decimal(x.const.denominator)
+            if Fraction(d) != x.const:
+                raise _Unsupported(f"the bound {pname} of {decl.name}", decl.span)
+            values[pname] = d
+        return values
 
     def dimension(self, name: str) -> tuple[str, str | None]:
         if self.sym.bands(name) is not None:
@@ -913,6 +1001,32 @@ class Compiler:
                 decl = self.sym.proration(pr.policy.name)
                 assert decl is not None
                 num, den, period = decl.numerator, decl.denominator, decl.period
+            if pr.start is not None and pr.end is not None:  # issue 12: between two dates
+                p = self.period
+                inside = shared_days(pr.start, pr.end, p)
+                if inside == 0:
+                    continue
+                f = Fraction(num) / Fraction(den)
+                if inside != p.days:
+                    f = (Fraction(p.days - inside) + inside * f) / p.days
+                amount = self.binop("*", amount, X.of(f), pr.span)
+                continue
+            if period is not None and self.months != 12:  # issue 12: part of the period
+                assert pr.anchor is not None
+                a = col(pr.anchor.name)
+                sts.append(f"CASE WHEN {a} IS NULL THEN 'P' END")
+                p = self.period
+                whole = f"year({a}) <> {self.year} OR {a} <= DATE '{p.start.isoformat()}'"
+                after = f"{a} > DATE '{p.end.isoformat()}'"
+                if period == "months":
+                    part, of = f"{p.end.month + 1} - month({a})", self.months
+                else:
+                    part = f"date_diff('day', {a}, DATE '{p.end.isoformat()}') + 1"
+                    of = p.days
+                factor = X(f"(CASE WHEN {whole} THEN {of} WHEN {after} THEN 0 "
+                           f"ELSE {part} END)::HUGEINT", of)
+                amount = self.binop("*", amount, factor, pr.span)
+                continue
             if period is not None:
                 assert pr.anchor is not None
                 a = col(pr.anchor.name)
@@ -958,6 +1072,42 @@ class Compiler:
         status = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, v in whens) + f" ELSE {last} END"
         n, scale = self.finish(charge, amount)
         return status, n, ChargeOut(charge.name, label, scale)
+
+    def periodic(self, charge: ast.ChargeDecl) -> tuple[str, str, ChargeOut]:
+        """issue 12: a charge invoiced per month, quarter or half year: each period compiled
+        as a whole-year charge of its own (its prices per period, dated values, bounds and
+        prorations for that period), rounded on its own, and the year's sum of them."""
+        freq = charge.frequency
+        label = charge.label or charge.name
+        if charge.pending or charge.body is None:
+            return self.charge(charge)
+        one = attrs.evolve(charge, frequency=attrs.evolve(freq, period="year", anchor=None))
+        saved = self.period, self.months, self.params
+        parts: list[tuple[str, str, str, int]] = []  # (applies, status, amount, scale)
+        try:
+            for p in periods_of(self.year, freq.period):
+                self.period, self.months, self.params = p, ast.PERIOD_MONTHS[freq.period], {}
+                status, n, out = self.charge(one)
+                applies = (f"{col(freq.anchor.name)} <= DATE '{p.end.isoformat()}'"
+                           if freq.anchor is not None else "TRUE")
+                parts.append((applies, status, n, out.scale))
+        finally:
+            self.period, self.months, self.params = saved
+        scale = max(sc for *_, sc in parts)
+        whens: list[tuple[str, str]] = []
+        if freq.anchor is not None:
+            a = col(freq.anchor.name)
+            whens.append((f"{a} IS NULL", "'pending'"))
+            whens.append((f"NOT ({self.year} >= year({a}))", "'none'"))
+        for applies, status, _, _ in parts:
+            whens.append((f"({applies}) AND ({status}) <> 'ok'", status))
+        status = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, v in whens) + " ELSE 'ok' END"
+        terms = []
+        for applies, _, n, sc in parts:
+            at = n if sc == scale else f"({n} * {lit(10 ** (scale - sc))})"
+            terms.append(at if applies == "TRUE" else f"(CASE WHEN {applies} THEN {at} "
+                         "ELSE 0::HUGEINT END)")
+        return status, "(" + " + ".join(terms) + ")", ChargeOut(charge.name, label, scale)
 
     def finish(self, charge: ast.ChargeDecl, x: X) -> tuple[str, int]:
         """The amount as an integer at a scale: rounded as the tariff says, or exact."""
@@ -1018,7 +1168,8 @@ class Compiler:
         amounts: list[str] = []
         outs: list[ChargeOut] = []
         for charge in self.t.charges:
-            status, n, out = self.charge(charge)
+            status, n, out = (self.periodic(charge) if charge.frequency.period != "year"
+                              else self.charge(charge))
             st = quote(out.name + "__st")
             statuses.append(f"{status} AS {st}")
             amounts.append(f"CASE WHEN {st} = 'ok' THEN {n} END AS {quote(out.name + '__n')}")
@@ -1052,6 +1203,10 @@ class Compiler:
                     tuple(dict.fromkeys(self.placed)))
 
 
+
+
+#: issue 12: a period's length in months -> its name.
+_PERIOD_OF_MONTHS = {months: name for name, months in ast.PERIOD_MONTHS.items()}
 
 
 def _int(f: Fraction) -> int:

@@ -61,6 +61,7 @@ CLAUSES = (
     *("plus", "flat"),  # issue 12: a flat amount per tier reached
     *("least", "most", "before", "after"),  # issue 12: at least / at most, and their place
     *("started",),  # issue 12: per started block
+    *("weighted",),  # issue 12: a dated value weighted by days
     *("given", "billing", "expect", "total", "register", "for", "rate"),  # examples
     *("adjusted", "equally", "exempt", "default", "decided"),  # issue 12
 )

@@ -540,7 +540,11 @@ class Analysis:
             if d.pending:
                 more.append("value: pending (not decided yet)" + (f": {d.note}" if d.note else ""))
             elif d.dated:
-                more.append("dated values (the one in force on 1 January of the billing year):")
+                rule = {"period": "the one in force at the start of each billing period",
+                        "days": "each weighted by the days it is in force in a period"}.get(
+                    d.rule.kind if d.rule is not None else "",
+                    "the one in force on 1 January of the billing year")  # issue 12
+                more.append(f"dated values ({rule}):")
                 for dv in d.dated:
                     more.append(f"- from {dv.start.isoformat()}: "
                                 f"`{self.source(where_of(dv.value.span, self.texts))}`")

@@ -42,9 +42,10 @@ def _frequency_words(charge: ast.ChargeDecl) -> str:
     f = charge.frequency
     if f.kind == "once":
         return f"once, in the year of {f.anchor.name if f.anchor else '?'}"
+    every = f"every {f.period}"  # issue 12: every month, quarter or half year
     if f.anchor is not None:
-        return f"every year from {f.anchor.name}"
-    return "every year"
+        return f"{every} from {f.anchor.name}"
+    return every
 
 
 class Totals:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from takst.dsl.numbers import money_text
-from takst.interpreter.model import ChargeLine, CustomerResult, Value
+from takst.interpreter.model import ChargeLine, CustomerResult, PeriodAmount, Value
 from takst.interpreter.trace import Step
 
 
@@ -51,9 +51,18 @@ def line_json(line: ChargeLine, *, with_trace: bool, vat: bool = False) -> dict[
         data["vat_rate"] = None if line.vat_rate is None else str(line.vat_rate)
         data["vat"] = None if line.vat is None else money_text(line.vat)
         data["amount_inc_vat"] = None if inc is None else money_text(inc)
+    if line.periods:  # issue 12: a charge invoiced per month, quarter or half year
+        data["periods"] = [period_json(p) for p in line.periods]
     if with_trace:
         data["trace"] = [step_json(s) for s in line.steps]
     return data
+
+
+def period_json(period: PeriodAmount) -> dict[str, Any]:
+    """issue 12: one billing period of a line: its days, name and amount."""
+    return {"start": period.start.isoformat(), "end": period.end.isoformat(),
+            "label": period.label, "amount": money_text(period.amount),
+            "charged": period.charged}
 
 
 def customer_json(result: CustomerResult, *, with_trace: bool,

@@ -79,9 +79,17 @@ def render_text(
         amount = "pending" if line.amount is None else amount_text(line.amount)
         head = f"{n}. {line.label} ({line.charge})"
         out.append(head + " " + "." * max(width - len(head) - len(amount) - 2, 3) + " " + amount)
+        inside = False  # issue 12: the steps of one billing period are indented under it
         for step in line.steps:
+            if step.kind == "period":
+                inside = bool(step.applied)
+                indent = "     "
+            elif inside and step.kind not in ("sum", "result"):
+                indent = "       "
+            else:
+                inside, indent = False, "     "
             where = _where(step.span, tariff_file)
-            room = width - 5 - (len(where) + 2 if where else 0)
+            room = width - len(indent) - (len(where) + 2 if where else 0)
             # keep grouped numbers ("11 445.00") on one line: wrap with a mark for their
             # spaces (a locale's own group symbol, a no-break space or a dot, never breaks)
             unbroken = re.sub(r"(?<=\d) (?=\d{3}\b)", "\0", local(step.text))
@@ -90,9 +98,9 @@ def render_text(
                 for c in textwrap.wrap(unbroken, room, subsequent_indent="  ")
             ] or [""]
             first = chunks[0]
-            pad = max(width - 5 - len(first) - len(where), 2)
-            out.append(f"     {first}{' ' * pad}{where}" if where else f"     {first}")
-            out.extend(f"     {c}" for c in chunks[1:])
+            pad = max(width - len(indent) - len(first) - len(where), 2)
+            out.append(f"{indent}{first}{' ' * pad}{where}" if where else f"{indent}{first}")
+            out.extend(f"{indent}{c}" for c in chunks[1:])
         out.append("")
     total = amount_text(result.total)
     label = "Total"
@@ -101,7 +109,7 @@ def render_text(
     out.append(label + " " + "." * max(width - len(label) - len(total) - 2, 3) + " " + total)
     if any(ln.vat is not None for ln in result.lines):  # issue 12: VAT beside the amounts
         for label, value in (("VAT", result.vat_total), ("Total with VAT", result.total_inc_vat)):
-            text = money_group(value)
+            text = amount_text(value)
             out.append(label + " " + "." * max(width - len(label) - len(text) - 2, 3) + " "
                        + text)
     return "\n".join(out) + "\n"
