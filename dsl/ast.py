@@ -449,6 +449,8 @@ class ChargeDecl(Decl):
     pending_for: Cond | None = None
     #: issue 12: ``exempt from vat "reason"``: no VAT on this charge.
     vat_exempt: VatExempt | None = None
+    #: Every ``exempt from vat`` line as written (the checker reports more than one).
+    vat_exempts: tuple[VatExempt, ...] = ()
 
 
 @attrs.frozen

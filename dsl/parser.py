@@ -949,6 +949,7 @@ class _Builder(Transformer[Token, Any]):
             roundings=roundings,
             limits=tuple(c for c in clauses if isinstance(c, ast.Limit)),
             vat_exempt=next((c for c in clauses if isinstance(c, ast.VatExempt)), None),
+            vat_exempts=tuple(c for c in clauses if isinstance(c, ast.VatExempt)),
             span=self._tspan(name),
         )
 

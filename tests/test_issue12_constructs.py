@@ -295,6 +295,15 @@ def test_outputs_have_vat_columns_only_when_the_tariff_states_vat() -> None:
      '    others 25 %\n', "a VAT rate cannot be not offered"),
     ('charge c every year\n  amount 1 NOK\nexample "e"\n  billing year 2024\n'
      '  expect vat c 1\n', "this example expects VAT, but the tariff states no VAT"),
+    ("vat a = 25 %\n  round to øre half up\ncharge c every year\n  amount 1 NOK\n"
+     '  exempt from vat "x"\n  exempt from vat "y"\n',
+     "charge c says exempt from vat more than once"),
+    ("vat a = 25 %\n  round to øre half up\ncharge c every month\n  amount 1 NOK\n",
+     "charge c is invoiced every month, and takst cannot yet add VAT to a charge invoiced "
+     "per period"),
+    ("charge c every quarter\n  amount 10 NOK\n  at least 5 NOK\n",
+     "charge c is invoiced every quarter, and takst cannot yet apply a minimum to a charge "
+     "invoiced per period"),
 ])
 def test_check_reports_vat_mistakes(body: str, message: str) -> None:
     """Each VAT mistake gets its own plain message."""
