@@ -95,6 +95,23 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+#: DuckDB's memory limit in the process (``TAKST_DUCKDB_MEMORY`` overrides it): past it,
+#: DuckDB spills sorts and joins to its temporary folder rather than growing.
+MEMORY_LIMIT = "512MB"
+
+
+def bounded(limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """:func:`connect`, with the database's memory limited (see :data:`MEMORY_LIMIT`)."""
+    import os
+    import tempfile
+
+    con = connect()
+    con.execute(f"SET memory_limit = '{limit or os.environ.get('TAKST_DUCKDB_MEMORY') or MEMORY_LIMIT}'")
+    folder = os.path.join(tempfile.gettempdir(), f"takst-duckdb-{os.getpid()}")
+    con.execute(f"SET temp_directory = '{folder}'")
+    return con
+
+
 def _money(x: Fraction) -> str:
     d = fraction_to_decimal(x)
     return money_group(d) if d is not None else num_text(x)
@@ -464,7 +481,10 @@ class BatchRun:
             f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN {text_lit(o.name)} END"
             for o in charges) + ")") if charges else "''"
         if fmt == "parquet":
-            cols = [quote(o.name) for o in charges]
+            cols = [f"CAST({quote(o.name)} AS DECIMAL(38,{o.scale})) AS {quote(o.name)}"
+                    for o in charges]
+            top = max((o.scale for o in charges), default=0)
+            total = f"CAST({total} AS DECIMAL(38,{top}))"
             select = (f"SELECT id, name, {''.join(c + ', ' for c in cols)}{total} AS total, "
                       f"{pending} AS pending FROM ({self.relation_sql()}) ORDER BY _row")
             opts = "FORMAT parquet"
@@ -473,7 +493,8 @@ class BatchRun:
                     f"{_money_sql(quote(o.name), o.scale)} END AS {quote(o.name)}" for o in charges]
             top = max((o.scale for o in charges), default=0)
             # NULL, not '': DuckDB quotes an empty string, Python's csv does not
-            select = (f"SELECT id, NULLIF(name, '') AS name, {''.join(c + ', ' for c in cols)}"
+            select = (f"SELECT NULLIF({_csv_text('id')}, '') AS id, "
+                      f"NULLIF({_csv_text('name')}, '') AS name, {''.join(c + ', ' for c in cols)}"
                       f"{_money_sql(f'({total})', top)} AS total, "
                       f"NULLIF({pending}, '') AS pending "
                       f"FROM ({self.relation_sql()}) ORDER BY _row")
@@ -483,6 +504,68 @@ class BatchRun:
             self.con.execute(f"COPY ({select}) TO '{target}' ({opts})")
         except _duckdb().Error as err:
             raise _translate(err, self.plan.placed) from None
+
+
+    def results(self, inputs: Sequence[tuple[str, str]] = (),
+                size: int = 4096) -> Iterator[CustomerResult]:
+        """The results as the interpreter's :class:`CustomerResult` values (no traces), in
+        register order. ``inputs``: (input, kind) of the inputs to show, read back from the
+        register table (numbers as the decimal text the register gave, ``_t_<input>``)."""
+        tariff = self.plan.tariff
+        labels = [(o.name, o.label) for o in self.plan.charges]
+        spans = {c.name: c.span for c in tariff.charges}
+        picks = [quote("_t_" + name) if kind in NUMERIC else col(name) for name, kind in inputs]
+        extra = "".join(f", r.{p}" for p in picks)
+        query = (f"SELECT q.*{extra} FROM ({self.relation_sql()}) q "
+                 f"JOIN {self.table} r ON r._row = q._row ORDER BY q._row")
+        width = 3 + 2 * len(labels)
+        try:
+            cur = self.con.execute(query)
+            while True:
+                batch = cur.fetchmany(size)
+                if not batch:
+                    return
+                for row in batch:
+                    shown: list[tuple[str, Value]] = []
+                    for k, (name, kind) in enumerate(inputs):
+                        v = row[width + k]
+                        if v is not None:
+                            shown.append((name, Decimal(v) if kind in NUMERIC else v))
+                    yield CustomerResult(id=row[1], name=row[2], origin="",
+                                         inputs=tuple(shown), lines=_lines(row, labels, spans))
+        except _duckdb().Error as err:
+            raise _translate(err, self.plan.placed) from None
+
+
+def _csv_text(value: str) -> str:
+    """The report's ``csv_text`` in SQL: a text a spreadsheet would run as a formula (or
+    that starts with a quote mark) gets a leading quote mark; a plain number stays."""
+    q = "''''"
+    return (f"CASE WHEN starts_with({value}, {q}) OR (regexp_matches({value}, "
+            r"'^[=+\-@\t\r]') AND NOT regexp_full_match(" + value
+            + r", '[+-]?[0-9]+(\.[0-9]+)?')) THEN " + f"{q} || {value} ELSE {value} END")
+
+
+def run_table(
+    tariff: ast.Tariff,
+    con: Any,
+    table: str,
+    year: int,
+    scales: Mapping[str, int],
+    *,
+    settings: Mapping[str, Value] | None = None,
+    register: str | None = None,
+    origins: Any = None,
+) -> BatchRun:
+    """A register already loaded and checked in ``table`` (the columns
+    :class:`~takst.interpreter.batch.compiler.Plan` reads), billed: register-wide values in
+    SQL, then the plan. Raises :class:`FallsBack` when the tariff does not compile."""
+    context = register_values(con, table, tariff, year, scales, settings or {}, register,
+                              origins=origins)
+    result = compile_tariff(tariff, year, constants(context), scales)
+    if isinstance(result, Unsupported):
+        raise FallsBack(result)
+    return BatchRun(result, context, con, table)
 
 
 def _money_sql(value: str, scale: int) -> str:

@@ -151,10 +151,21 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     trace = bool(args.trace or (not args.register and args.format == "table"))
+    if args.format == "parquet" and not args.out:
+        raise UsageError(diagnostic("Parquet results are written to a file",
+                                    hint="add --out RESULTS.parquet"))
     evaluation = session.run(_request(args, year, trace=trace))
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    if evaluation.reader_note:
+        print(f"takst: note: {evaluation.reader_note}", file=err)
+    if args.format == "parquet":
+        from takst.io.parquet import write_parquet
+
+        write_parquet(args.out, tariff, evaluation)
+        _print_diags(evaluation.warnings, err)
+        return 0
     # results a program reads record what made them
     manifest = evaluation.manifest() if args.format in ("json", "csv") else None
     if args.format == "csv" and args.out and manifest:
@@ -164,7 +175,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
             hashing = report.HashingWriter(stream)
-            report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
+            if evaluation.batch is not None:  # written by DuckDB, the same bytes
+                evaluation.batch.write_csv(hashing)
+            else:
+                report.write_csv(hashing, tariff, evaluation)  # type: ignore[arg-type]
             side.write(sidecar_text(manifest, sha256=hashing.hexdigest()))
         _print_diags(evaluation.warnings, err)
         return 0
@@ -189,6 +203,8 @@ def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff,
     if args.format == "json":
         report.write_json(stream, tariff, year, evaluation, with_trace=args.trace,
                           manifest=manifest.to_json() if manifest else None)
+    elif args.format == "csv" and evaluation.batch is not None:
+        evaluation.batch.write_csv(stream)
     elif args.format == "csv":
         report.write_csv(stream, tariff, evaluation)
     else:
@@ -487,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a tariff for one customer or a whole register")
     customers(e)
-    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    e.add_argument("--format", choices=["table", "json", "csv", "parquet"], default="table",
+                   help="parquet: one DECIMAL(38, s) column per charge, written with --out")
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
     e.add_argument("--engine", choices=["interpreter", "batch"], default="interpreter",
                    help="interpreter (the reference, default) or batch (compiled SQL on DuckDB; "
