@@ -86,9 +86,8 @@ def _space_trimmed(c: str) -> str:
 
 def _bad_ends(c: str) -> str:
     """Whitespace at the ends of a cell other than spaces (the SQL trims spaces only)."""
-    return f"regexp_matches(COALESCE({c}, ''), '^[{WHITESPACE}]|[{WHITESPACE}]$')" \
-        .replace(f"[{WHITESPACE}]|", f"[{WHITESPACE.replace(' ', '')}]|") \
-        .replace(f"|[{WHITESPACE}]$", f"|[{WHITESPACE.replace(' ', '')}]$")
+    ws = WHITESPACE.replace(" ", "")
+    return f"regexp_matches(COALESCE({c}, ''), '^[{ws}]|[{ws}]$')"
 
 
 def number_patterns(mark: str) -> tuple[str, str]:
@@ -193,13 +192,14 @@ def text_ok(position: int, *, normal: bool) -> str:
     return ok
 
 
-def held_back(con: Any, conditions: Sequence[str], id_position: int) -> tuple[list[int], list[tuple[int, int]]]:
+def held_back(con: Any, conditions: Sequence[str],
+              id_position: int) -> tuple[list[int], list[tuple[int, int]]]:
     """The records the sieve holds back (their index), and the repeated ids: (record, first
     record of its id) for every record whose id an earlier record has."""
     where = " OR ".join(f"NOT ({c})" for c in conditions) or "FALSE"
     rows = [int(r) for (r,) in con.execute(
         f"SELECT rowid FROM _raw WHERE {where} ORDER BY rowid").fetchall()]
-    ident = _space_trimmed(cell(id_position))
+    ident = f"nfc_normalize({_space_trimmed(cell(id_position))})"
     twice = [(int(r), int(f)) for r, f in con.execute(
         f"SELECT rowid, first FROM (SELECT rowid, {ident} AS k, min(rowid) OVER (PARTITION BY "
         f"{ident}) AS first, count(*) OVER (PARTITION BY {ident}) AS n FROM _raw) "

@@ -89,7 +89,12 @@ def connect() -> duckdb.DuckDBPyConnection:
     """A connection of its own (its temporary tables are its own) to the process's in-memory
     database, which is opened once: opening one costs about 0.1 s, a connection nothing."""
     if not _DATABASE:
-        _DATABASE.append(_duckdb().connect())
+        db = _duckdb().connect()
+        try:  # a file rewritten within its clock tick is read again, never from a cache
+            db.execute("SET enable_external_file_cache = false")
+        except _duckdb().Error:  # pragma: no cover - a DuckDB before 1.3 has no such cache
+            pass
+        _DATABASE.append(db)
     con: duckdb.DuckDBPyConnection = _DATABASE[0].cursor()
     con.execute("SET preserve_insertion_order = true")
     return con

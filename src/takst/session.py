@@ -399,7 +399,9 @@ class Evaluation:
 
         if self.batch is not None:
             self.warnings = self.batch.lookalikes()
-            return self.batch.evaluate((), self.request.year, self.context)
+            batch: Iterator[CustomerResult] = self.batch.evaluate((), self.request.year,
+                                                                  self.context)
+            return batch
 
         found = Lookalikes(self.tariff)
         self.warnings = []

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
 from takst.dsl.symbols import Symbols
 from takst.interpreter.batch import columnar as sql
+from takst.interpreter.batch.compiler import col, quote
 from takst.interpreter.batch.duckdb_engine import NeedsReader, _duckdb
 from takst.interpreter.model import Customer, Value
 from takst.interpreter.prepare import validate
@@ -63,6 +65,8 @@ class Loaded:
     origin: Callable[[str], str]
     #: The tariff's inputs the register has a column for.
     present: tuple[str, ...] = ()
+    #: The physical row of each record, by a pass over the file (for tests and messages).
+    record_rows: Callable[[], list[int]] = list
 
 
 @attrs.frozen
@@ -76,7 +80,7 @@ class _Header:
 def load(
     con: Any,
     path: str | Path,
-    tariff: ast.Tariff,
+    tariff: ast.Tariff | Mapping[str, ast.InputDecl],
     display: str | None = None,
     *,
     delimiter: str | None = None,
@@ -85,10 +89,16 @@ def load(
 ) -> Loaded:
     """Read, check and type the register at ``path`` in DuckDB (see the module's docstring).
     Raises :class:`RegisterError` with the reader's problems, or
-    :class:`~takst.interpreter.batch.NeedsReader`."""
+    :class:`~takst.interpreter.batch.NeedsReader`. ``tariff``: the tariff (its customer
+    types, categories and charges are checked too), or only the inputs, as the reader takes
+    them."""
     path = Path(path)
     name = display if display is not None else str(path)
-    inputs = {i.name: i for i in tariff.inputs}
+    full: ast.Tariff | None
+    if isinstance(tariff, ast.Tariff):
+        inputs, full = {i.name: i for i in tariff.inputs}, tariff
+    else:
+        inputs, full = dict(tariff), None
     delim_char = reader._option(delimiter, reader.DELIMITERS, "delimiter")
     mark_option = reader._option(decimal, reader.DECIMAL_MARKS, "decimal")
     needed = [*reader.REQUIRED, *(n for n, d in inputs.items() if not d.optional)]
@@ -141,10 +151,11 @@ def load(
             mark = "."
             unsure = seen.two_ways or (seen.comma and seen.point)
 
-    sym = Symbols(tariff)
-    cats = sym.categories.get("customer_type")
+    sym = Symbols(full) if full is not None else None
+    cats = sym.categories.get("customer_type") if sym is not None else None
     others = {index[c.name]: [i.name for i in c.items] for c in sym.categories.values()
-              if c.name != "customer_type" and c.name in index and c.name in inputs}
+              if c.name != "customer_type" and c.name in index
+              and c.name in inputs} if sym is not None else {}
     id_pos, name_pos = index["id"], index["name"]
     type_pos, services_pos = index.get("customer_type"), index.get("services")
     conditions = [f"trim(COALESCE({sql.cell(id_pos)}, '')) <> ''",
@@ -157,7 +168,8 @@ def load(
     conditions += [sql.accepted(c, mark, unsure=unsure) for c in present]
     conditions += sql.category_conditions(
         [i.name for i in cats.items] if cats is not None else None, type_pos, others,
-        [c.name for c in tariff.charges], services_pos)
+        [c.name for c in full.charges] if full is not None else [],
+        services_pos if full is not None else None)
     breaks = " OR ".join(f"contains(COALESCE({sql.cell(i)}, ''), chr(10)) OR "
                          f"contains(COALESCE({sql.cell(i)}, ''), chr(13))" for i in range(width))
     conditions.append(f"NOT ({breaks})")
@@ -166,12 +178,13 @@ def load(
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
-        _report(con, path, name, tariff, inputs, header, columns, index, mark_option,
+        _report(con, path, name, full, inputs, header, columns, index, mark_option,
                 held, twice, unsure, needed)
     scales = sql.scales_of(con, present, mark)
     from takst.interpreter.batch.compiler import Compiler, Constants
 
-    scales = dict(Compiler(tariff, 2000, Constants(), scales).scales)
+    if full is not None:
+        scales = dict(Compiler(full, 2000, Constants(), scales).scales)
     absent = {n: _SQL_TYPES.get(d.type.kind, "HUGEINT") for n, d in inputs.items()
               if n not in index}
     table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
@@ -180,8 +193,10 @@ def load(
     return Loaded(table, scales, int(count),
                   None if header is None else reader._DELIMITER_NAMES[header.delimiter],
                   reader._MARK_NAMES[mark],
-                  _origins(path, name, tariff, header, mark_option),
-                  tuple(c.name for c in present))
+                  _origins(path, name, inputs, header, mark_option),
+                  tuple(c.name for c in present),
+                  lambda: [row for row, _, _ in _records(path, name, inputs, header,
+                                                         mark_option, con, width)])
 
 
 def _missing(col: str, columns: Sequence[str], where: str) -> Diagnostic:
@@ -211,6 +226,10 @@ def _header(path: Path, name: str, needed: Sequence[str], delim_char: str | None
         if not more or err.start < len(head) - 4:
             raise NeedsReader("not UTF-8") from None
         text = head[: err.start].decode("utf-8")
+    if more and text.endswith("\r"):  # a CRLF cut by the head
+        text = text[:-1]
+    if len({m.group() for m in _LINE.finditer(text)}) > 1:
+        raise NeedsReader("line ends of more than one kind")
     lines = _LINE.split(text)
     if len(lines) < 2 and more:
         raise NeedsReader("a header longer than the head of the file")
@@ -221,8 +240,16 @@ def _header(path: Path, name: str, needed: Sequence[str], delim_char: str | None
             raise NeedsReader("an unknown sep= line")
         delim_char = delim_char or sep.group(1)
         skip = 1
-    if skip >= len(lines) - (1 if more else 0) or not lines[skip].strip():
-        raise NeedsReader("no header on the first line")
+    offset = skip
+    complete = len(lines) - (1 if more else 0)  # the last line of the head may go on
+    while skip < complete and not lines[skip].strip():
+        skip += 1  # blank lines before the header: skipped, counted
+    if skip >= complete:
+        if more:
+            raise NeedsReader("no header in the head of the file")
+        raise RegisterError(diagnostic(
+            f"register {name} is empty", where=f"{name}, row {offset + 1}",
+            hint="the first line names the columns, e.g. id,name,population"))
     line = lines[skip]
     if '"' in line:
         raise NeedsReader("a quoted header")
@@ -254,7 +281,7 @@ def _parquet_text(con: Any, path: Path, name: str,
             where=f"{name}, column {f}",
             hint="write the column as DECIMAL or as text") for f in floats])
     cells = ", ".join(
-        f"NULLIF(CAST({sql.quote(c)} AS VARCHAR), '') AS {sql.cell(i)}"
+        f"NULLIF(CAST({quote(c)} AS VARCHAR), '') AS {sql.cell(i)}"
         for i, c in enumerate(columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {cells} FROM "
                 f"read_parquet('{p}') ORDER BY file_row_number")
@@ -291,13 +318,13 @@ def _records(path: Path, name: str, inputs: Mapping[str, ast.InputDecl],
         next(records, None)  # the header
         for row, fields, multi in records:
             if len(fields) != width:
-                fields = reader._fit(fields, width, [])
+                fields = reader._fit(fields, width, header.columns)
             yield row, fields, multi
         if errors:
             raise NeedsReader("a record Python's CSV reader cannot read")
 
 
-def _report(con: Any, path: Path, name: str, tariff: ast.Tariff,
+def _report(con: Any, path: Path, name: str, tariff: ast.Tariff | None,
             inputs: Mapping[str, ast.InputDecl], header: _Header | None, columns: list[str],
             index: Mapping[str, int], mark_option: str | None, held: Sequence[int],
             twice: Sequence[tuple[int, int]], unsure: bool, needed: Sequence[str]) -> None:
@@ -414,16 +441,15 @@ def _report(con: Any, path: Path, name: str, tariff: ast.Tariff,
             origin=f"{name}, row {row}", services=services))
     if found:
         raise RegisterError([d for _, d in sorted(found, key=lambda item: item[0])])
-    problems = validate(tariff, customers)
+    problems = validate(tariff, customers) if tariff is not None else []
     if problems:
         raise RegisterError(problems)
     raise NeedsReader("rows the SQL holds back in which the reader finds no problem")
 
 
-def _origins(path: Path, name: str, tariff: ast.Tariff, header: _Header | None,
-             mark_option: str | None) -> Callable[[str], str]:
+def _origins(path: Path, name: str, inputs: Mapping[str, ast.InputDecl],
+             header: _Header | None, mark_option: str | None) -> Callable[[str], str]:
     """``r.csv, row 7`` for a customer's id, by a pass over the file (for a message)."""
-    inputs = {i.name: i for i in tariff.inputs}
 
     def origin(cid: str) -> str:
         width = len(header.columns) if header else 0
@@ -463,7 +489,8 @@ class BatchEngine:
                  trace: bool = False) -> Iterator[Any]:
         if trace:
             raise ValueError("traces come from the interpreter")
-        return self.run.results(self.inputs)
+        results: Iterator[Any] = self.run.results(self.inputs)
+        return results
 
     def lookalikes(self) -> list[Diagnostic]:
         """The look-alike name warnings of the register (see ``Lookalikes``), found over
@@ -549,3 +576,27 @@ def batch_engine(
     run = run_table(tariff, con, loaded.table, year, loaded.scales, settings=settings,
                     register=register, origins=loaded.origin)
     return BatchEngine(run, tariff, loaded)
+
+
+def customers(con: Any, loaded: Loaded, name: str,
+              inputs: Mapping[str, ast.InputDecl]) -> list[Customer]:
+    """The customers of a register loaded with ``texts=True``, as the reader gives them
+    (``origin`` found by a pass over the file): what the tests compare with the reader."""
+    rows = loaded.record_rows()
+    picks = []
+    for n in loaded.present:
+        kind = inputs[n].type.kind
+        picks.append(quote("_t_" + n) if kind in sql.NUMERIC else col(n))
+    query = ("SELECT _row, id, name, customer_type, services"
+             + "".join(f", {p}" for p in picks) + f" FROM {loaded.table} ORDER BY _row")
+    out = []
+    for rec, cid, cname, ctype, services, *cells in con.execute(query).fetchall():
+        values: dict[str, Value] = {}
+        for n, v in zip(loaded.present, cells, strict=True):
+            if v is None:
+                continue
+            values[n] = Decimal(v) if inputs[n].type.kind in sql.NUMERIC else v
+        out.append(Customer(id=cid, name=cname, values=values, customer_type=ctype,
+                            origin=f"{name}, row {rows[rec]}",
+                            services=None if services is None else frozenset(services)))
+    return out

@@ -4,8 +4,8 @@ The columns: ``id``, ``name`` (VARCHAR), one ``DECIMAL(38, s)`` per charge (NULL
 charge is pending), ``total`` (``DECIMAL(38, s)``, the known amounts) and ``pending`` (the
 pending charges, ``;``-separated). ``s``: a batch run takes the decimals the compiler gives
 the charge (0 for whole amounts, 2 for øre); the interpreter's results the most decimals
-any of its amounts has (its exact value: ``56680.00`` has none beyond the whole). The file is written to a temporary file beside the target and renamed over
-it: never half-written. A batch run writes it from DuckDB directly (no Python per row); the
+any of its amounts has. The file is written to a temporary file beside the target and renamed
+over it: never half-written. A batch run writes it from DuckDB directly (no Python per row); the
 interpreter's results stream into a DuckDB table in batches first (its memory limit holds).
 """
 
