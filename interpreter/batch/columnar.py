@@ -62,13 +62,13 @@ def csv_source(path: str, *, delimiter: str, skip: int, width: int) -> str:
     spec = ", ".join(f"'{cell(i)}': 'VARCHAR'" for i in range(width))
     return (f"read_csv('{p}', delim='{d}', quote='\"', escape='\"', header=false, "
             f"skip={skip}, columns={{{spec}}}, auto_detect=false, strict_mode=true, "
-            "null_padding=false, parallel=false)")
+            "null_padding=false)")
 
 
 def load_text(con: Any, source: str, width: int) -> int:
     """``_raw`` from ``source`` without the blank records (every cell empty or spaces, which
     the reader skips); returns how many records it has."""
-    blank = " AND ".join(f"trim(COALESCE({cell(i)}, '')) = ''" for i in range(width))
+    blank = " AND ".join(f"{_space_trimmed(cell(i))} = ''" for i in range(width))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {source} "
                 f"WHERE NOT ({blank})")
     (n,) = con.execute("SELECT count(*) FROM _raw").fetchone()
@@ -81,13 +81,26 @@ def stripped(c: str) -> str:
 
 
 def _space_trimmed(c: str) -> str:
-    return f"trim(COALESCE({c}, ''))"
+    # DuckDB's trim() alone also trims some Unicode spaces, not tabs: spaces only, said
+    return f"trim(COALESCE({c}, ''), ' ')"
+
+
+#: The same characters but the space, as text (for ``contains``).
+_WS_CHARS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200b)))
+             + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def _ascii(c: str) -> str:
+    """True when a cell is ASCII (as many bytes as characters: no regular expression)."""
+    return f"strlen(COALESCE({c}, '')) = length(COALESCE({c}, ''))"
 
 
 def _bad_ends(c: str) -> str:
-    """Whitespace at the ends of a cell other than spaces (the SQL trims spaces only)."""
-    ws = WHITESPACE.replace(" ", "")
-    return f"regexp_matches(COALESCE({c}, ''), '^[{ws}]|[{ws}]$')"
+    """Whitespace at the ends of a cell, once its spaces are trimmed (the SQL trims spaces
+    only; Python's ``strip`` more): the first and last characters looked up, no regex."""
+    t = _space_trimmed(c)
+    ws = text_lit(_WS_CHARS)
+    return (f"({t} <> '' AND (contains({ws}, left({t}, 1)) OR contains({ws}, right({t}, 1))))")
 
 
 def number_patterns(mark: str) -> tuple[str, str]:
@@ -111,6 +124,7 @@ def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
     c = cell(column.position)
     t = _space_trimmed(c)
     kind = column.kind
+    fast = f"regexp_full_match({t}, '[0-9]{{1,{MAX_DIGITS}}}')"  # the common case, first
     if kind in ("inhabitants", "count"):
         ok = (f"(regexp_full_match({t}, '[0-9]+') AND length({t}) <= {MAX_DIGITS})")
         if mark == ".":  # 1,234 is 1234 in a file with a decimal point
@@ -129,12 +143,14 @@ def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
               f"'{grouped[1:-1]}')) AND {digits} <= {MAX_DIGITS})")
     elif kind == "yes/no":
         words = ", ".join(text_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
-        ok = f"lower({t}) IN ({words})"
+        ok = f"({_ascii(c)} AND lower({t}) IN ({words}))"  # Python's lower() is not DuckDB's
     elif kind == "date":
         ok = (f"(regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
               f"try_cast({t} AS DATE) IS NOT NULL AND NOT starts_with({t}, '0000'))")
     else:
         ok = f"{t} <> ''"
+    if kind in NUMERIC:
+        ok = f"({fast} OR {ok})"
     if unsure and kind in NUMERIC:  # a cell that shows a mark cannot be read: held back
         ok = f"({ok} AND {classify(c)} IS NULL)"
     ok = f"({ok} AND NOT {_bad_ends(c)})"
@@ -146,9 +162,11 @@ def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
 def classify(c: str) -> str:
     """The reader's ``_classify`` of a cell in SQL: ``'.'``, ``','``, ``'?.'``, ``'?,'`` or
     NULL (ASCII digits only: a cell with other characters is held back by the caller)."""
-    t = f"trim(ltrim(trim(COALESCE({c}, '')), '+-'))"
+    t = f"trim(ltrim(trim(COALESCE({c}, ''), ' '), '+-'), ' ')"
     return (
-        f"CASE WHEN regexp_full_match({t}, '[0-9]+(\\.|,)[0-9]+') THEN "
+        f"CASE WHEN NOT (contains(COALESCE({c}, ''), '.') OR contains(COALESCE({c}, ''), ',')) "
+        "THEN NULL "
+        f"WHEN regexp_full_match({t}, '[0-9]+(\\.|,)[0-9]+') THEN "
         f"CASE WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}[.,][0-9]{{3}}') "
         f"THEN '?' || regexp_extract({t}, '[.,]') ELSE regexp_extract({t}, '[.,]') END "
         f"WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}(\\.[0-9]{{3}}){{2,}}') THEN ',' "
@@ -176,8 +194,11 @@ def mark_evidence(con: Any, positions: Sequence[int]) -> Evidence:
     for want in (",", "."):
         parts.append("bool_or(" + " OR ".join(f"{k} = '{want}'" for k in kinds) + ")")
     parts.append("bool_or(" + " OR ".join(f"starts_with({k}, '?')" for k in kinds) + ")")
+    # a character that is not ASCII, or a control character (a tab the reader strips): the
+    # SQL's classification could differ from the reader's
     parts.append("bool_or(" + " OR ".join(
-        f"regexp_matches(COALESCE({cell(p)}, ''), '[^\\x00-\\x7f]')" for p in positions) + ")")
+        f"NOT {_ascii(cell(p))} OR regexp_matches(COALESCE({cell(p)}, ''), '[\\x00-\\x1f]')"
+        for p in positions) + ")")
     row = con.execute("SELECT " + ", ".join(parts) + " FROM _raw").fetchone()
     return Evidence(*(bool(x) for x in row))
 
@@ -186,24 +207,34 @@ def text_ok(position: int, *, normal: bool) -> str:
     """An id, name or customer type the SQL reads as the reader does: no odd character, no
     line break, whitespace at its ends only spaces; ``normal``: already in NFC."""
     c = cell(position)
-    ok = f"NOT regexp_matches(COALESCE({c}, ''), '{ODD_TEXT}') AND NOT {_bad_ends(c)}"
+    ascii_ok = f"NOT regexp_matches(COALESCE({c}, ''), '[\\x00-\\x1f\\x7f]')"
+    other_ok = f"NOT regexp_matches(COALESCE({c}, ''), '{ODD_TEXT}')"
     if normal:
-        ok += f" AND nfc_normalize(COALESCE({c}, '')) = COALESCE({c}, '')"
+        other_ok += f" AND nfc_normalize(COALESCE({c}, '')) = COALESCE({c}, '')"
+    ok = (f"(CASE WHEN {_ascii(c)} THEN {ascii_ok} ELSE {other_ok} END) "
+          f"AND NOT {_bad_ends(c)}")
     return ok
 
 
-def held_back(con: Any, conditions: Sequence[str],
-              id_position: int) -> tuple[list[int], list[tuple[int, int]]]:
-    """The records the sieve holds back (their index), and the repeated ids: (record, first
-    record of its id) for every record whose id an earlier record has."""
-    where = " OR ".join(f"NOT ({c})" for c in conditions) or "FALSE"
-    rows = [int(r) for (r,) in con.execute(
-        f"SELECT rowid FROM _raw WHERE {where} ORDER BY rowid").fetchall()]
-    ident = f"nfc_normalize({_space_trimmed(cell(id_position))})"
+def normal_text(c: str) -> str:
+    """An id or a name as the reader takes it (trimmed, NFC; NFC only where not ASCII)."""
+    t = _space_trimmed(c)
+    return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
+
+
+def held_back(con: Any) -> tuple[dict[int, str], list[tuple[int, int]]]:
+    """The records the sieve holds back (their index, with the id as the SQL reads it), and
+    the repeated ids: (record, first record of its id) for every record whose id an earlier
+    record has (``_register``)."""
+    rows = {int(r): i for r, i in con.execute(
+        "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()}
+    (repeated,) = con.execute("SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
+    if not repeated:
+        return rows, []
     twice = [(int(r), int(f)) for r, f in con.execute(
-        f"SELECT rowid, first FROM (SELECT rowid, {ident} AS k, min(rowid) OVER (PARTITION BY "
-        f"{ident}) AS first, count(*) OVER (PARTITION BY {ident}) AS n FROM _raw) "
-        "WHERE n > 1 AND k <> '' AND rowid <> first ORDER BY rowid").fetchall()]
+        "SELECT _row, first FROM (SELECT _row, id, min(_row) OVER (PARTITION BY id) AS first, "
+        "count(*) OVER (PARTITION BY id) AS n FROM _register) "
+        "WHERE n > 1 AND id <> '' AND _row <> first ORDER BY _row").fetchall()]
     return rows, twice
 
 
@@ -230,7 +261,7 @@ def category_conditions(types: Sequence[str] | None, type_position: int | None,
 
 def _services(position: int) -> str:
     return (f"list_filter(list_transform(string_split(COALESCE({cell(position)}, ''), ';'), "
-            "lambda x: trim(x)), lambda x: x <> '')")
+            "lambda x: trim(x, ' ')), lambda x: x <> '')")
 
 
 def scales_of(con: Any, columns: Sequence[Column], mark: str) -> dict[str, int]:
@@ -251,13 +282,16 @@ def scales_of(con: Any, columns: Sequence[Column], mark: str) -> dict[str, int]:
 def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: str,
           scales: Mapping[str, int], *, id_position: int, name_position: int,
           type_position: int | None, services_position: int | None,
-          texts: bool = False) -> str:
-    """The typed table ``_register`` from ``_raw`` (every record accepted by the sieve).
+          conditions: Sequence[str] = (), texts: bool = False) -> str:
+    """The typed table ``_register`` from ``_raw``, in one pass: ``_held`` is true for a
+    record the sieve holds back (``conditions``, all true for a record it lets through),
+    whose typed values are then not to be used (a cell that is no number is NULL).
     ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
     each number's decimal text (``_t_<input>``), for reports that show the inputs."""
-    select = ["rowid AS _row",
-              f"nfc_normalize({_space_trimmed(cell(id_position))}) AS id",
-              f"nfc_normalize({_space_trimmed(cell(name_position))}) AS name",
+    held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
+    select = ["rowid AS _row", f"{held} AS _held",
+              f"{normal_text(cell(id_position))} AS id",
+              f"{normal_text(cell(name_position))} AS name",
               (f"{_space_trimmed(cell(type_position))} AS customer_type"
                if type_position is not None else "'' AS customer_type"),
               (f"{_services(services_position)} AS services" if services_position is not None
@@ -271,10 +305,10 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
             text = f"CASE WHEN {t} <> '' THEN {number_text(c, mark)} END"
             s = scales.get(column.name, 0)
             if s == 0:
-                select.append(f"CAST({text} AS HUGEINT) AS {col(column.name)}")
+                select.append(f"TRY_CAST({text} AS HUGEINT) AS {col(column.name)}")
             else:
                 select.append(
-                    f"CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', 2), {s}, "
+                    f"TRY_CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', 2), {s}, "
                     f"'0') AS HUGEINT) AS {col(column.name)}")
             if texts:
                 select.append(f"{text} AS {quote('_t_' + column.name)}")
@@ -283,11 +317,11 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
             select.append(f"CASE WHEN {t} <> '' THEN lower({t}) IN ({words}) END "
                           f"AS {col(column.name)}")
         elif kind == "date":
-            select.append(f"CAST({given} AS DATE) AS {col(column.name)}")
+            select.append(f"TRY_CAST({given} AS DATE) AS {col(column.name)}")
         else:
             select.append(f"{given} AS {col(column.name)}")
     for name, sql_type in absent.items():
         select.append(f"NULL::{sql_type} AS {col(name)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _register AS SELECT " + ", ".join(select)
-                + " FROM _raw ORDER BY rowid")
+                + " FROM _raw")
     return "_register"

@@ -546,9 +546,10 @@ def _csv_text(value: str) -> str:
     """The report's ``csv_text`` in SQL: a text a spreadsheet would run as a formula (or
     that starts with a quote mark) gets a leading quote mark; a plain number stays."""
     q = "''''"
-    return (f"CASE WHEN starts_with({value}, {q}) OR (regexp_matches({value}, "
-            r"'^[=+\-@\t\r]') AND NOT regexp_full_match(" + value
-            + r", '[+-]?[0-9]+(\.[0-9]+)?')) THEN " + f"{q} || {value} ELSE {value} END")
+    first = "'=', '+', '-', '@', chr(9), chr(13), " + q
+    return (f"CASE WHEN left({value}, 1) NOT IN ({first}) THEN {value} "
+            f"WHEN starts_with({value}, {q}) OR NOT regexp_full_match(" + value
+            + r", '[+-]?[0-9]+(\.[0-9]+)?') THEN " + f"{q} || {value} ELSE {value} END")
 
 
 def run_table(

@@ -41,7 +41,7 @@ from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
 from takst.dsl.symbols import Symbols
 from takst.interpreter.batch import columnar as sql
-from takst.interpreter.batch.compiler import col, quote
+from takst.interpreter.batch.compiler import Compiler, Constants, col, quote
 from takst.interpreter.batch.duckdb_engine import NeedsReader, _duckdb
 from takst.interpreter.model import Customer, Value
 from takst.interpreter.prepare import validate
@@ -144,7 +144,7 @@ def load(
     else:
         seen = sql.mark_evidence(con, numeric)
         if seen.foreign:
-            raise NeedsReader("a number with characters that are not ASCII")
+            raise NeedsReader("a number with characters that are not ASCII, or a tab")
         if seen.comma != seen.point:
             mark = "," if seen.comma else "."
         else:
@@ -158,7 +158,7 @@ def load(
               and c.name in inputs} if sym is not None else {}
     id_pos, name_pos = index["id"], index["name"]
     type_pos, services_pos = index.get("customer_type"), index.get("services")
-    conditions = [f"trim(COALESCE({sql.cell(id_pos)}, '')) <> ''",
+    conditions = [f"{sql._space_trimmed(sql.cell(id_pos))} <> ''",
                   sql.text_ok(id_pos, normal=True), sql.text_ok(name_pos, normal=True)]
     if type_pos is not None:
         conditions.append(sql.text_ok(type_pos, normal=False))
@@ -173,23 +173,21 @@ def load(
     breaks = " OR ".join(f"contains(COALESCE({sql.cell(i)}, ''), chr(10)) OR "
                          f"contains(COALESCE({sql.cell(i)}, ''), chr(13))" for i in range(width))
     conditions.append(f"NOT ({breaks})")
+    scales = sql.scales_of(con, present, mark)
+    if full is not None:
+        scales = dict(Compiler(full, 2000, Constants(), scales).scales)
+    absent = {n: _SQL_TYPES.get(d.type.kind, "HUGEINT") for n, d in inputs.items()
+              if n not in index}
     try:
-        held, twice = sql.held_back(con, conditions, id_pos)
+        table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
+                          name_position=name_pos, type_position=type_pos,
+                          services_position=services_pos, conditions=conditions, texts=texts)
+        held, twice = sql.held_back(con)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
         _report(con, path, name, full, inputs, header, columns, index, mark_option,
                 held, twice, unsure, needed)
-    scales = sql.scales_of(con, present, mark)
-    from takst.interpreter.batch.compiler import Compiler, Constants
-
-    if full is not None:
-        scales = dict(Compiler(full, 2000, Constants(), scales).scales)
-    absent = {n: _SQL_TYPES.get(d.type.kind, "HUGEINT") for n, d in inputs.items()
-              if n not in index}
-    table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
-                      name_position=name_pos, type_position=type_pos,
-                      services_position=services_pos, texts=texts)
     return Loaded(table, scales, int(count),
                   None if header is None else reader._DELIMITER_NAMES[header.delimiter],
                   reader._MARK_NAMES[mark],
@@ -326,7 +324,7 @@ def _records(path: Path, name: str, inputs: Mapping[str, ast.InputDecl],
 
 def _report(con: Any, path: Path, name: str, tariff: ast.Tariff | None,
             inputs: Mapping[str, ast.InputDecl], header: _Header | None, columns: list[str],
-            index: Mapping[str, int], mark_option: str | None, held: Sequence[int],
+            index: Mapping[str, int], mark_option: str | None, held: Mapping[int, str],
             twice: Sequence[tuple[int, int]], unsure: bool, needed: Sequence[str]) -> None:
     """The problems of the rows the sieve held back, in the reader's words (raised), or
     :class:`NeedsReader` when the reader finds none."""
@@ -387,6 +385,9 @@ def _report(con: Any, path: Path, name: str, tariff: ast.Tariff | None,
                     hint="a cell holds one line: remove the line break, or the stray double "
                     "quote before it")))
         ident = reader.text_cell(fields[id_col])
+        if k in held_set and ident != held[k]:
+            # a repeated id is found in SQL: it must read this id as the reader does
+            raise NeedsReader("an id the SQL and the reader normalise differently")
         name_text = reader.text_cell(fields[name_col])
         for c, text in (("id", ident), ("name", name_text)):
             if c in broken:
