@@ -142,6 +142,15 @@ def test_the_customers_are_the_readers(tmp_path: Path) -> None:
     assert loaded.delimiter == "comma" and loaded.decimal == "point"
 
 
+@pytest.mark.parametrize("row", ['2, "B",KOMMUNE,5,true,2019-01-01', '2,B\t"x",KOMMUNE,5,true,2019-01-01'])
+def test_a_quote_after_a_space_is_left_to_the_reader(row: str, tmp_path: Path) -> None:
+    """Python's CSV reader keeps `` "B"`` as text with its quotes; DuckDB's would read B."""
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + GOOD + row + "\n", encoding="utf-8")
+    with pytest.raises(NeedsReader):
+        columnar.load(connect(), path, load_tariff(OS2), "r.csv")
+
+
 def test_a_row_the_sieve_holds_but_the_reader_reads_goes_to_the_reader(tmp_path: Path) -> None:
     """A name ending in a no-break space is one the SQL does not trim: the whole file is read by
     the reader (NeedsReader), and the session says so."""

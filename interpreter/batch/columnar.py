@@ -35,6 +35,11 @@ WHITESPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{
 #: separators), or that DuckDB's Unicode tables may see differently from Python's
 #: (private use, surrogates, unassigned): a superset of the reader's ``invisible``.
 ODD_TEXT = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]|[^\p{L}\p{M}\p{N}\p{P}\p{S}\p{Z}]"
+#: A name or an id in its common form, which needs no trimming, no NFC and has no invisible
+#: character: printable ASCII and the precomposed Latin letters (U+00A1 to U+024F but the
+#: soft hyphen), a character other than a space at each end.
+CLEAN_TEXT = (r"[!-~\x{a1}-\x{ac}\x{ae}-\x{24f}]"
+              r"([ -~\x{a0}-\x{ac}\x{ae}-\x{24f}]*[!-~\x{a1}-\x{ac}\x{ae}-\x{24f}])?")
 TRUE_WORDS = ("true", "yes", "ja", "1", "sand", "sann", "sant")
 FALSE_WORDS = ("false", "no", "nej", "nei", "0", "falsk", "usann", "falskt")
 MAX_DIGITS = 30
@@ -118,9 +123,30 @@ def number_text(c: str, mark: str) -> str:
     return f"replace(replace({t}, '.', ''), ',', '.')"
 
 
+def clean(column: Column) -> str:
+    """SQL true for a cell in its common form (digits, an ISO date, a yes/no word as the
+    reader lists it, a clean text), read as it is: NULL or false for any other."""
+    c = cell(column.position)
+    kind = column.kind
+    if kind in NUMERIC:
+        return f"regexp_full_match({c}, '[0-9]{{1,{MAX_DIGITS}}}')"
+    if kind == "yes/no":
+        return f"{c} IN ({', '.join(text_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS))})"
+    if kind == "date":
+        return (f"(regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
+                f"try_cast({c} AS DATE) IS NOT NULL AND NOT starts_with({c}, '0000'))")
+    return f"regexp_full_match({c}, '{CLEAN_TEXT}')"
+
+
+def flag(position: int) -> str:
+    """The column of :func:`typed`'s inner projection that holds a cell's :func:`clean`."""
+    return f"_k{position}"
+
+
 def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
     """SQL true when the reader reads this column's cell without a problem (to the value
-    :func:`typed` gives): a sieve, never looser than the reader."""
+    :func:`typed` gives): a sieve, never looser than the reader. Refers to the cell's
+    :func:`flag` (its clean form), as :func:`typed` computes it."""
     c = cell(column.position)
     t = _space_trimmed(c)
     kind = column.kind
@@ -156,7 +182,10 @@ def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
     ok = f"({ok} AND NOT {_bad_ends(c)})"
     if column.optional:
         ok = f"({t} = '' AND NOT {_bad_ends(c)} OR {ok})"
-    return ok
+    if unsure and kind in NUMERIC:
+        return ok
+    # CASE, not OR: DuckDB evaluates a CASE's other branch only for the rows that need it
+    return f"(CASE WHEN {flag(column.position)} THEN TRUE ELSE {ok} END)"
 
 
 def classify(c: str) -> str:
@@ -213,7 +242,7 @@ def text_ok(position: int, *, normal: bool) -> str:
         other_ok += f" AND nfc_normalize(COALESCE({c}, '')) = COALESCE({c}, '')"
     ok = (f"(CASE WHEN {_ascii(c)} THEN {ascii_ok} ELSE {other_ok} END) "
           f"AND NOT {_bad_ends(c)}")
-    return ok
+    return f"(CASE WHEN {flag(position)} OR {c} IS NULL THEN TRUE ELSE ({ok}) END)"
 
 
 def normal_text(c: str) -> str:
@@ -289,9 +318,16 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
     ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
     each number's decimal text (``_t_<input>``), for reports that show the inputs."""
     held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
-    select = ["rowid AS _row", f"{held} AS _held",
-              f"{normal_text(cell(id_position))} AS id",
-              f"{normal_text(cell(name_position))} AS name",
+    texts_at = [id_position, name_position, *([type_position] if type_position is not None
+                                              else [])]
+    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at]
+    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
+              if c.position not in texts_at]
+    select = ["_row", f"{held} AS _held",
+              f"CASE WHEN {flag(id_position)} THEN {cell(id_position)} ELSE "
+              f"{normal_text(cell(id_position))} END AS id",
+              f"CASE WHEN {flag(name_position)} THEN {cell(name_position)} ELSE "
+              f"{normal_text(cell(name_position))} END AS name",
               (f"{_space_trimmed(cell(type_position))} AS customer_type"
                if type_position is not None else "'' AS customer_type"),
               (f"{_services(services_position)} AS services" if services_position is not None
@@ -304,8 +340,10 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
         if kind in NUMERIC:
             text = f"CASE WHEN {t} <> '' THEN {number_text(c, mark)} END"
             s = scales.get(column.name, 0)
+            k = flag(column.position)
             if s == 0:
-                select.append(f"TRY_CAST({text} AS HUGEINT) AS {col(column.name)}")
+                select.append(f"CASE WHEN {k} THEN CAST({c} AS HUGEINT) ELSE "
+                              f"TRY_CAST({text} AS HUGEINT) END AS {col(column.name)}")
             else:
                 select.append(
                     f"TRY_CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', 2), {s}, "
@@ -314,14 +352,19 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
                 select.append(f"{text} AS {quote('_t_' + column.name)}")
         elif kind == "yes/no":
             words = ", ".join(text_lit(w) for w in TRUE_WORDS)
-            select.append(f"CASE WHEN {t} <> '' THEN lower({t}) IN ({words}) END "
+            select.append(f"CASE WHEN {flag(column.position)} THEN {c} IN ({words}) "
+                          f"WHEN {t} <> '' THEN lower({t}) IN ({words}) END "
                           f"AS {col(column.name)}")
         elif kind == "date":
-            select.append(f"TRY_CAST({given} AS DATE) AS {col(column.name)}")
+            select.append(f"CASE WHEN {flag(column.position)} THEN CAST({c} AS DATE) "
+                          f"ELSE TRY_CAST({given} AS DATE) END AS {col(column.name)}")
         else:
             select.append(f"{given} AS {col(column.name)}")
     for name, sql_type in absent.items():
         select.append(f"NULL::{sql_type} AS {col(name)}")
-    con.execute("CREATE OR REPLACE TEMP TABLE _register AS SELECT " + ", ".join(select)
-                + " FROM _raw")
+    # a view, not a table: each query computes only the columns it reads (writing a table
+    # of a million rows costs about as much as reading the CSV)
+    con.execute("DROP TABLE IF EXISTS _register")
+    con.execute("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
+                + " FROM (SELECT rowid AS _row, *, " + ", ".join(flags) + " FROM _raw)")
     return "_register"

@@ -158,7 +158,8 @@ def load(
               and c.name in inputs} if sym is not None else {}
     id_pos, name_pos = index["id"], index["name"]
     type_pos, services_pos = index.get("customer_type"), index.get("services")
-    conditions = [f"{sql._space_trimmed(sql.cell(id_pos))} <> ''",
+    conditions = [f"(CASE WHEN {sql.flag(id_pos)} THEN TRUE ELSE "
+                  f"{sql._space_trimmed(sql.cell(id_pos))} <> '' END)",
                   sql.text_ok(id_pos, normal=True), sql.text_ok(name_pos, normal=True)]
     if type_pos is not None:
         conditions.append(sql.text_ok(type_pos, normal=False))
@@ -170,9 +171,11 @@ def load(
         [i.name for i in cats.items] if cats is not None else None, type_pos, others,
         [c.name for c in full.charges] if full is not None else [],
         services_pos if full is not None else None)
-    breaks = " OR ".join(f"contains(COALESCE({sql.cell(i)}, ''), chr(10)) OR "
-                         f"contains(COALESCE({sql.cell(i)}, ''), chr(13))" for i in range(width))
-    conditions.append(f"NOT ({breaks})")
+    if header is None or not _one_line_each(path, header, int(count)):  # (it also scans quotes)
+        breaks = " OR ".join(f"contains(COALESCE({sql.cell(i)}, ''), chr(10)) OR "
+                             f"contains(COALESCE({sql.cell(i)}, ''), chr(13))"
+                             for i in range(width))
+        conditions.append(f"NOT ({breaks})")
     scales = sql.scales_of(con, present, mark)
     if full is not None:
         scales = dict(Compiler(full, 2000, Constants(), scales).scales)
@@ -256,6 +259,35 @@ def _header(path: Path, name: str, needed: Sequence[str], delim_char: str | None
         delim_char = reader._choose_delimiter(line, needed, f"{name}, row {header_row}")
     columns = reader._split(line, delim_char)
     return _Header(skip + 1, header_row, delim_char, columns)
+
+
+def _one_line_each(path: Path, header: _Header, records: int) -> bool:
+    """True when every record is one physical line and no line is blank: the file has as
+    many line ends as records and lines before them (so no cell holds a line break). The
+    line ends are counted in the bytes, a megabyte at a time."""
+    ends = {b"\r\n": 0, b"\n": 0, b"\r": 0}
+    last = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            ends[b"\n"] += chunk.count(b"\n")
+            ends[b"\r"] += chunk.count(b"\r")
+            ends[b"\r\n"] += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            both = last + chunk
+            if b' "' in both or (header.delimiter != "\t" and b'\t"' in both):
+                # a quote after a space: Python's CSV reader keeps it as text, DuckDB's
+                # reads a quoted cell (and trims the space): they would read different text
+                raise NeedsReader("a double quote after a space or a tab")
+            last = chunk[-1:]
+    if ends[b"\r\n"] and ends[b"\r\n"] == ends[b"\n"] == ends[b"\r"]:
+        count = ends[b"\r\n"]
+    elif ends[b"\n"] and not ends[b"\r"]:
+        count = ends[b"\n"]
+    elif ends[b"\r"] and not ends[b"\n"]:
+        count = ends[b"\r"]
+    else:
+        return False
+    lines = count + (last not in (b"\n", b"\r"))  # a last line without its line end
+    return lines == header.skip + records
 
 
 def _parquet_text(con: Any, path: Path, name: str,
