@@ -110,7 +110,7 @@ def in_memory_takst(register: Path, year: int) -> tuple[float, int, int]:
     batch = run_table(tariff, con, "_mem", year, loaded.scales)
     start = time.perf_counter()
     con.execute('CREATE OR REPLACE TEMP TABLE _out AS SELECT "social_security_contribution" '
-                f"FROM ({batch._in_order()}) q")
+                f"FROM ({batch.relation_sql()}) q")
     seconds = time.perf_counter() - start
     rows, total = con.execute(
         'SELECT count(*), sum("social_security_contribution") * 100 FROM _out').fetchone()

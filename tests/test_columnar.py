@@ -259,3 +259,27 @@ def test_a_bad_register_under_the_batch_engine_reports_the_readers_problems(
             for engine in ("interpreter", "batch")]
     assert runs[0][0] == runs[1][0] != 0
     assert runs[0][2] == runs[1][2]
+
+
+def test_a_register_duckdb_reads_in_parallel_keeps_its_order(tmp_path: Path) -> None:
+    """A register large enough that DuckDB reads it in several chunks at once: the results
+    come in the register's order, every amount exact (a plan is written sorted by row)."""
+    scale = ROOT / "bench" / "scale" / "social_security_contribution.tariff"
+    n = 150_000
+    path = tmp_path / "salaries.csv"
+    cents = [(i * 7919) % 3_000_000 for i in range(n)]
+    path.write_text("id,name,salary\n" + "".join(
+        f"{i},P{i},{c // 100}.{c % 100:02d}\n" for i, c in enumerate(cents)), encoding="utf-8")
+    code, out, err = run_here("eval", str(scale), "--register", str(path), "--year", "2024",
+                              "--format", "csv", "--engine", "batch")
+    assert code == 0, err
+    rows = out.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [str(i) for i in range(n)]
+
+    def exact(c: int) -> str:
+        total = min(c, 600_000) * 2 + (min(max(c, 600_000), 1_240_000) - 600_000) * 6 \
+            + (max(c, 1_240_000) - 1_240_000) * 12
+        x = (total + 50) // 100
+        return f"{x // 100}.{x % 100:02d}"
+
+    assert [r.split(",")[2] for r in rows] == [exact(c) for c in cents]

@@ -461,19 +461,6 @@ class BatchRun:
     def relation_sql(self) -> str:
         return self.plan.query(self.table)
 
-    def _in_order(self) -> str:
-        """The plan's query, for a statement that writes its rows in register order. The
-        plan ends in ``ORDER BY _row``; a plan with no join and no window function (no
-        pool) reads its register in order and only projects it, so under
-        ``preserve_insertion_order`` the rows already come in that order, and the sort of
-        every row with its payload is left out (the compiler's text is not changed)."""
-        sql = self.relation_sql()
-        tail = "\nFROM _l2 ORDER BY _row"
-        if sql.endswith(tail) and " JOIN " not in sql and " OVER " not in sql \
-                and "OVER (" not in sql:
-            return sql[: -len(" ORDER BY _row")]
-        return sql
-
     def rows(self, size: int = 8192) -> Iterator[tuple[Any, ...]]:
         """``(_row, id, name, status, amount, ...)`` per customer, in register order."""
         try:
@@ -504,7 +491,7 @@ class BatchRun:
             top = max((o.scale for o in charges), default=0)
             total = f"CAST({total} AS DECIMAL(38,{top}))"
             select = (f"SELECT id, name, {''.join(c + ', ' for c in cols)}{total} AS total, "
-                      f"{pending} AS pending FROM ({self._in_order()}) q")
+                      f"{pending} AS pending FROM ({self.relation_sql()}) ORDER BY _row")
             opts = "FORMAT parquet"
         else:
             cols = [f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN 'pending' ELSE "
@@ -515,7 +502,7 @@ class BatchRun:
                       f"NULLIF({_csv_text('name')}, '') AS name, {''.join(c + ', ' for c in cols)}"
                       f"{_money_sql(f'({total})', top)} AS total, "
                       f"NULLIF({pending}, '') AS pending "
-                      f"FROM ({self._in_order()}) q")
+                      f"FROM ({self.relation_sql()}) ORDER BY _row")
             opts = "FORMAT csv, HEADER true"
         target = str(path).replace("'", "''")
         try:
