@@ -90,9 +90,31 @@ def connect() -> duckdb.DuckDBPyConnection:
     """A connection of its own (its temporary tables are its own) to the process's in-memory
     database, which is opened once: opening one costs about 0.1 s, a connection nothing."""
     if not _DATABASE:
-        _DATABASE.append(_duckdb().connect())
+        db = _duckdb().connect()
+        try:  # a file rewritten within its clock tick is read again, never from a cache
+            db.execute("SET enable_external_file_cache = false")
+        except _duckdb().Error:  # pragma: no cover - a DuckDB before 1.3 has no such cache
+            pass
+        _DATABASE.append(db)
     con: duckdb.DuckDBPyConnection = _DATABASE[0].cursor()
     con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+#: DuckDB's memory limit in the process (``TAKST_DUCKDB_MEMORY`` overrides it): past it,
+#: DuckDB spills sorts and joins to its temporary folder rather than growing.
+MEMORY_LIMIT = "512MB"
+
+
+def bounded(limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """:func:`connect`, with the database's memory limited (see :data:`MEMORY_LIMIT`)."""
+    import os
+    import tempfile
+
+    con = connect()
+    con.execute(f"SET memory_limit = '{limit or os.environ.get('TAKST_DUCKDB_MEMORY') or MEMORY_LIMIT}'")
+    folder = os.path.join(tempfile.gettempdir(), f"takst-duckdb-{os.getpid()}")
+    con.execute(f"SET temp_directory = '{folder}'")
     return con
 
 
@@ -493,7 +515,10 @@ class BatchRun:
             f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN {text_lit(o.name)} END"
             for o in charges) + ")") if charges else "''"
         if fmt == "parquet":
-            cols = [quote(o.name) for o in charges]
+            cols = [f"CAST({quote(o.name)} AS DECIMAL(38,{o.scale})) AS {quote(o.name)}"
+                    for o in charges]
+            top = max((o.scale for o in charges), default=0)
+            total = f"CAST({total} AS DECIMAL(38,{top}))"
             select = (f"SELECT id, name, {''.join(c + ', ' for c in cols)}{total} AS total, "
                       f"{pending} AS pending FROM ({self.relation_sql()}) ORDER BY _row")
             opts = "FORMAT parquet"
@@ -502,7 +527,8 @@ class BatchRun:
                     f"{_money_sql(quote(o.name), o.scale)} END AS {quote(o.name)}" for o in charges]
             top = max((o.scale for o in charges), default=0)
             # NULL, not '': DuckDB quotes an empty string, Python's csv does not
-            select = (f"SELECT id, NULLIF(name, '') AS name, {''.join(c + ', ' for c in cols)}"
+            select = (f"SELECT NULLIF({_csv_text('id')}, '') AS id, "
+                      f"NULLIF({_csv_text('name')}, '') AS name, {''.join(c + ', ' for c in cols)}"
                       f"{_money_sql(f'({total})', top)} AS total, "
                       f"NULLIF({pending}, '') AS pending "
                       f"FROM ({self.relation_sql()}) ORDER BY _row")
@@ -514,11 +540,78 @@ class BatchRun:
             raise _translate(err, self.plan.placed) from None
 
 
+    def results(self, inputs: Sequence[tuple[str, str]] = (),
+                size: int = 4096) -> Iterator[CustomerResult]:
+        """The results as the interpreter's :class:`CustomerResult` values (no traces), in
+        register order. ``inputs``: (input, kind) of the inputs to show, read back from the
+        register table (numbers as the decimal text the register gave, ``_t_<input>``)."""
+        tariff = self.plan.tariff
+        labels = [(o.name, o.label) for o in self.plan.charges]
+        spans = {c.name: c.span for c in tariff.charges}
+        picks = [quote("_t_" + name) if kind in NUMERIC else col(name) for name, kind in inputs]
+        extra = "".join(f", r.{p}" for p in picks)
+        query = (f"SELECT q.*{extra} FROM ({self.relation_sql()}) q "
+                 f"JOIN {self.table} r ON r._row = q._row ORDER BY q._row")
+        width = 3 + 2 * len(labels)
+        try:
+            cur = self.con.execute(query)
+            while True:
+                batch = cur.fetchmany(size)
+                if not batch:
+                    return
+                for row in batch:
+                    shown: list[tuple[str, Value]] = []
+                    for k, (name, kind) in enumerate(inputs):
+                        v = row[width + k]
+                        if v is not None:
+                            shown.append((name, Decimal(v) if kind in NUMERIC else v))
+                    yield CustomerResult(id=row[1], name=row[2], origin="",
+                                         inputs=tuple(shown), lines=_lines(row, labels, spans))
+        except _duckdb().Error as err:
+            raise _translate(err, self.plan.placed) from None
+
+
+def _csv_text(value: str) -> str:
+    """The report's ``csv_text`` in SQL: a text a spreadsheet would run as a formula (or
+    that starts with a quote mark) gets a leading quote mark; a plain number stays."""
+    q = "''''"
+    first = "'=', '+', '-', '@', chr(9), chr(13), " + q
+    return (f"CASE WHEN left({value}, 1) NOT IN ({first}) THEN {value} "
+            f"WHEN starts_with({value}, {q}) OR NOT regexp_full_match(" + value
+            + r", '[+-]?[0-9]+(\.[0-9]+)?') THEN " + f"{q} || {value} ELSE {value} END")
+
+
+def run_table(
+    tariff: ast.Tariff,
+    con: Any,
+    table: str,
+    year: int,
+    scales: Mapping[str, int],
+    *,
+    settings: Mapping[str, Value] | None = None,
+    register: str | None = None,
+    origins: Any = None,
+) -> BatchRun:
+    """A register already loaded and checked in ``table`` (the columns
+    :class:`~takst.interpreter.batch.compiler.Plan` reads), billed: register-wide values in
+    SQL, then the plan. Raises :class:`FallsBack` when the tariff does not compile."""
+    context = register_values(con, table, tariff, year, scales, settings or {}, register,
+                              origins=origins)
+    result = compile_tariff(tariff, year, constants(context), scales)
+    if isinstance(result, Unsupported):
+        raise FallsBack(result)
+    return BatchRun(result, context, con, table)
+
+
 def _money_sql(value: str, scale: int) -> str:
     """An exact DECIMAL as text with at least two decimals, more only where the value has
     them (``money_text``): no rounding, the decimals are cut only where they are zeros."""
     if scale <= 2:
-        return f"CAST(CAST({value} AS DECIMAL(38,2)) AS VARCHAR)"
+        # DECIMAL(18, 2) is a 64-bit integer inside, and prints twice as fast as (38, 2):
+        # taken where the amount fits (the test is exact: a DECIMAL, no float)
+        return (f"CASE WHEN abs({value}) < 1000000000000000::DECIMAL(38,0) "
+                f"THEN CAST(CAST({value} AS DECIMAL(18,2)) AS VARCHAR) "
+                f"ELSE CAST(CAST({value} AS DECIMAL(38,2)) AS VARCHAR) END")
     return (f"regexp_replace(CAST({value} AS VARCHAR), '(\\.[0-9][0-9][0-9]*?)0+$', "
             "'\\1')")
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
@@ -195,6 +195,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     trace = bool(args.trace or (not args.register and args.format == "table"))
+    if args.format == "parquet" and not args.out:
+        raise UsageError(diagnostic("Parquet results are written to a file",
+                                    hint="add --out RESULTS.parquet"))
     charges = cli_options.chosen_charges(args.charges, [c.name for c in tariff.charges])
     if charges is not None and args.format != "table":
         raise UsageError(diagnostic("--charges chooses the columns of a table",
@@ -208,7 +211,15 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
+    if evaluation.reader_note:
+        print(f"takst: note: {evaluation.reader_note}", file=err)
     results = _with_progress(args, evaluation, err)
+    if args.format == "parquet":
+        from takst.io.parquet import write_parquet
+
+        write_parquet(args.out, tariff, evaluation)
+        _print_diags(evaluation.warnings, err)
+        return 0
     excel = _excel_locale(args, tariff)
     if args.format == "xlsx":
         from takst.render.excel import write_xlsx
@@ -230,6 +241,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
                 write_excel_csv(hashing, tariff, results,  # type: ignore[arg-type]
                                 decimal_mark=excel[1])
+            elif evaluation.batch is not None:  # written by DuckDB, the same bytes
+                evaluation.batch.write_csv(hashing)
             else:
                 report.write_csv(hashing, tariff, results)  # type: ignore[arg-type]
             side.write(sidecar_text(evaluation.manifest(), sha256=hashing.hexdigest(),
@@ -249,7 +262,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                          numbers=numbers, keep=_texts(tariff, numbers)))
         else:
             _write_results(args, stream, tariff, year, results, manifest,
-                           numbers=numbers, screen=_screen(args, out), charges=charges)
+                           numbers=numbers, screen=_screen(args, out), charges=charges,
+                           batch=evaluation.batch)
     _print_diags(evaluation.warnings, err)  # found as the customers passed
     return 0
 
@@ -257,8 +271,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff, year: int,
                    evaluation: Iterable[CustomerResult], manifest: Manifest | None, *,
                    numbers: Numbers | None = None, screen: Screen | None = None,
-                   charges: Sequence[str] | None = None) -> None:
-    """A register's results as JSON, CSV or a table."""
+                   charges: Sequence[str] | None = None, batch: Any = None) -> None:
+    """A register's results as JSON, CSV or a table (``batch``: a register billed in
+    DuckDB, which writes its plain CSV itself)."""
     from takst.render import report
 
     if args.format == "json":
@@ -266,7 +281,9 @@ def _write_results(args: argparse.Namespace, stream: TextIO, tariff: ast.Tariff,
                           manifest=manifest.to_json() if manifest else None)
     elif args.format == "csv":
         excel = _excel_locale(args, tariff)
-        if excel:
+        if excel is None and batch is not None:  # written by DuckDB, the same bytes
+            batch.write_csv(stream)
+        elif excel:
             from takst.render.excel import write_excel_csv
 
             write_excel_csv(stream, tariff, evaluation, decimal_mark=excel[1])
@@ -718,9 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a tariff for one customer or a whole register")
     customers(e)
-    e.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table",
-                   help="table (for people), json, csv, or xlsx (a workbook; needs --out and "
-                   "the xlsx extra)")
+    e.add_argument("--format", choices=["table", "json", "csv", "xlsx", "parquet"],
+                   default="table",
+                   help="table (for people), json, csv, xlsx (a workbook; needs --out and "
+                   "the xlsx extra), or parquet (one DECIMAL(38, s) column per charge; needs "
+                   "--out)")
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
     cli_options.add_locale_option(e)
     cli_options.add_table_options(e)

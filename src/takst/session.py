@@ -409,11 +409,22 @@ class Evaluation:
     #: In an evaluation that reads its register once (``Session.run(..., once=True)``):
     #: the checks of each customer that the first pass would have made.
     validator: Validator | None = None
+    #: A register checked and billed in DuckDB (``takst.io.columnar.BatchEngine``), when the
+    #: batch engine could read it there: it writes CSV and Parquet itself.
+    batch: Any = None
+    #: Why a batch run read its register with the Python reader instead, if it did.
+    reader_note: str | None = None
 
     def results(self) -> Iterator[CustomerResult]:
         """One result per customer, in order, with traces if the request asks for them.
         The customers' look-alike warnings are collected in :attr:`warnings` on the way."""
         from takst.io.register import Lookalikes
+
+        if self.batch is not None:
+            self.warnings = self.batch.lookalikes()
+            batch: Iterator[CustomerResult] = self.batch.evaluate((), self.request.year,
+                                                                  self.context)
+            return batch
 
         found = Lookalikes(self.tariff)
         self.warnings = []
@@ -654,6 +665,16 @@ class Session:
         register's problems, a usage problem of the request."""
         tariff = self._tariff(request)
         customers = self.customers(tariff, request)
+        reader_note = None
+        if request.register and request.engine == "batch" and not request.trace:
+            fast = self._batch_run(tariff, request)
+            if isinstance(fast, Evaluation):
+                return fast
+            reader_note = fast
+        elif request.register and Path(request.register).suffix.lower() == ".parquet":
+            raise UsageError(diagnostic(
+                f"{request.register} is a Parquet register, which only the batch engine reads",
+                hint="add --engine batch (pip install 'takst[batch]')"))
         # traces come from the reference interpreter, whatever engine bills
         engine = self.engine("interpreter" if request.trace else request.engine, tariff)
         settings = self._settings(tariff, request, customers)
@@ -679,7 +700,38 @@ class Session:
                 raise UsageError(problems)
             context = Context(settings=settings)
             rows = len(listed)
-        return Evaluation(request, tariff, engine, context, customers, rows, self.version)
+        return Evaluation(request, tariff, engine, context, customers, rows, self.version,
+                          reader_note=reader_note)
+
+    def _batch_run(self, tariff: ast.Tariff, request: Request) -> Evaluation | str | None:
+        """A register run wholly in DuckDB (:func:`takst.io.columnar.batch_engine`): its
+        evaluation, or why the register is read by the Python reader instead (None: the
+        tariff does not compile, or the session has its own batch engine)."""
+        if self.engines.get("batch") is not _batch or request.register is None:
+            return None
+        try:
+            from takst.interpreter.batch.duckdb_engine import DuckDBEngine, FallsBack, NeedsReader
+            from takst.io.columnar import batch_engine
+        except ImportError:
+            return None
+        if DuckDBEngine(tariff, checked=True).unsupported is not None:
+            return None  # the interpreter, with the note naming the construct
+        items = self._values(tariff, request)
+        try:
+            engine = batch_engine(
+                tariff, request.register, request.year,
+                lambda: settings_from_values(tariff, items, register=True),
+                delimiter=request.dialect.delimiter, decimal=request.dialect.decimal)
+        except NeedsReader as why:
+            if Path(request.register).suffix.lower() == ".parquet":
+                raise UsageError(diagnostic(
+                    f"the Parquet register {request.register} cannot be checked in DuckDB: "
+                    f"{why}", hint="write it as a CSV register")) from None
+            return f"the register is read by the Python reader ({why})"
+        except FallsBack:
+            return None
+        return Evaluation(request, tariff, engine, engine.run.context, [], engine.loaded.rows,
+                          self.version, batch=engine)
 
     def _tariff(self, request: Request) -> ast.Tariff:
         tariff = self.load(request.tariff).tariff

@@ -1,0 +1,370 @@
+"""Columnar register checks: a register's cells read as text in DuckDB, checked there.
+
+This module only builds and runs SQL. What a register's dialect is (delimiter, ``sep=``
+line, decimal mark), which cells are acceptable and how a problem is worded belong to the
+register reader (``src/takst/io/register.py``); ``src/takst/io/columnar.py`` finds the
+dialect from the head of the file with the reader's own functions and passes it in here.
+
+The checks are a *sieve*: a row the sieve lets through is one the reader reads, to the same
+values; a row it holds back is looked at by the reader's own per-row checks in Python
+(which word its problems). The sieve may hold back more than the reader refuses (a number
+in another script's digits, a whitespace character the SQL does not trim): such a row has
+no problem in the reader's words, and the caller then reads the whole file with the reader.
+
+Tables made here (temporary, per connection):
+
+* ``_raw``: ``c0 .. cN`` (VARCHAR, NULL for an empty cell), one row per non-blank record,
+  in the file's order (``rowid`` is the record's index, from 0);
+* ``_register``: the typed table the compiled plan reads (``_row``, ``id``, ``name``,
+  ``customer_type``, ``services``, ``i_<input>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from takst.interpreter.batch.compiler import col, quote, text_lit
+
+#: The characters Python's ``str.strip()`` removes (``str.isspace``), as an RE2 class body.
+WHITESPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+              r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}")
+#: Characters the reader may refuse in an id or a name (control, format, line and paragraph
+#: separators), or that DuckDB's Unicode tables may see differently from Python's
+#: (private use, surrogates, unassigned): a superset of the reader's ``invisible``.
+ODD_TEXT = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]|[^\p{L}\p{M}\p{N}\p{P}\p{S}\p{Z}]"
+#: A name or an id in its common form, which needs no trimming, no NFC and has no invisible
+#: character: printable ASCII and the precomposed Latin letters (U+00A1 to U+024F but the
+#: soft hyphen), a character other than a space at each end.
+CLEAN_TEXT = (r"[!-~\x{a1}-\x{ac}\x{ae}-\x{24f}]"
+              r"([ -~\x{a0}-\x{ac}\x{ae}-\x{24f}]*[!-~\x{a1}-\x{ac}\x{ae}-\x{24f}])?")
+TRUE_WORDS = ("true", "yes", "ja", "1", "sand", "sann", "sant")
+FALSE_WORDS = ("false", "no", "nej", "nei", "0", "falsk", "usann", "falskt")
+MAX_DIGITS = 30
+NUMERIC = ("inhabitants", "count", "number", "money")
+
+
+@attrs.frozen
+class Column:
+    """An input's column: where it is in the record, what it holds."""
+
+    name: str
+    position: int
+    kind: str  # an InputType kind: inhabitants, count, number, money, yes/no, date, text
+    optional: bool
+
+
+def cell(position: int) -> str:
+    return f"c{position}"
+
+
+def csv_source(path: str, *, delimiter: str, skip: int, width: int) -> str:
+    """``read_csv`` of every cell as text: no detection, RFC 4180 quotes, strict widths."""
+    p = path.replace("'", "''")
+    d = delimiter.replace("'", "''")
+    spec = ", ".join(f"'{cell(i)}': 'VARCHAR'" for i in range(width))
+    return (f"read_csv('{p}', delim='{d}', quote='\"', escape='\"', header=false, "
+            f"skip={skip}, columns={{{spec}}}, auto_detect=false, strict_mode=true, "
+            "null_padding=false)")
+
+
+def load_text(con: Any, source: str, width: int) -> int:
+    """``_raw`` from ``source`` without the blank records (every cell empty or spaces, which
+    the reader skips); returns how many records it has."""
+    blank = " AND ".join(f"{_space_trimmed(cell(i))} = ''" for i in range(width))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {source} "
+                f"WHERE NOT ({blank})")
+    (n,) = con.execute("SELECT count(*) FROM _raw").fetchone()
+    return int(n)
+
+
+def stripped(c: str) -> str:
+    """A cell as Python's ``strip()`` leaves it (NULL as '')."""
+    return (f"regexp_replace(COALESCE({c}, ''), '^[{WHITESPACE}]+|[{WHITESPACE}]+$', '', 'g')")
+
+
+def _space_trimmed(c: str) -> str:
+    # DuckDB's trim() alone also trims some Unicode spaces, not tabs: spaces only, said
+    return f"trim(COALESCE({c}, ''), ' ')"
+
+
+#: The same characters but the space, as text (for ``contains``).
+_WS_CHARS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200b)))
+             + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def _ascii(c: str) -> str:
+    """True when a cell is ASCII (as many bytes as characters: no regular expression)."""
+    return f"strlen(COALESCE({c}, '')) = length(COALESCE({c}, ''))"
+
+
+def _bad_ends(c: str) -> str:
+    """Whitespace at the ends of a cell, once its spaces are trimmed (the SQL trims spaces
+    only; Python's ``strip`` more): the first and last characters looked up, no regex."""
+    t = _space_trimmed(c)
+    ws = text_lit(_WS_CHARS)
+    return (f"({t} <> '' AND (contains({ws}, left({t}, 1)) OR contains({ws}, right({t}, 1))))")
+
+
+def number_patterns(mark: str) -> tuple[str, str]:
+    """The reader's plain and grouped numbers for a decimal mark, in ASCII digits."""
+    if mark == ".":
+        return r"^[0-9]+(\.[0-9]+)?$", r"^[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]+)?$"
+    return r"^[0-9]+(,[0-9]+)?$", r"^[1-9][0-9]{0,2}(\.[0-9]{3})+(,[0-9]+)?$"
+
+
+def number_text(c: str, mark: str) -> str:
+    """A number cell (space-trimmed, accepted) as decimal text with a point: ``1234.50``."""
+    t = _space_trimmed(c)
+    if mark == ".":
+        return f"replace({t}, ',', '')"
+    return f"replace(replace({t}, '.', ''), ',', '.')"
+
+
+def clean(column: Column) -> str:
+    """SQL true for a cell in its common form (digits, an ISO date, a yes/no word as the
+    reader lists it, a clean text), read as it is: NULL or false for any other."""
+    c = cell(column.position)
+    kind = column.kind
+    if kind in NUMERIC:
+        return f"regexp_full_match({c}, '[0-9]{{1,{MAX_DIGITS}}}')"
+    if kind == "yes/no":
+        return f"{c} IN ({', '.join(text_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS))})"
+    if kind == "date":
+        return (f"(regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
+                f"try_cast({c} AS DATE) IS NOT NULL AND NOT starts_with({c}, '0000'))")
+    return f"regexp_full_match({c}, '{CLEAN_TEXT}')"
+
+
+def flag(position: int) -> str:
+    """The column of :func:`typed`'s inner projection that holds a cell's :func:`clean`."""
+    return f"_k{position}"
+
+
+def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
+    """SQL true when the reader reads this column's cell without a problem (to the value
+    :func:`typed` gives): a sieve, never looser than the reader. Refers to the cell's
+    :func:`flag` (its clean form), as :func:`typed` computes it."""
+    c = cell(column.position)
+    t = _space_trimmed(c)
+    kind = column.kind
+    fast = f"regexp_full_match({t}, '[0-9]{{1,{MAX_DIGITS}}}')"  # the common case, first
+    if kind in ("inhabitants", "count"):
+        ok = (f"(regexp_full_match({t}, '[0-9]+') AND length({t}) <= {MAX_DIGITS})")
+        if mark == ".":  # 1,234 is 1234 in a file with a decimal point
+            plain, grouped = number_patterns(".")
+            ok = (f"(regexp_full_match({t}, '[0-9]+') OR regexp_full_match({t}, "
+                  f"'{grouped[1:-1]}')) AND length({number_text(c, mark)}) <= {MAX_DIGITS}")
+        else:
+            plain, grouped = number_patterns(",")
+            ok = (f"(regexp_full_match({t}, '[0-9]+') OR regexp_full_match({t}, "
+                  f"'{grouped[1:-1]}')) AND length({number_text(c, mark)}) <= {MAX_DIGITS}")
+        ok = f"({ok})"
+    elif kind in ("number", "money"):
+        plain, grouped = number_patterns(mark)
+        digits = f"length(regexp_replace({t}, '[^0-9]', '', 'g'))"
+        ok = (f"((regexp_full_match({t}, '{plain[1:-1]}') OR regexp_full_match({t}, "
+              f"'{grouped[1:-1]}')) AND {digits} <= {MAX_DIGITS})")
+    elif kind == "yes/no":
+        words = ", ".join(text_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
+        ok = f"({_ascii(c)} AND lower({t}) IN ({words}))"  # Python's lower() is not DuckDB's
+    elif kind == "date":
+        ok = (f"(regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
+              f"try_cast({t} AS DATE) IS NOT NULL AND NOT starts_with({t}, '0000'))")
+    else:
+        ok = f"{t} <> ''"
+    if kind in NUMERIC:
+        ok = f"({fast} OR {ok})"
+    if unsure and kind in NUMERIC:  # a cell that shows a mark cannot be read: held back
+        ok = f"({ok} AND {classify(c)} IS NULL)"
+    ok = f"({ok} AND NOT {_bad_ends(c)})"
+    if column.optional:
+        ok = f"({t} = '' AND NOT {_bad_ends(c)} OR {ok})"
+    if unsure and kind in NUMERIC:
+        return ok
+    # CASE, not OR: DuckDB evaluates a CASE's other branch only for the rows that need it
+    return f"(CASE WHEN {flag(column.position)} THEN TRUE ELSE {ok} END)"
+
+
+def classify(c: str) -> str:
+    """The reader's ``_classify`` of a cell in SQL: ``'.'``, ``','``, ``'?.'``, ``'?,'`` or
+    NULL (ASCII digits only: a cell with other characters is held back by the caller)."""
+    t = f"trim(ltrim(trim(COALESCE({c}, ''), ' '), '+-'), ' ')"
+    return (
+        f"CASE WHEN NOT (contains(COALESCE({c}, ''), '.') OR contains(COALESCE({c}, ''), ',')) "
+        "THEN NULL "
+        f"WHEN regexp_full_match({t}, '[0-9]+(\\.|,)[0-9]+') THEN "
+        f"CASE WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}[.,][0-9]{{3}}') "
+        f"THEN '?' || regexp_extract({t}, '[.,]') ELSE regexp_extract({t}, '[.,]') END "
+        f"WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}(\\.[0-9]{{3}}){{2,}}') THEN ',' "
+        f"WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}(,[0-9]{{3}}){{2,}}') THEN '.' "
+        f"WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}(\\.[0-9]{{3}})+,[0-9]+') THEN ',' "
+        f"WHEN regexp_full_match({t}, '[1-9][0-9]{{0,2}}(,[0-9]{{3}})+\\.[0-9]+') THEN '.' "
+        "END")
+
+
+@attrs.frozen
+class Evidence:
+    """What the numbers of a file show about its decimal mark."""
+
+    comma: bool
+    point: bool
+    two_ways: bool
+    foreign: bool  # a number cell with a character that is not ASCII: the reader decides
+
+
+def mark_evidence(con: Any, positions: Sequence[int]) -> Evidence:
+    if not positions:
+        return Evidence(False, False, False, False)
+    kinds = [classify(cell(p)) for p in positions]
+    parts = []
+    for want in (",", "."):
+        parts.append("bool_or(" + " OR ".join(f"{k} = '{want}'" for k in kinds) + ")")
+    parts.append("bool_or(" + " OR ".join(f"starts_with({k}, '?')" for k in kinds) + ")")
+    # a character that is not ASCII, or a control character (a tab the reader strips): the
+    # SQL's classification could differ from the reader's
+    parts.append("bool_or(" + " OR ".join(
+        f"NOT {_ascii(cell(p))} OR regexp_matches(COALESCE({cell(p)}, ''), '[\\x00-\\x1f]')"
+        for p in positions) + ")")
+    row = con.execute("SELECT " + ", ".join(parts) + " FROM _raw").fetchone()
+    return Evidence(*(bool(x) for x in row))
+
+
+def text_ok(position: int, *, normal: bool) -> str:
+    """An id, name or customer type the SQL reads as the reader does: no odd character, no
+    line break, whitespace at its ends only spaces; ``normal``: already in NFC."""
+    c = cell(position)
+    ascii_ok = f"NOT regexp_matches(COALESCE({c}, ''), '[\\x00-\\x1f\\x7f]')"
+    other_ok = f"NOT regexp_matches(COALESCE({c}, ''), '{ODD_TEXT}')"
+    if normal:
+        other_ok += f" AND nfc_normalize(COALESCE({c}, '')) = COALESCE({c}, '')"
+    ok = (f"(CASE WHEN {_ascii(c)} THEN {ascii_ok} ELSE {other_ok} END) "
+          f"AND NOT {_bad_ends(c)}")
+    return f"(CASE WHEN {flag(position)} OR {c} IS NULL THEN TRUE ELSE ({ok}) END)"
+
+
+def normal_text(c: str) -> str:
+    """An id or a name as the reader takes it (trimmed, NFC; NFC only where not ASCII)."""
+    t = _space_trimmed(c)
+    return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
+
+
+def held_back(con: Any) -> tuple[dict[int, str], list[tuple[int, int]]]:
+    """The records the sieve holds back (their index, with the id as the SQL reads it), and
+    the repeated ids: (record, first record of its id) for every record whose id an earlier
+    record has (``_register``)."""
+    rows = {int(r): i for r, i in con.execute(
+        "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()}
+    (repeated,) = con.execute("SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
+    if not repeated:
+        return rows, []
+    twice = [(int(r), int(f)) for r, f in con.execute(
+        "SELECT _row, first FROM (SELECT _row, id, min(_row) OVER (PARTITION BY id) AS first, "
+        "count(*) OVER (PARTITION BY id) AS n FROM _register) "
+        "WHERE n > 1 AND id <> '' AND _row <> first ORDER BY _row").fetchall()]
+    return rows, twice
+
+
+def category_conditions(types: Sequence[str] | None, type_position: int | None,
+                        others: Mapping[int, Sequence[str]], charges: Sequence[str],
+                        services_position: int | None) -> list[str]:
+    """SQL true for a record whose customer type, category values and services the tariff
+    accepts (prepare's ``Validator``)."""
+    out = []
+    if types is not None:
+        allowed = ", ".join(text_lit(t) for t in types)
+        value = "''" if type_position is None else _space_trimmed(cell(type_position))
+        out.append(f"{value} IN ({allowed})")
+    for position, names in others.items():
+        allowed = ", ".join(text_lit(n) for n in names)
+        out.append(f"({_space_trimmed(cell(position))} IN ({allowed}) OR "
+                   f"{_space_trimmed(cell(position))} = '')")
+    if services_position is not None:
+        names = ", ".join(text_lit(c) for c in charges) or "''"
+        out.append(f"len(list_filter({_services(services_position)}, "
+                   f"lambda x: x NOT IN ({names}))) = 0")
+    return out
+
+
+def _services(position: int) -> str:
+    return (f"list_filter(list_transform(string_split(COALESCE({cell(position)}, ''), ';'), "
+            "lambda x: trim(x, ' ')), lambda x: x <> '')")
+
+
+def scales_of(con: Any, columns: Sequence[Column], mark: str) -> dict[str, int]:
+    """The decimals of each number column (the most any of its cells has)."""
+    out: dict[str, int] = {}
+    for column in columns:
+        if column.kind in ("number", "money"):
+            t = number_text(cell(column.position), mark)
+            (s,) = con.execute(
+                f"SELECT max(CASE WHEN contains({t}, '.') THEN length(split_part({t}, '.', 2)) "
+                "ELSE 0 END) FROM _raw").fetchone() or (0,)
+            out[column.name] = int(s or 0)
+        elif column.kind in ("inhabitants", "count"):
+            out[column.name] = 0
+    return out
+
+
+def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: str,
+          scales: Mapping[str, int], *, id_position: int, name_position: int,
+          type_position: int | None, services_position: int | None,
+          conditions: Sequence[str] = (), texts: bool = False) -> str:
+    """The typed table ``_register`` from ``_raw``, in one pass: ``_held`` is true for a
+    record the sieve holds back (``conditions``, all true for a record it lets through),
+    whose typed values are then not to be used (a cell that is no number is NULL).
+    ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
+    each number's decimal text (``_t_<input>``), for reports that show the inputs."""
+    held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
+    texts_at = [id_position, name_position, *([type_position] if type_position is not None
+                                              else [])]
+    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at]
+    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
+              if c.position not in texts_at]
+    select = ["_row", f"{held} AS _held",
+              f"CASE WHEN {flag(id_position)} THEN {cell(id_position)} ELSE "
+              f"{normal_text(cell(id_position))} END AS id",
+              f"CASE WHEN {flag(name_position)} THEN {cell(name_position)} ELSE "
+              f"{normal_text(cell(name_position))} END AS name",
+              (f"{_space_trimmed(cell(type_position))} AS customer_type"
+               if type_position is not None else "'' AS customer_type"),
+              (f"{_services(services_position)} AS services" if services_position is not None
+               else "NULL::VARCHAR[] AS services")]
+    for column in columns:
+        c = cell(column.position)
+        t = _space_trimmed(c)
+        given = f"NULLIF({t}, '')"
+        kind = column.kind
+        if kind in NUMERIC:
+            text = f"CASE WHEN {t} <> '' THEN {number_text(c, mark)} END"
+            s = scales.get(column.name, 0)
+            k = flag(column.position)
+            if s == 0:
+                select.append(f"CASE WHEN {k} THEN CAST({c} AS HUGEINT) ELSE "
+                              f"TRY_CAST({text} AS HUGEINT) END AS {col(column.name)}")
+            else:
+                select.append(
+                    f"TRY_CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', 2), {s}, "
+                    f"'0') AS HUGEINT) AS {col(column.name)}")
+            if texts:
+                select.append(f"{text} AS {quote('_t_' + column.name)}")
+        elif kind == "yes/no":
+            words = ", ".join(text_lit(w) for w in TRUE_WORDS)
+            select.append(f"CASE WHEN {flag(column.position)} THEN {c} IN ({words}) "
+                          f"WHEN {t} <> '' THEN lower({t}) IN ({words}) END "
+                          f"AS {col(column.name)}")
+        elif kind == "date":
+            select.append(f"CASE WHEN {flag(column.position)} THEN CAST({c} AS DATE) "
+                          f"ELSE TRY_CAST({given} AS DATE) END AS {col(column.name)}")
+        else:
+            select.append(f"{given} AS {col(column.name)}")
+    for name, sql_type in absent.items():
+        select.append(f"NULL::{sql_type} AS {col(name)}")
+    # a view, not a table: each query computes only the columns it reads (writing a table
+    # of a million rows costs about as much as reading the CSV)
+    con.execute("DROP TABLE IF EXISTS _register")
+    con.execute("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
+                + " FROM (SELECT rowid AS _row, *, " + ", ".join(flags) + " FROM _raw)")
+    return "_register"

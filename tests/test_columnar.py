@@ -1,0 +1,285 @@
+"""Registers read and checked in DuckDB (src/takst/io/columnar.py): the reader's problems in
+the reader's words, found in SQL; the session's batch runs with no Python per row; Parquet.
+
+The reader's own bad-register tests (tests/test_register.py, tests/test_register_dialects.py)
+run against the columnar reader too (tests/register_readers.py, kind ``columnar``); the
+tests here make sure the columnar path itself answers (no hand-on to the reader) for the
+problems it claims to check, and that a file it hands on says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from paths import DATA, ROOT, run_here
+
+from takst.dsl.errors import RegisterError, render
+from takst.dsl.loader import load_tariff
+from takst.interpreter.prepare import validate
+
+duckdb = pytest.importorskip("duckdb")
+
+from takst.interpreter.batch.duckdb_engine import NeedsReader, connect  # noqa: E402
+from takst.io import columnar  # noqa: E402
+from takst.io.register import load_register  # noqa: E402
+
+OS2 = ROOT / "rules" / "os2valghalla.tariff"
+KS = ROOT / "rules" / "ks_dif_2025.tariff"
+HEADER = "id,name,customer_type,population,os2_member,joined\n"
+GOOD = "0101,København,KOMMUNE,644431,true,2019-01-01\n"
+
+#: Registers with problems the columnar path reports itself, in the reader's words.
+BAD = {
+    "a bad population": HEADER + GOOD + "0147,Frederiksberg,KOMMUNE,1O4000,true,2019-01-01\n",
+    "a negative population": HEADER + GOOD + "2,B,KOMMUNE,-5,true,2019-01-01\n",
+    "separators in a count": HEADER + GOOD + '2,B,KOMMUNE,"41 000",true,2019-01-01\n',
+    "a local date": HEADER + GOOD + "2,B,KOMMUNE,5,true,01.11.2023\n",
+    "a US date": HEADER + GOOD + "2,B,KOMMUNE,5,true,11/01/2023\n",
+    "no such day": HEADER + GOOD + "2,B,KOMMUNE,5,true,2023-02-30\n",
+    "a date with a time": HEADER + GOOD + "2,B,KOMMUNE,5,true,2023-02-03 10:00\n",
+    "a yes/no word": HEADER + GOOD + "2,B,KOMMUNE,5,maybe,2019-01-01\n",
+    "an empty cell": HEADER + GOOD + "2,B,KOMMUNE,,true,2019-01-01\n",
+    "an empty id": HEADER + GOOD + ",B,KOMMUNE,5,true,2019-01-01\n",
+    "a repeated id": HEADER + GOOD + "3,B,KOMMUNE,5,true,2019-01-01\n" + GOOD,
+    "an id repeated in another normal form": (
+        HEADER + "\u00f8,B,KOMMUNE,5,true,2019-01-01\no\u0338,C,KOMMUNE,5,true,2019-01-01\n"
+        "\u00e5,D,KOMMUNE,5,true,2019-01-01\na\u030a,E,KOMMUNE,5,true,2019-01-01\n"),
+    "an invisible character": HEADER + GOOD + "2,B\u200bX,KOMMUNE,5,true,2019-01-01\n",
+    "a line break in a name": HEADER + GOOD + '2,"B\nX",KOMMUNE,5,true,2019-01-01\n',
+    "31 digits": HEADER + GOOD + "2,B,KOMMUNE," + "1" * 31 + ",true,2019-01-01\n",
+    "several problems in one row and after": (
+        HEADER + GOOD + ",B\u200b,KOMMUNE,x,maybe,2019-13-01\n"
+        "\n\n7,C,KOMMUNE,5,true,2019-01-01\n7,D,KOMMUNE,y,true,2019-01-01\n"),
+    "a missing column": "id,name,customer_type,os2_member,joined\n1,A,KOMMUNE,true,2019-01-01\n",
+    "no customers": HEADER,
+    "an empty file": "\n\n",
+    "semicolons and a decimal comma, a bad cell": (
+        "sep=;\r\nid;name;customer_type;population;os2_member;joined\r\n"
+        "1;A;KOMMUNE;1.234.567;ja;2019-01-01\r\n2;B;KOMMUNE;12,5;ja;2019-01-01\r\n"),
+}
+
+MONEY = """\
+tariff m "Money"
+  currency DKK
+  source "test"
+
+input budget "Budget": money
+input population "Indbyggere": inhabitants
+
+charge fee "Gebyr" every year
+  amount budget + 1 DKK per inhabitant * population
+"""
+
+MARKS = {
+    "both marks": "id,name,budget,population\n1,A,\"1,5\",5\n2,B,2.5,5\n",
+    "a number that reads two ways": "id,name,budget,population\n1,A,41.000,5\n2,B,7.250,5\n",
+}
+
+
+def reader_problems(path: Path, tariff_path: Path) -> list[str]:
+    """The reader's problems of a register file, then prepare's (customer types), rendered."""
+    tariff = load_tariff(tariff_path)
+    inputs = {i.name: i for i in tariff.inputs}
+    try:
+        customers = load_register(path, inputs, "r.csv")
+    except RegisterError as err:
+        return [render(d) for d in err.diagnostics]
+    return [render(d) for d in validate(tariff, customers)]
+
+
+def columnar_problems(path: Path, tariff_path: Path) -> list[str]:
+    tariff = load_tariff(tariff_path)
+    with pytest.raises(RegisterError) as info:
+        columnar.load(connect(), path, tariff, "r.csv")
+    return [render(d) for d in info.value.diagnostics]
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_problems_found_in_sql_are_the_readers_word_for_word(case: str, tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(BAD[case], encoding="utf-8", newline="")
+    expected = reader_problems(path, OS2)
+    assert expected, "the case has a problem for the reader"
+    assert columnar_problems(path, OS2) == expected
+
+
+@pytest.mark.parametrize("case", sorted(MARKS))
+def test_an_unclear_decimal_mark_is_the_readers_problem(case: str, tmp_path: Path) -> None:
+    tariff = tmp_path / "m.tariff"
+    tariff.write_text(MONEY, encoding="utf-8")
+    path = tmp_path / "r.csv"
+    path.write_text(MARKS[case], encoding="utf-8")
+    expected = reader_problems(path, tariff)
+    assert expected
+    assert columnar_problems(path, tariff) == expected
+
+
+def test_customer_types_and_services_are_prepares_problems(tmp_path: Path) -> None:
+    lines = (DATA / "norway_2024.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    t = header.index("customer_type")
+    rows = [line.split(",") for line in lines[1:6]]
+    rows[1][t] = "AMT"
+    rows[3][t] = "kommune"
+    text = ",".join([*header, "services"]) + "\n" + "".join(
+        ",".join([*r, "svarut;nothing" if i == 2 else ""]) + "\n" for i, r in enumerate(rows))
+    path = tmp_path / "r.csv"
+    path.write_text(text, encoding="utf-8")
+    expected = reader_problems(path, KS)
+    assert len(expected) == 3
+    assert columnar_problems(path, KS) == expected
+
+
+def test_the_customers_are_the_readers(tmp_path: Path) -> None:
+    """Values, types, optional inputs, ids in NFC, origins: as the reader gives them."""
+    tariff = load_tariff(KS)
+    inputs = {i.name: i for i in tariff.inputs}
+    src = DATA / "norway_2024.csv"
+    con = connect()
+    loaded = columnar.load(con, src, tariff, "r.csv", texts=True)
+    assert columnar.customers(con, loaded, "r.csv", inputs) == load_register(src, inputs, "r.csv")
+    assert loaded.delimiter == "comma" and loaded.decimal == "point"
+
+
+@pytest.mark.parametrize("row", ['2, "B",KOMMUNE,5,true,2019-01-01', '2,B\t"x",KOMMUNE,5,true,2019-01-01'])
+def test_a_quote_after_a_space_is_left_to_the_reader(row: str, tmp_path: Path) -> None:
+    """Python's CSV reader keeps `` "B"`` as text with its quotes; DuckDB's would read B."""
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + GOOD + row + "\n", encoding="utf-8")
+    with pytest.raises(NeedsReader):
+        columnar.load(connect(), path, load_tariff(OS2), "r.csv")
+
+
+def test_a_row_the_sieve_holds_but_the_reader_reads_goes_to_the_reader(tmp_path: Path) -> None:
+    """A name ending in a no-break space is one the SQL does not trim: the whole file is read by
+    the reader (NeedsReader), and the session says so."""
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + GOOD + "2,B\u00a0,KOMMUNE,5,true,2019-01-01\n", encoding="utf-8")
+    with pytest.raises(NeedsReader):
+        columnar.load(connect(), path, load_tariff(OS2), "r.csv")
+    code, out, err = run_here("eval", str(OS2), "--register", str(path), "--year", "2024",
+                              "--format", "csv", "--engine", "batch")
+    assert code == 0
+    assert "read by the Python reader" in err
+    code, expected, _ = run_here("eval", str(OS2), "--register", str(path), "--year", "2024",
+                                 "--format", "csv")
+    assert out == expected
+
+
+DIALECTS = {
+    "plain": None,
+    "excel-danish": "sep=;\r\nid;name;customer_type;population;os2_member;joined\r\n",
+}
+
+
+def _register(tmp_path: Path, dialect: str) -> Path:
+    lines = (DATA / "os2valghalla_demo_2024.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / f"{dialect}.csv"
+    if dialect == "plain":
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        body = "".join(line.replace(",", ";") + "\r\n" for line in lines[1:])
+        path.write_bytes(b"\xef\xbb\xbf" + (str(DIALECTS[dialect]) + body).encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_batch_csv_and_json_are_the_interpreters_bytes_with_no_python_reader(
+        dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _register(tmp_path, dialect)
+    outs: dict[str, dict[str, str]] = {}
+    for engine in ("interpreter", "batch"):
+        outs[engine] = {}
+        for fmt in ("csv", "json"):
+            code, out, err = run_here("eval", str(OS2), "--register", str(path), "--year",
+                                      "2024", "--format", fmt, "--engine", engine)
+            assert code == 0, err
+            assert err == ""
+            outs[engine][fmt] = out
+        if engine == "interpreter":  # from here on, the Python reader must not read a row
+            from takst.io import register
+
+            def no_reader(self: object) -> object:
+                raise AssertionError("the batch engine read the register in Python")
+
+            monkeypatch.setattr(register.Register, "__iter__", no_reader)
+    assert outs["batch"]["csv"] == outs["interpreter"]["csv"]
+    a, b = json.loads(outs["interpreter"]["json"]), json.loads(outs["batch"]["json"])
+    assert b["manifest"]["request"]["engine"] == "batch"
+    a["manifest"]["request"]["engine"] = "batch"
+    assert a == b
+    assert outs["batch"]["json"] == outs["interpreter"]["json"].replace(
+        '"engine": "interpreter"', '"engine": "batch"')
+
+
+def test_parquet_results_and_parquet_registers(tmp_path: Path) -> None:
+    src = DATA / "os2valghalla_demo_2024.csv"
+    results = {}
+    for engine in ("interpreter", "batch"):
+        out = tmp_path / f"{engine}.parquet"
+        code, _, err = run_here("eval", str(OS2), "--register", str(src), "--year", "2024",
+                                "--format", "parquet", "--out", str(out), "--engine", engine)
+        assert code == 0, err
+        con = duckdb.connect()
+        types = dict(con.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall()[i][:2]
+                     for i in range(6))
+        assert types["total"].startswith("DECIMAL(38,")
+        results[engine] = con.execute(f"SELECT * FROM '{out}'").fetchall()
+        assert not list(tmp_path.glob(".*.tmp"))
+    assert results["batch"] == results["interpreter"]
+    assert len(results["batch"]) == 98
+    # a Parquet register (typed columns) gives the CSV register's results
+    reg = tmp_path / "register.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true)) TO '{reg}' (FORMAT parquet)")
+    code, from_parquet, err = run_here("eval", str(OS2), "--register", str(reg), "--year",
+                                       "2024", "--format", "csv", "--engine", "batch")
+    assert code == 0, err
+    code, from_csv, _ = run_here("eval", str(OS2), "--register", str(src), "--year", "2024",
+                                 "--format", "csv")
+    assert from_parquet == from_csv
+    code, _, err = run_here("eval", str(OS2), "--register", str(reg), "--year", "2024",
+                            "--format", "csv")
+    assert code == 2 and "--engine batch" in err
+
+
+def test_parquet_needs_an_out_file() -> None:
+    code, _, err = run_here("eval", str(OS2), "--register", str(DATA / "os2valghalla_demo_2024.csv"),
+                            "--year", "2024", "--format", "parquet")
+    assert code == 2 and "--out" in err
+
+
+def test_a_bad_register_under_the_batch_engine_reports_the_readers_problems(
+        tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(BAD["several problems in one row and after"], encoding="utf-8")
+    runs = [run_here("eval", str(OS2), "--register", str(path), "--year", "2024",
+                     "--format", "csv", "--engine", engine)
+            for engine in ("interpreter", "batch")]
+    assert runs[0][0] == runs[1][0] != 0
+    assert runs[0][2] == runs[1][2]
+
+
+def test_a_register_duckdb_reads_in_parallel_keeps_its_order(tmp_path: Path) -> None:
+    """A register large enough that DuckDB reads it in several chunks at once: the results
+    come in the register's order, every amount exact (a plan is written sorted by row)."""
+    scale = ROOT / "bench" / "scale" / "social_security_contribution.tariff"
+    n = 150_000
+    path = tmp_path / "salaries.csv"
+    cents = [(i * 7919) % 3_000_000 for i in range(n)]
+    path.write_text("id,name,salary\n" + "".join(
+        f"{i},P{i},{c // 100}.{c % 100:02d}\n" for i, c in enumerate(cents)), encoding="utf-8")
+    code, out, err = run_here("eval", str(scale), "--register", str(path), "--year", "2024",
+                              "--format", "csv", "--engine", "batch")
+    assert code == 0, err
+    rows = out.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [str(i) for i in range(n)]
+
+    def exact(c: int) -> str:
+        total = min(c, 600_000) * 2 + (min(max(c, 600_000), 1_240_000) - 600_000) * 6 \
+            + (max(c, 1_240_000) - 1_240_000) * 12
+        x = (total + 50) // 100
+        return f"{x // 100}.{x % 100:02d}"
+
+    assert [r.split(",")[2] for r in rows] == [exact(c) for c in cents]
