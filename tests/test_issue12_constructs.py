@@ -61,14 +61,14 @@ param fee "Avgift" = 10_000 NOK
   adjusted by kpi every year from 2016
   round to kroner half up
 
-param flat = 2_000 NOK
+param fixed = 2_000 NOK
   adjusted by 2.5 % every year from 2016
 
 charge a every year
   amount fee
 
 charge b every year
-  amount flat
+  amount fixed
   round to øre half up
 """
 

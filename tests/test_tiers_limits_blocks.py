@@ -27,7 +27,7 @@ ALL = HEAD + """
 input calls: count of calls
 input amount_: money
 input joined: date
-input exempt: yes/no
+input fritatt: yes/no
 
 rounding to_krone = to kroner half up
 
@@ -50,7 +50,7 @@ charge tiers every year
 
 charge clamped every year from joined
   amount 3 * amount_
-  except exempt -> 0 "Fritatt"
+  except fritatt -> 0 "Fritatt"
   prorate by months from joined "Hele måneder"
   at least 100 NOK after proration "Minstepris"
   at most 2_000 NOK before proration "Makspris"
@@ -74,7 +74,7 @@ def customers() -> list[Customer]:
             out.append(Customer(f"{i}-{j}", f"c{i}-{j}", {
                 "calls": Decimal(calls), "amount_": Decimal(amount),
                 "joined": dt.date(2024 if (i + j) % 3 else 2025, 1 + (i * 5 + j) % 12, 1),
-                "exempt": (i + j) % 7 == 0}))
+                "fritatt": (i + j) % 7 == 0}))
     return out
 
 
@@ -255,18 +255,18 @@ def test_volume_prices_the_whole_quantity_at_its_band_and_traces_it() -> None:
 def test_bounds_apply_before_or_after_proration_and_not_to_an_exception() -> None:
     """Joined 1 October (3/12): a minimum before proration is prorated (16 000 -> 4 000), a
     minimum after it is not (3 000 -> 5 000); an exception's 0 stays 0."""
-    text = ("input joined: date\ninput exempt: yes/no\n"
+    text = ("input joined: date\ninput fritatt: yes/no\n"
             "charge prorated every year from joined\n  amount 12_000 NOK\n"
             "  prorate by months from joined\n  at least 16_000 NOK before proration\n"
             "charge billed every year from joined\n  amount 12_000 NOK\n"
-            "  except exempt -> 0\n  prorate by months from joined\n"
+            "  except fritatt -> 0\n  prorate by months from joined\n"
             "  at least 5_000 NOK after proration \"Minstepris\"\n")
     joined = dt.date(2024, 10, 1)
-    assert amounts(text, {"joined": joined, "exempt": False}, 2024) == {
+    assert amounts(text, {"joined": joined, "fritatt": False}, 2024) == {
         "prorated": Decimal(4_000), "billed": Decimal(5_000)}
-    assert amounts(text, {"joined": joined, "exempt": True}, 2024)["billed"] == Decimal(0)
+    assert amounts(text, {"joined": joined, "fritatt": True}, 2024)["billed"] == Decimal(0)
     line = Evaluator(one(text)).evaluate(
-        Customer("1", "a", {"joined": joined, "exempt": True}), 2024).line("billed")
+        Customer("1", "a", {"joined": joined, "fritatt": True}), 2024).line("billed")
     (limit,) = [s for s in line.steps if s.kind == "limit"]
     assert limit.applied is False
     assert limit.text == ("at least 5 000 NOK after proration (Minstepris): not applied, an "
