@@ -565,7 +565,8 @@ class Printer:
         return "every year" + (f" from {f.anchor.name}" if f.anchor is not None else "")
 
     #: ChargeDecl fields that repeat another field (the first body, the first rounding).
-    _CHARGE_REPEATS: ClassVar[frozenset[str]] = frozenset({"body", "rounding", "frequency"})
+    _CHARGE_REPEATS: ClassVar[frozenset[str]] = frozenset({"body", "rounding", "frequency",
+                                                           "vat_exempt"})
 
     def charge(self, d: ast.ChargeDecl) -> Lines:
         word = "pending" if d.pending else "charge"

@@ -874,6 +874,7 @@ class _Builder(Transformer[Token, Any]):
             bodies=bodies,
             roundings=roundings,
             vat_exempt=next((c for c in clauses if isinstance(c, ast.VatExempt)), None),
+            vat_exempts=tuple(c for c in clauses if isinstance(c, ast.VatExempt)),
             span=self._tspan(name),
         )
 
