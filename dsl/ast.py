@@ -447,9 +447,9 @@ class ChargeDecl(Decl):
     #: issue 12: a pending charge limited to some customers (``for customer_type = KOMMUNE``);
     #: for the others it is not charged.
     pending_for: Cond | None = None
-    #: issue 12: ``exempt from vat "reason"``: no VAT on this charge.
+    #: issue 12: ``exempt from vat "reason"``: no VAT on this charge (the first of
+    #: ``vat_exempts``, every such line as written: the checker reports more than one).
     vat_exempt: VatExempt | None = None
-    #: Every ``exempt from vat`` line as written (the checker reports more than one).
     vat_exempts: tuple[VatExempt, ...] = ()
 
 
@@ -871,7 +871,8 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 #: Fields that repeat a node held in another field (a charge's first body and first
 #: rounding are also in ``bodies`` and ``roundings``): walked once, through the tuple.
-_REPEATS: dict[type, frozenset[str]] = {ChargeDecl: frozenset({"body", "rounding"})}
+_REPEATS: dict[type, frozenset[str]] = {
+    ChargeDecl: frozenset({"body", "rounding", "vat_exempt"})}
 
 
 def _node_fields(cls: type) -> tuple[str, ...]:

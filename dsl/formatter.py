@@ -589,7 +589,7 @@ class Printer:
 
     #: ChargeDecl fields that repeat another field (the first body, the first rounding).
     _CHARGE_REPEATS: ClassVar[frozenset[str]] = frozenset({"body", "rounding", "frequency",
-                                                               "vat_exempt"})
+                                                           "vat_exempt"})
 
     def charge(self, d: ast.ChargeDecl) -> Lines:
         word = "pending" if d.pending else "charge"

@@ -291,13 +291,15 @@ def test_outputs_have_vat_columns_only_when_the_tariff_states_vat() -> None:
     ("vat a = 25 %\n", "vat a says no rounding: each line's VAT is kept to the last decimal"),
     ("charge c every year\n  amount 1 NOK\n  exempt from vat\n",
      "charge c is exempt from vat, but this tariff states no VAT"),
+    ('vat a = 25 %\n  round to øre half up\ncharge c every year\n  amount 1 NOK\n'
+     '  exempt from vat\n  exempt from vat "again"\n', "charge c is exempt from vat twice"),
     ('import customer_types\nvat a = by customer_type\n    KOMMUNE not offered\n'
      '    others 25 %\n', "a VAT rate cannot be not offered"),
     ('charge c every year\n  amount 1 NOK\nexample "e"\n  billing year 2024\n'
      '  expect vat c 1\n', "this example expects VAT, but the tariff states no VAT"),
     ("vat a = 25 %\n  round to øre half up\ncharge c every year\n  amount 1 NOK\n"
      '  exempt from vat "x"\n  exempt from vat "y"\n',
-     "charge c says exempt from vat more than once"),
+     "charge c is exempt from vat twice"),
     ("vat a = 25 %\n  round to øre half up\ncharge c every month\n  amount 1 NOK\n",
      "charge c is invoiced every month, and takst cannot yet add VAT to a charge invoiced "
      "per period"),

@@ -51,9 +51,10 @@ def check_vat(ctx: Context, vat: ast.VatDecl) -> None:
 
 
 def check_exempt(ctx: Context, charge: ast.ChargeDecl) -> None:
-    for again in charge.vat_exempts[1:]:
-        ctx.err(f"charge {charge.name} says exempt from vat more than once", again.span,
-                hint="keep one `exempt from vat` line (with its reason)")
+    for extra in charge.vat_exempts[1:]:
+        ctx.err(f"charge {charge.name} is exempt from vat twice", extra.span,
+                hint="keep one `exempt from vat` line",
+                related=[("the first is here", charge.vat_exempts[0].span)])
     if charge.vat_exempt is not None and not ctx.t.vats:
         ctx.err(f"charge {charge.name} is exempt from vat, but this tariff states no VAT",
                 charge.vat_exempt.span,
