@@ -119,7 +119,8 @@ def spark_session(master: str | None = None) -> Any:
     out = os.fdopen(fd, "wb")
     _LOGS.append(out)
     try:
-        gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+        gateway = launch_gateway(conf, popen_kwargs={"stdout": out,  # type: ignore[no-untyped-call]
+                                                     "stderr": out})
     except Exception as err:
         out.flush()
         with open(log, encoding="utf-8", errors="replace") as fh:
@@ -165,7 +166,7 @@ def _condition(err: Exception) -> tuple[str, Mapping[str, str]]:
 
 def _is_spark_error(err: Exception) -> bool:
     try:
-        from py4j.protocol import Py4JJavaError
+        from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
         from pyspark.errors import PySparkException
     except ImportError:  # pragma: no cover
         return False
@@ -363,8 +364,9 @@ class SparkEngine:
         self.validate(listed)
         scales = self._load(listed)
         origins = {c.id: c.origin for c in listed}
-        return register_values(SparkSQL(self.spark), self.view, self.tariff, year, scales,
-                               settings or {}, register, origins=origins.get)
+        sql: Any = SparkSQL(self.spark)  # a connection as register_values uses one
+        return register_values(sql, self.view, self.tariff, year, scales, settings or {},
+                               register, origins=origins.get)
 
     # -------------------------------------------------------------- evaluate
     def plan(self, year: int, context: Context, scales: Mapping[str, int]) -> Plan:
