@@ -19,6 +19,8 @@ PySpark is imported lazily: ``takst`` works without the ``spark`` extra.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import os
 import re
@@ -118,6 +120,7 @@ def spark_session(master: str | None = None) -> Any:
     fd, log = tempfile.mkstemp(prefix="takst-spark-", suffix=".log")
     out = os.fdopen(fd, "wb")
     _LOGS.append(out)
+    atexit.register(_remove, log)
     try:
         gateway = launch_gateway(conf, popen_kwargs={"stdout": out,  # type: ignore[no-untyped-call]
                                                      "stderr": out})
@@ -132,6 +135,11 @@ def spark_session(master: str | None = None) -> Any:
     context.setLogLevel("OFF")
     _SESSIONS[master] = spark
     return spark
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def stop_sessions() -> None:
