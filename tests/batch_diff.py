@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 from paths import ROOT
@@ -77,14 +78,16 @@ def compare(label: str, a: list[CustomerResult], b: list[CustomerResult], fig: F
                     f"{la.charged}, batch {lb.amount} {lb.status} {lb.charged}")
 
 
-def run_examples(path: Path, fig: Figures) -> None:
+def run_examples(path: Path, fig: Figures, make: Any = None) -> None:
+    """Every example of the tariff at ``path`` under the interpreter and the engine ``make``
+    gives (``make(tariff)``; default the DuckDB engine)."""
     from takst.io.register import load_register
 
     tariff = checked(path)
     if tariff is None:
         return
     interp = InterpreterEngine(tariff, checked=True)
-    batch = DuckDBEngine(tariff, checked=True)
+    batch = (make or (lambda t: DuckDBEngine(t, checked=True)))(tariff)
     if batch.unsupported is not None:
         fig.fallbacks.append(f"{path.relative_to(ROOT)}: {batch.unsupported.note}")
         return

@@ -333,7 +333,7 @@ def test_an_unknown_engine_is_a_usage_problem() -> None:
     with pytest.raises(UsageError) as caught:
         Session().run(Request(OS2, 2024, register=OS2_REGISTER, engine="duckdb"))
     d = caught.value.diagnostics[0]
-    assert (d.message, d.hint) == ("no engine 'duckdb'", "the engines are: interpreter, batch")
+    assert (d.message, d.hint) == ("no engine 'duckdb'", "the engines are: interpreter, batch, spark")
 
 
 # ------------------------------------------------------------------ streaming output

@@ -71,11 +71,13 @@ class Unsupported:
 
     construct: str
     span: Span | None
+    #: The engine that cannot compile it: ``batch`` (DuckDB) or ``Spark``.
+    engine: str = "batch"
 
     @property
     def note(self) -> str:
         where = f" ({self.span.file}:{self.span.line})" if self.span is not None else ""
-        return (f"the batch engine cannot compile {self.construct}{where}; "
+        return (f"the {self.engine} engine cannot compile {self.construct}{where}; "
                 "this tariff is evaluated by the interpreter")
 
 
@@ -145,6 +147,8 @@ class Plan:
     sql: str
     #: The positions of the errors the query may raise.
     placed: tuple[Placed, ...] = ()
+    #: The SQL dialect of ``sql``: ``duckdb`` or ``spark``.
+    dialect: str = "duckdb"
 
     def query(self, src: str) -> str:
         return self.sql.replace("{src}", src)
@@ -1247,12 +1251,29 @@ def not_compiled(tariff: ast.Tariff) -> Unsupported | None:
 
 
 def compile_tariff(tariff: ast.Tariff, year: int, consts: Constants | None = None,
-                   data_scales: Mapping[str, int] | None = None) -> Plan | Unsupported:
-    """The SQL plan of a checked tariff for ``year``, or the construct that does not compile."""
+                   data_scales: Mapping[str, int] | None = None, *,
+                   dialect: str = "duckdb") -> Plan | Unsupported:
+    """The SQL plan of a checked tariff for ``year``, or the construct that does not compile.
+
+    ``dialect`` is ``duckdb`` (the compiler's own SQL) or ``spark`` (that SQL transpiled by
+    :func:`takst.interpreter.batch.dialects.to_spark`, which needs SQLGlot)."""
+    if dialect not in ("duckdb", "spark"):
+        raise ValueError(f"no SQL dialect {dialect!r}: duckdb or spark")
+    engine = "Spark" if dialect == "spark" else "batch"
     newer = not_compiled(tariff)
     if newer is not None:
         return newer
     try:
-        return Compiler(tariff, year, consts or Constants(), data_scales).compile()
+        plan = Compiler(tariff, year, consts or Constants(), data_scales).compile()
     except _Unsupported as no:
-        return no.result
+        return attrs.evolve(no.result, engine=engine)
+    if dialect == "duckdb":
+        return plan
+    from takst.interpreter.batch.dialects import TooWide, to_spark
+
+    try:
+        sql = to_spark(plan.sql)
+    except TooWide as wide:
+        return Unsupported(f"a number too large for Spark's DECIMAL(38,0) ({wide.number})",
+                           None, engine)
+    return attrs.evolve(plan, sql=sql, dialect="spark")

@@ -186,7 +186,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _need_out(args)
     inputs = [("tariff", args.file), ("register", args.register)]
     _guard_out(args, inputs)
-    session = Session()
+    session = _session(args)
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None
     _guard_out(args, _modules(tariff))
@@ -706,6 +706,54 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(diagnostic(message, hint=f"see `{self.prog} --help`"))
 
 
+def _session(args: argparse.Namespace) -> Session:
+    """The session of a command: with ``--spark-master``, its Spark engine on that master."""
+    master = getattr(args, "spark_master", None)
+    if not master:
+        return Session()
+    from takst.session import DEFAULT_ENGINES, spark_factory
+
+    return Session(engines={**DEFAULT_ENGINES, "spark": spark_factory(master)})
+
+
+def cmd_sql(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from takst.interpreter.batch.compiler import Unsupported, compile_tariff
+
+    year = _year(args)
+    _guard_out(args, [("tariff", args.file)])
+    session = Session()
+    tariff = _load(session, args.file, err).tariff
+    assert tariff is not None
+    _guard_out(args, _modules(tariff))
+    try:
+        plan = compile_tariff(tariff, year, dialect=args.dialect)
+    except ImportError:
+        raise UsageError(diagnostic("the Spark dialect needs SQLGlot, which is not installed",
+                                    hint="pip install -e '.[spark]'")) from None
+    if isinstance(plan, Unsupported):
+        from takst.dsl.errors import EvaluationError
+
+        raise EvaluationError(diagnostic(
+            f"the {plan.engine} engine cannot compile {plan.construct}", plan.span,
+            hint="takst eval evaluates this tariff with the interpreter instead (it falls "
+            "back with a note)"))
+    sql = plan.sql
+    with contextlib.suppress(ImportError):  # indented by SQLGlot where it is installed
+        from takst.interpreter.batch import dialects
+
+        duck = compile_tariff(tariff, year)
+        assert not isinstance(duck, Unsupported)
+        sql = (dialects.to_spark(duck.sql, pretty=True) if args.dialect == "spark"
+               else dialects.pretty_duckdb(duck.sql))
+    inputs = ", ".join(f"i_{i.name}" for i in tariff.inputs)
+    header = (f"-- takst sql {args.file} --year {year} --dialect {args.dialect}\n"
+              f"-- customers: _row, id, name, customer_type, services, {inputs}\n"
+              "-- (numbers as integers scaled by 10^decimals; amounts leave as DECIMAL(38, s))\n")
+    with _output(args, out) as stream:
+        stream.write(header + sql.replace("{src}", "customers") + ";\n")
+    return 0
+
+
 def cmd_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from takst.lsp import main as serve  # lazily: pygls is the optional `lsp` extra
 
@@ -743,10 +791,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--trace", action="store_true", help="include the trace in JSON output")
     cli_options.add_locale_option(e)
     cli_options.add_table_options(e)
-    e.add_argument("--engine", choices=["interpreter", "batch"], default="interpreter",
-                   help="interpreter (the reference, default) or batch (compiled SQL on DuckDB; "
-                   "needs the batch extra; traces always come from the interpreter)")
+    e.add_argument("--engine", choices=["interpreter", "batch", "spark"], default="interpreter",
+                   help="interpreter (the reference, default), batch (compiled SQL on DuckDB; "
+                   "needs the batch extra) or spark (the same SQL on Apache Spark; needs the "
+                   "spark extra and Java); traces always come from the interpreter")
+    e.add_argument("--spark-master", metavar="URL", help="the Spark master of --engine spark "
+                   "(default local[2]: in this process's machine, on 127.0.0.1 only)")
     e.set_defaults(func=cmd_eval)
+
+    q = sub.add_parser("sql", help="print the SQL a tariff compiles to, for review",
+                       description="Compile a checked tariff and billing year to the SQL the "
+                       "batch engine (DuckDB) or the Spark engine runs, and print it indented. "
+                       "The query reads the customer relation `customers`; aggregates and "
+                       "pools take their values from a register when it runs.")
+    q.add_argument("file", metavar="FILE", help="the .tariff file")
+    q.add_argument("--year", type=_year_arg, help="the billing year, e.g. 2025")
+    q.add_argument("--dialect", choices=["duckdb", "spark"], default="duckdb",
+                   help="duckdb (the batch engine, default) or spark")
+    q.add_argument("--out", metavar="PATH", help="write to PATH (atomically) instead of "
+                   "standard output")
+    q.set_defaults(func=cmd_sql)
 
     x = sub.add_parser("explain", help="the trace of one customer's amounts, as a worksheet")
     customers(x)

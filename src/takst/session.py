@@ -513,6 +513,29 @@ def _batch(tariff: ast.Tariff) -> Engine:
     return engine
 
 
+def spark_factory(master: str | None = None) -> EngineFactory:
+    """The compiled SQL engine on Apache Spark (the ``spark`` extra: PySpark and Java), on
+    ``master`` (default ``local[2]``, bound to 127.0.0.1); a tariff it cannot compile is
+    evaluated by the interpreter instead, with a note naming the construct."""
+
+    def make(tariff: ast.Tariff) -> Engine:
+        try:
+            from takst.interpreter.batch.spark_engine import SparkEngine, available
+        except ImportError:  # pragma: no cover - the engine module itself is always there
+            raise UsageError(diagnostic("the Spark engine is not installed",
+                                        hint="pip install -e '.[spark]'")) from None
+        missing = available()
+        if missing is not None:
+            raise UsageError(diagnostic(missing, hint="pip install -e '.[spark]' (and Java 17), "
+                                        "or use --engine batch or --engine interpreter"))
+        engine = SparkEngine(tariff, checked=True, master=master)
+        if engine.unsupported is not None:
+            return _FallBack(_interpreter(tariff), engine.unsupported.note)
+        return engine
+
+    return make
+
+
 class _FallBack:
     """The interpreter standing in for an engine that cannot compile a tariff."""
 
@@ -526,7 +549,8 @@ class _FallBack:
 
 
 #: The engines a session knows unless it is given others.
-DEFAULT_ENGINES: Mapping[str, EngineFactory] = {"interpreter": _interpreter, "batch": _batch}
+DEFAULT_ENGINES: Mapping[str, EngineFactory] = {"interpreter": _interpreter, "batch": _batch,
+                                                "spark": spark_factory()}
 
 
 def engine_note(engine: Engine) -> str | None:
