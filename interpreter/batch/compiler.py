@@ -1262,7 +1262,7 @@ def compile_tariff(tariff: ast.Tariff, year: int, consts: Constants | None = Non
     engine = "Spark" if dialect == "spark" else "batch"
     newer = not_compiled(tariff)
     if newer is not None:
-        return newer
+        return attrs.evolve(newer, engine=engine)
     try:
         plan = Compiler(tariff, year, consts or Constants(), data_scales).compile()
     except _Unsupported as no:
