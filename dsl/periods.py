@@ -10,6 +10,7 @@ them is exact (``Fraction``), never float.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -41,8 +42,10 @@ def _month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month + 1, 1) - dt.timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=64)
 def year_period(year: int) -> Period:
-    """The whole billing year as one period."""
+    """The whole billing year as one period (frozen, so one per year is shared: every
+    customer's evaluation starts from it)."""
     return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), f"the year {year}")
 
 
