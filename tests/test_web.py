@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from paths import DATA, ROOT, RULES, run_here
+from paths import DATA, ROOT, RULES, run, run_here
 
 from takst.dsl.errors import RegisterError, UsageError
 from takst.render.locale import numbers
@@ -276,3 +276,33 @@ def test_existing_prices_from_the_old_tariff(tmp_path: Path, register: Path) -> 
 
     page = worksheet_page(calc, numbers("nb"), ServerLinks(), calc.find("Oslo"), "old")
     assert "KS DIF, the old model" in page and "billing year 2024" in page
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "rules/os2valghalla.tariff", "--register", "data/os2valghalla_demo_2024.csv",
+     "--year", "2024"],
+    ["site", "rules/os2valghalla.tariff", "--register", "data/os2valghalla_demo_2024.csv",
+     "--year", "2024", "--out", "never-written"],
+    ["explain", "rules/os2valghalla.tariff", "--register", "data/os2valghalla_demo_2024.csv",
+     "--year", "2024", "--customer", "Kolding", "--format", "html"],
+])
+def test_without_the_web_extra_a_plain_usage_error(command: list[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the core install only, serve, site and explain --format html say which extra
+    to install (never an internal error), and write nothing."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def without_web(name: str, package: str | None = None) -> object:
+        if name.split(".")[0] in ("jinja2", "markupsafe", "starlette", "uvicorn"):
+            return None
+        return real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_web)
+    code, out, err = run(*command)
+    assert out == ""
+    assert code == 2, err
+    assert "needs the web extra" in err and "pip install 'takst[web]'" in err
+    assert "internal error" not in err
+    assert not (ROOT / "never-written").exists()

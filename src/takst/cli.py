@@ -654,11 +654,11 @@ def _calculator(args: argparse.Namespace,
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The calculator page on a local web server (takst.web.app)."""
-    try:
-        from takst.web.app import serve
-    except ImportError as e:
-        raise UsageError(diagnostic(f"takst serve needs the web extra ({e.name} is missing)",
-                                    hint="pip install 'takst[web]'")) from None
+    from takst.render.html import need_web
+
+    need_web("takst serve", ("jinja2", "markupsafe", "starlette", "uvicorn"))
+    from takst.web.app import serve
+
     calc, nums, _ = _calculator(args, err)
 
     def ready(url: str) -> None:
@@ -670,11 +670,11 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_site(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The calculator as static files (takst.web.site)."""
-    try:
-        from takst.web.site import check_out, write_site
-    except ImportError as e:
-        raise UsageError(diagnostic(f"takst site needs the web extra ({e.name} is missing)",
-                                    hint="pip install 'takst[web]'")) from None
+    from takst.render.html import need_web
+
+    need_web("takst site")
+    from takst.web.site import check_out, write_site
+
     given = [("tariff", args.file), ("register", args.register)]
     given += [("old tariff", args.old)] if args.old else []
     given += [("existing prices", args.existing)] if args.existing else []

@@ -43,6 +43,18 @@ def environment() -> jinja2.Environment:
     return _environment(str(TEMPLATES))
 
 
+def need_web(what: str, modules: tuple[str, ...] = ("jinja2", "markupsafe")) -> None:
+    """A usage error naming the web extra when one of ``modules`` is not installed."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(diagnostic(
+            f"{what} needs the web extra ({', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not installed)",
+            hint="pip install 'takst[web]'"))
+
+
 @cache
 def _environment(*folders: str) -> jinja2.Environment:
     try:
@@ -181,6 +193,7 @@ def render_worksheets(
 
     ``links`` (optional) are extra links shown in the page's header for the screen
     only (the calculator's "back to the calculator"), name -> URL."""
+    need_web("HTML output")
     sources = Sources(tariff_file)
     pages = [customer_page(r, sources, numbers) for r in results]
     from markupsafe import Markup
