@@ -3,6 +3,7 @@ checker and by every evaluation backend; no evaluation happens here."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 import attrs
@@ -176,6 +177,15 @@ class Symbols:
         d = self.decl(name, "rounding")
         return d if isinstance(d, ast.RoundingDecl) else None
 
+
+    def rule_of(self, r: ast.Rounding | ast.RoundExpr) -> tuple[Decimal, str, ast.RoundMode]:
+        """The step (with its text) and the mode of a rounding: its policy's when it names
+        one (``round with to_ore``), else its own."""
+        if r.policy is not None:
+            pol = self.rounding(r.policy.name)
+            assert pol is not None  # the checker refuses a policy that is not a rounding
+            return pol.step, pol.step_text, pol.mode
+        return r.step, r.step_text, r.mode
     def aggregates_read(self, *nodes: ast.Node) -> list[str]:
         """The aggregates ``nodes`` read, directly or through params, formulas, slices and
         pools, in the order they are met (each once). A formula's parameters hide the

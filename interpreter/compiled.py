@@ -317,11 +317,7 @@ class CompiledTariff:
                     _give_up()
                 return found, fraction_to_decimal(rate)
             return exact_vat
-        step, mode = r.step, r.mode
-        if r.policy is not None:
-            pol = self.sym.rounding(r.policy.name)
-            assert pol is not None
-            step, mode = pol.step, pol.mode
+        step, _, mode = self.sym.rule_of(r)
 
         def rounded_vat(s: _State, amount: Decimal) -> tuple[Decimal, Decimal | None]:
             rate = Fraction(*rate_of(s))
@@ -479,11 +475,7 @@ class CompiledTariff:
                     _give_up()  # no exact decimal: the reference raises the error
                 return d
             return exact
-        step, mode = r.step, r.mode
-        if r.policy is not None:
-            pol = self.sym.rounding(r.policy.name)
-            assert pol is not None
-            step, mode = pol.step, pol.mode
+        step, _, mode = self.sym.rule_of(r)
         return lambda amount: round_fraction(Fraction(amount), step, mode)
 
     # ------------------------------------------------------------------ expressions
@@ -747,11 +739,7 @@ class CompiledTariff:
         mode: ast.RoundMode = "half up"
         r = adj.rounding
         if r is not None:
-            step, mode = r.step, r.mode
-            if r.policy is not None:
-                pol = self.sym.rounding(r.policy.name)
-                assert pol is not None
-                step, mode = pol.step, pol.mode
+            step, _, mode = self.sym.rule_of(r)
         first = adj.base_year
 
         def indexed(s: _State) -> Num:
@@ -877,11 +865,7 @@ class CompiledTariff:
 
     def _round_expr(self, e: ast.RoundExpr) -> Expr:
         value = self._expr(e.value)
-        step, mode = e.step, e.mode
-        if e.policy is not None:
-            pol = self.sym.rounding(e.policy.name)
-            assert pol is not None
-            step, mode = pol.step, pol.mode
+        step, _, mode = self.sym.rule_of(e)
 
         def round_expr(s: _State) -> Num:
             n, d = value(s)

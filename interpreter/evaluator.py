@@ -374,11 +374,7 @@ class _Run:
             which = f" ({decl.rate.dim.name} {key}{via}{reason})"
         r = decl.rounding
         if r is not None:
-            step_value, step_text, mode = r.step, r.step_text, r.mode
-            if r.policy is not None:
-                pol = self.ev.sym.rounding(r.policy.name)
-                assert pol is not None
-                step_value, step_text, mode = pol.step, pol.step_text, pol.mode
+            step_value, step_text, mode = self.ev.sym.rule_of(r)
             vat = round_fraction(exact, step_value, mode)
             how = f", rounded to {step_text} ({mode}): {num_text(exact)} → {money_group(vat)}"
         else:
@@ -426,11 +422,7 @@ class _Run:
         step_value: Decimal | None = None
         step_text, mode = "", "half up"
         if r is not None:
-            step_value, step_text, mode = r.step, r.step_text, r.mode
-            if r.policy is not None:
-                pol = self.ev.sym.rounding(r.policy.name)
-                assert pol is not None
-                step_value, step_text, mode = pol.step, pol.step_text, pol.mode
+            step_value, step_text, mode = self.ev.sym.rule_of(r)
         for y in range(adj.base_year + 1, self.year + 1):
             rate = (self._muted(adj.rate) if y == self.year
                     else _Run(self.ev, self.c, y, False, self.ctx)._muted(adj.rate))
@@ -809,11 +801,7 @@ class _Run:
     def finish(self, charge: ast.ChargeDecl, amount: Fraction) -> Decimal:
         r = charge.rounding
         if r is not None:
-            step_value, step_text, mode = r.step, r.step_text, r.mode
-            if r.policy is not None:
-                pol = self.ev.sym.rounding(r.policy.name)
-                assert pol is not None
-                step_value, step_text, mode = pol.step, pol.step_text, pol.mode
+            step_value, step_text, mode = self.ev.sym.rule_of(r)
             rounded = round_fraction(amount, step_value, mode)
             tr = self.tr
             if tr:
@@ -1203,11 +1191,7 @@ class _Run:
 
     def round_expr(self, e: ast.RoundExpr) -> Fraction:
         value = self._expr(e.value)
-        step, step_text, mode = e.step, e.step_text, e.mode
-        if e.policy is not None:
-            pol = self.ev.sym.rounding(e.policy.name)
-            assert pol is not None
-            step, step_text, mode = pol.step, pol.step_text, pol.mode
+        step, step_text, mode = self.ev.sym.rule_of(e)
         rounded = round_fraction(value, step, mode)
         tr = self.tr
         if tr:

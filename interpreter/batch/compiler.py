@@ -503,11 +503,7 @@ class Compiler:
         return X(num, 10**s, x.st)
 
     def round_expr(self, e: ast.RoundExpr) -> X:
-        step, mode = e.step, e.mode
-        if e.policy is not None:
-            pol = self.sym.rounding(e.policy.name)
-            assert pol is not None
-            step, mode = pol.step, pol.mode
+        step, _, mode = self.sym.rule_of(e)
         x = self.expr(e.value)
         if x.const is not None:
             return X.of(Fraction(round_fraction(x.const, step, mode)))
@@ -1118,34 +1114,8 @@ class Compiler:
         r = charge.rounding
         who = " || name"
         if r is not None:
-            step, mode = r.step, r.mode
-            if r.policy is not None:
-                pol = self.sym.rounding(r.policy.name)
-                assert pol is not None
-                step, mode = pol.step, pol.mode
-            s = scale_of(step)
-            fs = Fraction(step)
-            a = x.num if fs.denominator == 1 else f"({x.num} * {lit(fs.denominator)})"
-            if isinstance(x.den, int):
-                b = lit(x.den * fs.numerator)
-                sign = f"sign({a})"
-            else:
-                b = f"abs({x.den} * {lit(fs.numerator)})"
-                sign = f"(sign({a}) * sign({x.den}))"
-            m = f"abs({a})"
-            if mode == "down":
-                k = f"({m} // {b})"
-            elif mode == "up":
-                k = f"(({m} + {b} - 1) // {b})"
-            elif mode == "half up":
-                k = f"((2 * {m} + {b}) // (2 * {b}))"
-            else:
-                q0 = f"({m} // {b})"
-                r2 = f"(2 * ({m} - {q0} * {b}))"
-                k = (f"({q0} + CASE WHEN {r2} > {b} OR ({r2} = {b} AND {q0} % 2 = 1) "
-                     f"THEN 1 ELSE 0 END)")
-            unit = scaled(step, s)
-            return (f"({sign} * {k})" if unit == 1 else f"({sign} * {k} * {lit(unit)})"), s
+            step, _, mode = self.sym.rule_of(r)
+            return self.rounded(x, step, mode).num, scale_of(step)
         if not isinstance(x.den, int):
             raise _Unsupported(f"charge {charge.name}: an amount divided by a customer's value "
                                "with no rounding", charge.span)
