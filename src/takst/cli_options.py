@@ -28,7 +28,7 @@ def _locale_arg(text: str) -> str:
         return resolve_locale(text, "")
     except LocaleError as e:
         d = e.diagnostics[0]
-        raise argparse.ArgumentTypeError(f"{d.message} ({d.hint})") from None
+        raise argparse.ArgumentTypeError(f"{d.message}; {d.hint}") from None
 
 
 def add_locale_option(parser: argparse.ArgumentParser) -> None:

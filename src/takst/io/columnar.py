@@ -427,17 +427,10 @@ def _report(con: Any, path: Path, name: str, tariff: ast.Tariff | None,
             hidden = reader.invisible(text)
             if hidden is not None:
                 bad = True
-                found.append((row, diagnostic(
-                    f"{c} {reader._shown(text)} holds an invisible character: {hidden}",
-                    where=f"{name}, row {row}, column {c}",
-                    hint="remove it: a control, zero-width or direction character makes "
-                    "two values that look the same differ (copied from a web page or a "
-                    "PDF?)")))
+                found.append((row, reader.invisible_problem(name, row, c, text, hidden)))
         if not ident:
             bad = True
-            found.append((row, diagnostic(
-                "id is empty", where=f"{name}, row {row}, column id",
-                hint="give every customer an id, e.g. its municipality code")))
+            found.append((row, reader.empty_id_problem(name, row)))
         elif k in first_of:
             first_fields = fields_of[first_of[k]][0]
             if reader.text_cell(first_fields[id_col]) != ident:

@@ -513,6 +513,22 @@ def invisible(text: str) -> str | None:
     return None
 
 
+def invisible_problem(name: str, row: int, col: str, text: str, hidden: str) -> Diagnostic:
+    """An id or a name holding an invisible character (``hidden``, as :func:`invisible`
+    describes it), in the words of every reader of registers."""
+    return diagnostic(
+        f"{col} {_shown(text)} holds an invisible character: {hidden}",
+        where=f"{name}, row {row}, column {col}",
+        hint="remove it: a control, zero-width or direction character makes "
+        "two values that look the same differ (copied from a web page or a PDF?)")
+
+
+def empty_id_problem(name: str, row: int) -> Diagnostic:
+    """A row without an id, in the words of every reader of registers."""
+    return diagnostic("id is empty", where=f"{name}, row {row}, column id",
+                      hint="give every customer an id, e.g. its municipality code")
+
+
 def loose(text: str) -> str:
     """A text with case, compatibility forms, runs of spaces and the kind of dash
     ignored: what two spellings of one name have in common."""
@@ -1014,17 +1030,10 @@ class Register:
                 hidden = invisible(text)
                 if hidden is not None:
                     bad = True
-                    found.append((row, diagnostic(
-                        f"{col} {_shown(text)} holds an invisible character: {hidden}",
-                        where=f"{name}, row {row}, column {col}",
-                        hint="remove it: a control, zero-width or direction character makes "
-                        "two values that look the same differ (copied from a web page or a "
-                        "PDF?)")))
+                    found.append((row, invisible_problem(name, row, col, text, hidden)))
             if not ident:
                 bad = True
-                found.append((row, diagnostic(
-                    "id is empty", where=f"{name}, row {row}, column id",
-                    hint="give every customer an id, e.g. its municipality code")))
+                found.append((row, empty_id_problem(name, row)))
             elif ident in seen:
                 bad = True
                 repeated.append((len(found), row, ident))
