@@ -98,6 +98,17 @@ class _NotOffered(Exception):
     """The case that applies says `not offered`: nothing is charged."""
 
 
+def _number(s: _State, name: str) -> Decimal:
+    """The customer's number ``name``: pending when it has none, the reference's road when
+    it is not a number (the reference then says what is wrong)."""
+    value = s.values.get(name)
+    if value is None:
+        _pending()
+    if not isinstance(value, Decimal):
+        _give_up()
+    return value
+
+
 def _give_up() -> NoReturn:
     raise _GiveUp
 
@@ -654,11 +665,7 @@ class CompiledTariff:
             known = s.inputs.get(name)
             if known is not None:
                 return known
-            value = s.values.get(name)
-            if value is None:
-                _pending()
-            if not isinstance(value, Decimal):
-                _give_up()
+            value = _number(s, name)
             got = s.inputs[name] = value.as_integer_ratio()
             return got
 
@@ -776,11 +783,7 @@ class CompiledTariff:
             parts.append((lo, hi, iv.lo_incl, iv.hi_incl, rate_fn, flat))
 
         def slices(s: _State) -> Num:
-            raw = s.values.get(subject)
-            if raw is None:
-                _pending()
-            if not isinstance(raw, Decimal):
-                _give_up()
+            raw = _number(s, subject)
             q = Fraction(raw)
             total = Fraction(0)
             now = parts
@@ -818,11 +821,7 @@ class CompiledTariff:
             tiers.append((iv, rate, flat))
 
         def volume(s: _State) -> Num:
-            raw = s.values.get(subject)
-            if raw is None:
-                _pending()
-            if not isinstance(raw, Decimal):
-                _give_up()
+            raw = _number(s, subject)
             for iv, rate, flat in tiers:
                 if iv.lo is not None and (raw < iv.lo or (raw == iv.lo and not iv.lo_incl)):
                     continue
@@ -901,11 +900,7 @@ class CompiledTariff:
             known = s.bands.get(name)
             if known is not None:
                 return known
-            value = s.values.get(subject)
-            if value is None:
-                _pending()
-            if not isinstance(value, Decimal):
-                _give_up()
+            value = _number(s, subject)
             now = intervals
             if bounds is not None:  # issue 12: the bounds in force for the period
                 values = bounds(s)
