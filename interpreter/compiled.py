@@ -109,6 +109,19 @@ def _number(s: _State, name: str) -> Decimal:
     return value
 
 
+def _exception(s: _State, exceptions: list[tuple[Cond, Expr, int]]) -> Num | None:
+    """The amount of the exception that applies (the first of the highest priority among
+    those whose condition holds), or None when none does."""
+    found: Num | None = None
+    top = 0
+    for holds, result, priority in exceptions:
+        if holds(s):
+            value = result(s)
+            if found is None or priority > top:
+                found, top = value, priority
+    return found
+
+
 def _give_up() -> NoReturn:
     raise _GiveUp
 
@@ -256,16 +269,10 @@ class CompiledTariff:
                 if not due(s):
                     return not_charged
                 amount = body(s)
-                fired = False
-                best: Num = ZERO_NUM
-                top = 0
-                for holds, result, priority in exceptions:
-                    if holds(s):
-                        value = result(s)
-                        if not fired or priority > top:  # the first of the highest priority
-                            fired, best, top = True, value, priority
-                if fired:
-                    amount = best
+                excepted = _exception(s, exceptions)
+                fired = excepted is not None
+                if excepted is not None:
+                    amount = excepted
                 elif before is not None:
                     amount = before(s, amount)
                 for prorate in prorations:
@@ -366,16 +373,9 @@ class CompiledTariff:
                         continue
                     s.period, s.months, s.params, s.bands = p, months, {}, {}
                     amount = body(s)
-                    fired = False
-                    best: Num = ZERO_NUM
-                    top = 0
-                    for holds, result, priority in exceptions:
-                        if holds(s):
-                            value = result(s)
-                            if not fired or priority > top:
-                                fired, best, top = True, value, priority
-                    if fired:
-                        amount = best
+                    excepted = _exception(s, exceptions)
+                    if excepted is not None:
+                        amount = excepted
                     for prorate in prorations:
                         amount = prorate(s, amount)
                     final = finish(_amount(amount))
