@@ -626,12 +626,7 @@ def open_atomic(path: str | Path) -> Iterator[TextIO]:
     target = output_target(path)
     with _staged(target, path) as (fh, tmp):
         yield fh
-    try:
-        os.replace(tmp, target)
-    except OSError as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise output_error(path, err) from None
+    _into_place(tmp, target, path)
 
 
 @contextlib.contextmanager
@@ -640,12 +635,17 @@ def open_atomic_binary(path: str | Path) -> Iterator[BinaryIO]:
     target = output_target(path)
     with _staged(target, path, binary=True) as (fh, tmp):
         yield fh
+    _into_place(tmp, target, path)
+
+
+def _into_place(tmp: str, target: Path, shown: str | Path) -> None:
+    """The temporary file replaces ``target`` (or is removed, and the error names ``shown``)."""
     try:
         os.replace(tmp, target)
     except OSError as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise output_error(path, err) from None
+        raise output_error(shown, err) from None
 
 
 @contextlib.contextmanager
