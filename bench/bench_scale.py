@@ -100,20 +100,30 @@ def in_memory_takst(register: Path, year: int) -> tuple[float, int, int]:
     """The compiled plan over the register already in DuckDB, its amounts into a table (as
     OpenFisca's ``calculate`` gives an array): (seconds, rows, sum of the amounts in cents)."""
     from takst.dsl.loader import load_tariff
+    from takst.interpreter.batch.columnar import in_order
     from takst.interpreter.batch.duckdb_engine import bounded, run_table
     from takst.io.columnar import load
 
     tariff = load_tariff(SCALE)
     con = bounded()
     loaded = load(con, register, tariff)
-    con.execute("CREATE OR REPLACE TEMP TABLE _mem AS SELECT * FROM _register")
-    batch = run_table(tariff, con, "_mem", year, loaded.scales)
-    start = time.perf_counter()
-    con.execute('CREATE OR REPLACE TEMP TABLE _out AS SELECT "social_security_contribution" '
-                f"FROM ({batch.relation_sql()}) q")
-    seconds = time.perf_counter() - start
-    rows, total = con.execute(
-        'SELECT count(*), sum("social_security_contribution") * 100 FROM _out').fetchone()
+    with in_order(con):
+        con.execute("CREATE OR REPLACE TEMP TABLE _mem AS SELECT * FROM _register")
+    batch = run_table(tariff, con, "_mem", year, loaded.scales, narrow=loaded.narrow)
+    # as BatchRun.write runs it: in 64-bit integers where the salaries fit (they do), in the
+    # table's order without a sort (the plan has no join)
+    plan = batch.plan.narrowed() if batch.narrow else batch.plan
+    assert plan.keeps_order
+    with in_order(con):
+        start = time.perf_counter()
+        con.execute('CREATE OR REPLACE TEMP TABLE _out AS SELECT _row, '
+                    f'"social_security_contribution" FROM ({plan.query("_mem", sort=False)}) q')
+        seconds = time.perf_counter() - start
+    rows, total, moved = con.execute(
+        'SELECT count(*), sum("social_security_contribution") * 100, '
+        "count(*) FILTER (WHERE _row <> rowid) FROM _out").fetchone()
+    if moved:  # the amounts must be in the salaries' order, as OpenFisca's array is
+        raise SystemExit(f"scale in memory: {moved} amounts out of the register's order")
     return seconds, int(rows), int(total)
 
 

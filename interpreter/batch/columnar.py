@@ -14,14 +14,17 @@ no problem in the reader's words, and the caller then reads the whole file with 
 Tables made here (temporary, per connection):
 
 * ``_raw``: ``c0 .. cN`` (VARCHAR, NULL for an empty cell), one row per non-blank record,
-  in the file's order (``rowid`` is the record's index, from 0);
+  in the file's order (``rowid`` is the record's index, from 0; filled :func:`in_order`);
+  for a CSV file also each used cell's :func:`clean` flag (``_k0 ..``), found as the file
+  is read, so that the checks and the typing that follow read it instead of finding it;
 * ``_register``: the typed table the compiled plan reads (``_row``, ``id``, ``name``,
   ``customer_type``, ``services``, ``i_<input>``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -70,14 +73,33 @@ def csv_source(path: str, *, delimiter: str, skip: int, width: int) -> str:
             "null_padding=false)")
 
 
-def load_text(con: Any, source: str, width: int) -> int:
+def load_text(con: Any, source: str, width: int, flags: Sequence[str] = ()) -> int:
     """``_raw`` from ``source`` without the blank records (every cell empty or spaces, which
-    the reader skips); returns how many records it has."""
+    the reader skips); returns how many records it has. ``flags``: each cell's :func:`clean`
+    as :func:`flag_columns` gives them, computed here once (:func:`typed` reads them)."""
     blank = " AND ".join(f"{_space_trimmed(cell(i))} = ''" for i in range(width))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {source} "
-                f"WHERE NOT ({blank})")
+    extra = "".join(", " + f for f in flags)
+    # ``_raw``'s rowid is the record's place in the file: it is filled in the file's order
+    with in_order(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT *{extra} FROM {source} "
+                    f"WHERE NOT ({blank})")
     (n,) = con.execute("SELECT count(*) FROM _raw").fetchone()
     return int(n)
+
+
+@contextlib.contextmanager
+def in_order(con: Any) -> Iterator[None]:
+    """A statement that must keep its source's order (a table filled from a file, results
+    written without a sort): DuckDB keeps it through selections and projections of one
+    table, but rewrites a long ``IN`` list into a join, which does not (duckdb/duckdb#24398),
+    so that rewrite is off meanwhile (the list is then tested row by row)."""
+    (before,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+    off = ",".join(x for x in [*str(before or "").split(","), "in_clause"] if x.strip())
+    con.execute(f"SET disabled_optimizers = {text_lit(off)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = {text_lit(str(before or ''))}")
 
 
 def stripped(c: str) -> str:
@@ -136,6 +158,18 @@ def clean(column: Column) -> str:
         return (f"(regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
                 f"try_cast({c} AS DATE) IS NOT NULL AND NOT starts_with({c}, '0000'))")
     return f"regexp_full_match({c}, '{CLEAN_TEXT}')"
+
+
+def flag_columns(columns: Sequence[Column], *, id_position: int, name_position: int,
+                 type_position: int | None) -> list[str]:
+    """The :func:`clean` of the id, the name, the customer type and each input's cell, as
+    the columns :func:`flag` names (``... AS _k3``)."""
+    texts_at = [id_position, name_position, *([type_position] if type_position is not None
+                                              else [])]
+    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at]
+    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
+              if c.position not in texts_at]
+    return flags
 
 
 def flag(position: int) -> str:
@@ -215,9 +249,16 @@ class Evidence:
     foreign: bool  # a number cell with a character that is not ASCII: the reader decides
 
 
-def mark_evidence(con: Any, positions: Sequence[int]) -> Evidence:
+def mark_evidence(con: Any, positions: Sequence[int], *, flagged: bool = False) -> Evidence:
+    """``flagged``: ``_raw`` has the cells' :func:`flag` columns; when every number cell is
+    plain digits, there is nothing to look at."""
     if not positions:
         return Evidence(False, False, False, False)
+    if flagged:
+        (plain,) = con.execute("SELECT " + " AND ".join(
+            f"COALESCE(bool_and({flag(p)}), TRUE)" for p in positions) + " FROM _raw").fetchone()
+        if plain:
+            return Evidence(False, False, False, False)
     kinds = [classify(cell(p)) for p in positions]
     parts = []
     for want in (",", "."):
@@ -255,9 +296,12 @@ def held_back(con: Any) -> tuple[dict[int, str], list[tuple[int, int]]]:
     """The records the sieve holds back (their index, with the id as the SQL reads it), and
     the repeated ids: (record, first record of its id) for every record whose id an earlier
     record has (``_register``)."""
+    # one pass counts both; the held rows are fetched only when there are any
+    held, repeated = con.execute(
+        "SELECT count(*) FILTER (WHERE _held), count(*) - count(DISTINCT id) FROM _register"
+    ).fetchone()
     rows = {int(r): i for r, i in con.execute(
-        "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()}
-    (repeated,) = con.execute("SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
+        "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()} if held else {}
     if not repeated:
         return rows, []
     twice = [(int(r), int(f)) for r, f in con.execute(
@@ -308,21 +352,34 @@ def scales_of(con: Any, columns: Sequence[Column], mark: str) -> dict[str, int]:
     return out
 
 
+def widest(con: Any, columns: Sequence[Column]) -> dict[str, int]:
+    """The most bytes of any cell of each number column: at least as many as its digits
+    (``strlen`` reads the length DuckDB keeps beside each text, no scan of it)."""
+    numeric = [c for c in columns if c.kind in NUMERIC]
+    if not numeric:
+        return {}
+    parts = [f"max(strlen({cell(c.position)}))" for c in numeric]
+    row = con.execute("SELECT " + ", ".join(parts) + " FROM _raw").fetchone()
+    return {c.name: int(n or 0) for c, n in zip(numeric, row, strict=True)}
+
+
 def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: str,
           scales: Mapping[str, int], *, id_position: int, name_position: int,
           type_position: int | None, services_position: int | None,
-          conditions: Sequence[str] = (), texts: bool = False) -> str:
+          conditions: Sequence[str] = (), texts: bool = False, flagged: bool = False,
+          narrow: bool = False) -> str:
     """The typed table ``_register`` from ``_raw``, in one pass: ``_held`` is true for a
     record the sieve holds back (``conditions``, all true for a record it lets through),
     whose typed values are then not to be used (a cell that is no number is NULL).
     ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
-    each number's decimal text (``_t_<input>``), for reports that show the inputs."""
+    each number's decimal text (``_t_<input>``), for reports that show the inputs.
+    ``flagged``: ``_raw`` has the cells' flags already (:func:`load_text`). ``narrow``:
+    every number fits 64 bits once scaled (:func:`widest`): ``BIGINT`` columns."""
+    integer = "BIGINT" if narrow else "HUGEINT"
     held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
-    texts_at = [id_position, name_position, *([type_position] if type_position is not None
-                                              else [])]
-    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at]
-    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
-              if c.position not in texts_at]
+    flags = [] if flagged else flag_columns(columns, id_position=id_position,
+                                            name_position=name_position,
+                                            type_position=type_position)
     select = ["_row", f"{held} AS _held",
               f"CASE WHEN {flag(id_position)} THEN {cell(id_position)} ELSE "
               f"{normal_text(cell(id_position))} END AS id",
@@ -342,12 +399,12 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
             s = scales.get(column.name, 0)
             k = flag(column.position)
             if s == 0:
-                select.append(f"CASE WHEN {k} THEN CAST({c} AS HUGEINT) ELSE "
-                              f"TRY_CAST({text} AS HUGEINT) END AS {col(column.name)}")
+                select.append(f"CASE WHEN {k} THEN CAST({c} AS {integer}) ELSE "
+                              f"TRY_CAST({text} AS {integer}) END AS {col(column.name)}")
             else:
                 select.append(
                     f"TRY_CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', 2), {s}, "
-                    f"'0') AS HUGEINT) AS {col(column.name)}")
+                    f"'0') AS {integer}) AS {col(column.name)}")
             if texts:
                 select.append(f"{text} AS {quote('_t_' + column.name)}")
         elif kind == "yes/no":
@@ -366,5 +423,6 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
     # of a million rows costs about as much as reading the CSV)
     con.execute("DROP TABLE IF EXISTS _register")
     con.execute("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
-                + " FROM (SELECT rowid AS _row, *, " + ", ".join(flags) + " FROM _raw)")
+                + " FROM (SELECT rowid AS _row, *" + "".join(", " + f for f in flags)
+                + " FROM _raw)")
     return "_register"

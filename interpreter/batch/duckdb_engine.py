@@ -32,6 +32,7 @@ from takst.dsl.check import check, errors_of
 from takst.dsl.errors import CheckError, EvaluationError, RegisterError, diagnostic
 from takst.dsl.numbers import money_group
 from takst.dsl.symbols import COUNT_ALL, Symbols
+from takst.interpreter.batch.columnar import in_order
 from takst.interpreter.batch.compiler import (
     Compiler,
     Constants,
@@ -41,6 +42,7 @@ from takst.interpreter.batch.compiler import (
     col,
     compile_tariff,
     not_compiled,
+    overflowed,
     quote,
     text_lit,
 )
@@ -486,6 +488,9 @@ class BatchRun:
     context: Context
     con: Any
     table: str
+    #: The table's numbers are ``BIGINT`` (every one fits): :meth:`write` runs the
+    #: plan in 64-bit integers first (:meth:`Plan.narrowed`), in 128-bit on an overflow.
+    narrow: bool = False
 
     def relation_sql(self) -> str:
         return self.plan.query(self.table)
@@ -509,7 +514,22 @@ class BatchRun:
         CSV: amounts as text with at least two decimals (``34880.00``) and ``pending`` for a
         pending charge, as ``takst eval --format csv``. Parquet: one ``DECIMAL(38, s)`` column
         per charge (NULL when pending) and the total."""
-        charges = self.plan.charges
+        if self.narrow:
+            try:
+                self._write(self.plan.narrowed(), path, fmt)
+                return
+            except _duckdb().Error as err:
+                if not overflowed(err):
+                    raise _translate(err, self.plan.placed) from None
+        try:
+            self._write(self.plan, path, fmt)
+        except _duckdb().Error as err:
+            raise _translate(err, self.plan.placed) from None
+
+    def _write(self, plan: Plan, path: str | Path, fmt: str) -> None:
+        charges = plan.charges
+        relation = plan.query(self.table, sort=False)  # sorted once, here, if at all
+        order = "" if plan.keeps_order else " ORDER BY _row"
         total = " + ".join(f"COALESCE({quote(o.name)}, 0)" for o in charges) or "0"
         pending = ("concat_ws(';', " + ", ".join(
             f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN {text_lit(o.name)} END"
@@ -520,7 +540,7 @@ class BatchRun:
             top = max((o.scale for o in charges), default=0)
             total = f"CAST({total} AS DECIMAL(38,{top}))"
             select = (f"SELECT id, name, {''.join(c + ', ' for c in cols)}{total} AS total, "
-                      f"{pending} AS pending FROM ({self.relation_sql()}) ORDER BY _row")
+                      f"{pending} AS pending FROM ({relation}){order}")
             opts = "FORMAT parquet"
         else:
             cols = [f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN 'pending' ELSE "
@@ -531,13 +551,11 @@ class BatchRun:
                       f"NULLIF({_csv_text('name')}, '') AS name, {''.join(c + ', ' for c in cols)}"
                       f"{_money_sql(f'({total})', top)} AS total, "
                       f"NULLIF({pending}, '') AS pending "
-                      f"FROM ({self.relation_sql()}) ORDER BY _row")
+                      f"FROM ({relation}){order}")
             opts = "FORMAT csv, HEADER true"
         target = str(path).replace("'", "''")
-        try:
+        with in_order(self.con):
             self.con.execute(f"COPY ({select}) TO '{target}' ({opts})")
-        except _duckdb().Error as err:
-            raise _translate(err, self.plan.placed) from None
 
 
     def results(self, inputs: Sequence[tuple[str, str]] = (),
@@ -591,6 +609,7 @@ def run_table(
     settings: Mapping[str, Value] | None = None,
     register: str | None = None,
     origins: Any = None,
+    narrow: bool = False,
 ) -> BatchRun:
     """A register already loaded and checked in ``table`` (the columns
     :class:`~takst.interpreter.batch.compiler.Plan` reads), billed: register-wide values in
@@ -600,7 +619,7 @@ def run_table(
     result = compile_tariff(tariff, year, constants(context), scales)
     if isinstance(result, Unsupported):
         raise FallsBack(result)
-    return BatchRun(result, context, con, table)
+    return BatchRun(result, context, con, table, narrow)
 
 
 def _money_sql(value: str, scale: int) -> str:

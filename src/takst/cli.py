@@ -234,18 +234,22 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from takst.provenance.manifest import sidecar_path, sidecar_text
         from takst.render import report
 
-        with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (stream, side):
-            hashing = report.HashingWriter(stream)
-            if excel:
-                from takst.render.excel import write_excel_csv
-
-                write_excel_csv(hashing, tariff, results,  # type: ignore[arg-type]
-                                decimal_mark=excel[1])
-            elif evaluation.batch is not None:  # written by DuckDB, the same bytes
-                evaluation.batch.write_csv(hashing)
+        with report.open_atomic_pair_by_name(args.out, sidecar_path(args.out)) as (
+                stream, by_name, side):
+            if evaluation.batch is not None and not excel:
+                # written by DuckDB straight to the temporary file, the same bytes
+                sha256 = by_name(evaluation.batch.write_csv_file)
             else:
-                report.write_csv(hashing, tariff, results)  # type: ignore[arg-type]
-            side.write(sidecar_text(evaluation.manifest(), sha256=hashing.hexdigest(),
+                hashing = report.HashingWriter(stream)
+                if excel:
+                    from takst.render.excel import write_excel_csv
+
+                    write_excel_csv(hashing, tariff, results,  # type: ignore[arg-type]
+                                    decimal_mark=excel[1])
+                else:
+                    report.write_csv(hashing, tariff, results)  # type: ignore[arg-type]
+                sha256 = hashing.hexdigest()
+            side.write(sidecar_text(evaluation.manifest(), sha256=sha256,
                                     locale=excel[0] if excel else None))
         _print_diags(evaluation.warnings, err)
         return 0

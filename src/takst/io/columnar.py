@@ -41,7 +41,7 @@ from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
 from takst.dsl.symbols import Symbols
 from takst.interpreter.batch import columnar as sql
-from takst.interpreter.batch.compiler import Compiler, Constants, col, quote
+from takst.interpreter.batch.compiler import NARROW_DIGITS, Compiler, Constants, col, quote
 from takst.interpreter.batch.duckdb_engine import NeedsReader, _duckdb
 from takst.interpreter.model import Customer, Value
 from takst.interpreter.prepare import validate
@@ -67,6 +67,8 @@ class Loaded:
     present: tuple[str, ...] = ()
     #: The physical row of each record, by a pass over the file (for tests and messages).
     record_rows: Callable[[], list[int]] = list
+    #: Every number fits 64 bits once scaled: the table's numbers are ``BIGINT``.
+    narrow: bool = False
 
 
 @attrs.frozen
@@ -111,17 +113,25 @@ def load(
         header = _header(path, name, needed, delim_char)
         columns = header.columns
         width = len(columns)
-        try:
-            count = sql.load_text(con, sql.csv_source(
-                str(path), delimiter=header.delimiter, skip=header.skip, width=width), width)
-        except duck.Error as err:
-            raise NeedsReader(f"DuckDB cannot read it as strict CSV: {err}") from None
-        del count
     index: dict[str, int] = {}
     for i, c in enumerate(columns):
         if c in index and c:
             raise NeedsReader(f"column {c} appears twice")
         index.setdefault(c, i)
+    if header is not None:
+        # each cell's clean form is found as the file is read, once for every later query
+        flags = sql.flag_columns(
+            [sql.Column(n, index[n], d.type.kind, d.optional)
+             for n, d in inputs.items() if n in index],
+            id_position=index.get("id", 0), name_position=index.get("name", 0),
+            type_position=index.get("customer_type")) if "id" in index and "name" in index \
+            else []
+        try:
+            sql.load_text(con, sql.csv_source(
+                str(path), delimiter=header.delimiter, skip=header.skip, width=width), width,
+                flags)
+        except duck.Error as err:
+            raise NeedsReader(f"DuckDB cannot read it as strict CSV: {err}") from None
     where = f"{name}, row {header.header_row}" if header else name
     missing = [c for c in needed if c not in index]
     if missing:
@@ -142,7 +152,7 @@ def load(
     elif mark_option is not None:
         mark = mark_option
     else:
-        seen = sql.mark_evidence(con, numeric)
+        seen = sql.mark_evidence(con, numeric, flagged=True)
         if seen.foreign:
             raise NeedsReader("a number with characters that are not ASCII, or a tab")
         if seen.comma != seen.point:
@@ -171,20 +181,36 @@ def load(
         [i.name for i in cats.items] if cats is not None else None, type_pos, others,
         [c.name for c in full.charges] if full is not None else [],
         services_pos if full is not None else None)
-    if header is None or not _one_line_each(path, header, int(count)):  # (it also scans quotes)
-        breaks = " OR ".join(f"contains(COALESCE({sql.cell(i)}, ''), chr(10)) OR "
-                             f"contains(COALESCE({sql.cell(i)}, ''), chr(13))"
-                             for i in range(width))
-        conditions.append(f"NOT ({breaks})")
+    if header is not None:
+        _quotes_agree(path, header)
+    # a cell with a line break (a record of more than one line) is held back: the reader
+    # words it, and numbers its rows by the file's lines. A cell in its clean form (its
+    # flag) has none: only the others are searched.
+    flagged = {id_pos, name_pos, *(() if type_pos is None else (type_pos,)),
+               *(c.position for c in present)}
+    breaks = []
+    for i in range(width):
+        b = (f"contains(COALESCE({sql.cell(i)}, ''), chr(10)) OR "
+             f"contains(COALESCE({sql.cell(i)}, ''), chr(13))")
+        breaks.append(f"(CASE WHEN {sql.flag(i)} THEN FALSE ELSE {b} END)" if i in flagged
+                      else f"({b})")
+    conditions.append(f"NOT ({' OR '.join(breaks)})")
     scales = sql.scales_of(con, present, mark)
     if full is not None:
         scales = dict(Compiler(full, 2000, Constants(), scales).scales)
-    absent = {n: _SQL_TYPES.get(d.type.kind, "HUGEINT") for n, d in inputs.items()
+    # 64-bit integers where every number fits once scaled (the plan then runs in them
+    # first: BatchRun.write); a TRY_CAST that did not fit would be NULL, so it is measured
+    digits = sql.widest(con, present)
+    narrow = all(digits.get(c.name, 0) + scales.get(c.name, 0) <= NARROW_DIGITS
+                 for c in present if c.kind in sql.NUMERIC)
+    wide = "BIGINT" if narrow else "HUGEINT"
+    absent = {n: _SQL_TYPES.get(d.type.kind, wide) for n, d in inputs.items()
               if n not in index}
     try:
         table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
                           name_position=name_pos, type_position=type_pos,
-                          services_position=services_pos, conditions=conditions, texts=texts)
+                          services_position=services_pos, conditions=conditions, texts=texts,
+                          flagged=header is not None, narrow=narrow)
         held, twice = sql.held_back(con)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
@@ -197,7 +223,8 @@ def load(
                   _origins(path, name, inputs, header, mark_option),
                   tuple(c.name for c in present),
                   lambda: [row for row, _, _ in _records(path, name, inputs, header,
-                                                         mark_option, con, width)])
+                                                         mark_option, con, width)],
+                  narrow)
 
 
 def _missing(col: str, columns: Sequence[str], where: str) -> Diagnostic:
@@ -261,33 +288,19 @@ def _header(path: Path, name: str, needed: Sequence[str], delim_char: str | None
     return _Header(skip + 1, header_row, delim_char, columns)
 
 
-def _one_line_each(path: Path, header: _Header, records: int) -> bool:
-    """True when every record is one physical line and no line is blank: the file has as
-    many line ends as records and lines before them (so no cell holds a line break). The
-    line ends are counted in the bytes, a megabyte at a time."""
-    ends = {b"\r\n": 0, b"\n": 0, b"\r": 0}
+def _quotes_agree(path: Path, header: _Header) -> None:
+    """Raise :class:`NeedsReader` when a double quote follows a space (or a tab, unless tabs
+    delimit): Python's CSV reader keeps such a quote as text, DuckDB's reads a quoted cell
+    (and trims the space), so they would read different text. The bytes are searched a
+    megabyte at a time, and only a chunk with a quote in it is looked at closely."""
     last = b""
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
-            ends[b"\n"] += chunk.count(b"\n")
-            ends[b"\r"] += chunk.count(b"\r")
-            ends[b"\r\n"] += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
-            both = last + chunk
-            if b' "' in both or (header.delimiter != "\t" and b'\t"' in both):
-                # a quote after a space: Python's CSV reader keeps it as text, DuckDB's
-                # reads a quoted cell (and trims the space): they would read different text
-                raise NeedsReader("a double quote after a space or a tab")
+            if b'"' in chunk:
+                both = last + chunk
+                if b' "' in both or (header.delimiter != "\t" and b'\t"' in both):
+                    raise NeedsReader("a double quote after a space or a tab")
             last = chunk[-1:]
-    if ends[b"\r\n"] and ends[b"\r\n"] == ends[b"\n"] == ends[b"\r"]:
-        count = ends[b"\r\n"]
-    elif ends[b"\n"] and not ends[b"\r"]:
-        count = ends[b"\n"]
-    elif ends[b"\r"] and not ends[b"\n"]:
-        count = ends[b"\r"]
-    else:
-        return False
-    lines = count + (last not in (b"\n", b"\r"))  # a last line without its line end
-    return lines == header.skip + records
 
 
 def _parquet_text(con: Any, path: Path, name: str,
@@ -556,6 +569,11 @@ class BatchEngine:
         finally:
             os.unlink(tmp)
 
+    def write_csv_file(self, path: str) -> None:
+        """The results as ``takst eval --format csv`` writes them, written by DuckDB to
+        ``path`` (which it replaces)."""
+        self.run.write(path, "csv")
+
     def write_parquet(self, path: str | Path) -> None:
         """The results as Parquet (``DECIMAL(38, s)`` columns), replacing ``path`` whole."""
         write_parquet_atomic(path, lambda tmp: self.run.write(tmp, "parquet"))
@@ -600,7 +618,7 @@ def batch_engine(
     loaded = load(con, register, tariff, delimiter=delimiter, decimal=decimal, texts=True)
     settings = settings_of()  # after the register: its problems are told first
     run = run_table(tariff, con, loaded.table, year, loaded.scales, settings=settings,
-                    register=register, origins=loaded.origin)
+                    register=register, origins=loaded.origin, narrow=loaded.narrow)
     return BatchEngine(run, tariff, loaded)
 
 

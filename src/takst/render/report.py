@@ -657,9 +657,36 @@ def open_atomic_pair(path: str | Path, second: str | Path) -> Iterator[tuple[Tex
     A run killed between the two renames leaves a new sidecar beside the old CSV, which
     ``takst verify`` reports as an inconsistent pair (the CSV's SHA-256 is not the
     recorded one, and the CSV is older than its sidecar)."""
+    with open_atomic_pair_by_name(path, second) as (fh, _, fh2):
+        yield fh, fh2
+
+
+@contextlib.contextmanager
+def open_atomic_pair_by_name(
+    path: str | Path, second: str | Path,
+) -> Iterator[tuple[TextIO, Callable[[Callable[[str], None]], str], TextIO]]:
+    """:func:`open_atomic_pair`, where the first file may also be written by name (by
+    DuckDB's ``COPY``): yields (stream, ``by_name``, second stream). ``by_name(write)``
+    calls ``write(temporary path)``, which may replace the temporary file, then syncs it,
+    gives it the mode the stream's file had and returns the SHA-256 of its bytes."""
     target, target2 = output_target(path), output_target(second)
     with _staged(target, path) as (fh, tmp), _staged(target2, second) as (fh2, tmp2):
-        yield fh, fh2
+
+        def by_name(write: Callable[[str], None]) -> str:
+            mode = os.stat(tmp).st_mode & 0o7777
+            write(tmp)
+            try:
+                os.chmod(tmp, mode)
+                digest = hashlib.sha256()
+                with open(tmp, "rb") as written:
+                    while block := written.read(1 << 20):
+                        digest.update(block)
+                    os.fsync(written.fileno())
+            except OSError as err:
+                raise output_error(path, err) from None
+            return digest.hexdigest()
+
+        yield fh, by_name, fh2
     backup = None
     try:
         if target2.exists():  # keep the old sidecar, to put it back if the CSV fails
