@@ -54,6 +54,18 @@ ONE = ["eval", "rules/kongsbergregionen.tariff", "--set", "population=41000",
 # ------------------------------------------------------------------ processes
 
 
+def byte_compile() -> str:
+    """Byte-compile takst's modules, as ``pip install`` does, so that no measured process
+    compiles source (with ``PYTHONDONTWRITEBYTECODE`` set, as on the build machines, every
+    process would, for about a quarter of a second): the line the benchmarks print."""
+    import compileall
+
+    ok = all(compileall.compile_dir(str(ROOT / part), quiet=1)
+             for part in ("src", "interpreter", "dsl", "stdlib") if (ROOT / part).is_dir())
+    return ("takst's modules byte-compiled first (as pip install does)" if ok
+            else "takst's modules could not all be byte-compiled: processes compile source")
+
+
 def takst_command() -> list[str]:
     """The ``takst`` console script of this Python, else ``python -m takst``."""
     script = Path(sys.executable).with_name("takst")
@@ -193,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("takst against the hand-written floor" + (" (--quick)" if args.quick else ""))
     for line in machine_info():
         print("  " + line)
+    print("  " + byte_compile())
     print(f"  takst      {' '.join(takst)}; floor {FLOOR.relative_to(ROOT)}; "
           f"fastest of {args.repeat} run(s) per process")
     failures: list[str] = []

@@ -46,7 +46,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from bench_eval import machine_info, municipality_names, thousands, write_register  # noqa: E402
-from bench_floor import Run, mib, run, table, takst_command  # noqa: E402
+from bench_floor import Run, byte_compile, mib, run, table, takst_command  # noqa: E402
 
 OS2 = ROOT / "rules" / "os2valghalla.tariff"
 SCALE = HERE / "scale" / "social_security_contribution.tariff"
@@ -155,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("takst's batch engine at scale" + (" (--quick)" if args.quick else ""))
     for line in machine_info():
         print("  " + line)
+    print("  " + byte_compile())
     print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the "
           "machine slows every process alike; compare within one run)", flush=True)
     names = municipality_names()
