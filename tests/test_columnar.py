@@ -346,3 +346,25 @@ def test_a_plan_that_overflows_64_bits_is_run_in_128(population: str, tmp_path: 
     assert outs["batch"] == outs["interpreter"]
     want = Decimal("1000000000.50") * int(population)
     assert f",{want:.2f}," in outs["batch"]
+
+
+def test_an_amount_with_no_exact_value_is_placed_as_the_interpreter_places_it(
+        tmp_path: Path) -> None:
+    """An error the plan raises for one customer (here 10/3 with no rounding) names the
+    charge's place in the tariff and the interpreter's hint, and nothing is written."""
+    tariff = tmp_path / "third.tariff"
+    tariff.write_text(BIG.replace("1_000_000_000.50 NOK", "1 NOK").replace(
+        "price * population", "price * population / 3"), encoding="utf-8")
+    reg = tmp_path / "r.csv"
+    reg.write_text("id,name,population\n1,A,9\n2,B,10\n", encoding="utf-8")
+    errs = {}
+    for engine in ("interpreter", "batch"):
+        out = tmp_path / f"{engine}.csv"
+        code, _, err = run_here("eval", str(tariff), "--register", str(reg), "--year", "2024",
+                                "--format", "csv", "--out", str(out), "--engine", engine)
+        assert code == 1 and not out.exists()
+        errs[engine] = err
+    place = f"{tariff}:9:8: error: the amount of annual for B "
+    hint = "hint: say how to round it: add a line `round to øre half up` to the charge"
+    for err in errs.values():
+        assert place in err and hint in err

@@ -567,3 +567,27 @@ def test_a_version_1_manifest_with_options_is_still_verified(work: Path) -> None
     assert run("verify", "v1.json")[:2] == (
         1, "option frobnicate=3 of the result is not known to this takst; it was left out\n"
            "options not known, no amount differs: 98 customers, 294 amounts\n")
+
+
+def test_a_hash_found_ahead_is_taken_only_for_the_file_as_it_is(tmp_path: Path) -> None:
+    """``takst eval --out`` hashes the register in a thread while it bills it; the manifest
+    takes that hash only when the file is unchanged, else it hashes the file again."""
+    import os
+
+    from takst.provenance import manifest
+
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"id,name\n1,A\n" * 1000)
+    manifest.prefetch_sha256(path)
+    assert manifest.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.prefetch_sha256(path)
+    manifest._PREFETCHED[str(path)][0].join()
+    path.write_bytes(b"id,name\n2,B\n" * 1000)  # changed after it was hashed
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert manifest.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not manifest._PREFETCHED
+    missing = tmp_path / "gone.csv"
+    manifest.prefetch_sha256(missing)  # an unreadable file: no error, hashed when asked
+    with pytest.raises(FileNotFoundError):
+        manifest.sha256_file(missing)

@@ -152,8 +152,9 @@ def clean(column: Column) -> str:
     kind = column.kind
     if kind in NUMERIC:
         return f"regexp_full_match({c}, '[0-9]{{1,{MAX_DIGITS}}}')"
-    if kind == "yes/no":
-        return f"{c} IN ({', '.join(text_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS))})"
+    if kind == "yes/no":  # the usual words first: an OR chain stops at the first met
+        words = dict.fromkeys(("true", "false", *TRUE_WORDS, *FALSE_WORDS))
+        return f"{c} IN ({', '.join(text_lit(w) for w in words)})"
     if kind == "date":
         return (f"(regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
                 f"try_cast({c} AS DATE) IS NOT NULL AND NOT starts_with({c}, '0000'))")
@@ -161,12 +162,18 @@ def clean(column: Column) -> str:
 
 
 def flag_columns(columns: Sequence[Column], *, id_position: int, name_position: int,
-                 type_position: int | None) -> list[str]:
+                 type_position: int | None, types: Sequence[str] | None = None) -> list[str]:
     """The :func:`clean` of the id, the name, the customer type and each input's cell, as
-    the columns :func:`flag` names (``... AS _k3``)."""
+    the columns :func:`flag` names (``... AS _k3``). ``types``: the tariff's customer
+    types, when it has some: the customer type's flag is then that the cell is one of them
+    as it is (a type's name is a clean text), which :func:`category_conditions` reads."""
     texts_at = [id_position, name_position, *([type_position] if type_position is not None
                                               else [])]
-    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at]
+    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at
+             if p != type_position or types is None]
+    if type_position is not None and types is not None:
+        allowed = ", ".join(text_lit(t) for t in types) or "NULL"
+        flags.append(f"{cell(type_position)} IN ({allowed}) AS {flag(type_position)}")
     flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
               if c.position not in texts_at]
     return flags
@@ -319,8 +326,11 @@ def category_conditions(types: Sequence[str] | None, type_position: int | None,
     out = []
     if types is not None:
         allowed = ", ".join(text_lit(t) for t in types)
-        value = "''" if type_position is None else _space_trimmed(cell(type_position))
-        out.append(f"{value} IN ({allowed})")
+        if type_position is None:
+            out.append(f"'' IN ({allowed})")
+        else:  # the flag (flag_columns with the types): one of them as it is
+            out.append(f"(CASE WHEN {flag(type_position)} THEN TRUE ELSE "
+                       f"{_space_trimmed(cell(type_position))} IN ({allowed}) END)")
     for position, names in others.items():
         allowed = ", ".join(text_lit(n) for n in names)
         out.append(f"({_space_trimmed(cell(position))} IN ({allowed}) OR "
@@ -367,25 +377,27 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
           scales: Mapping[str, int], *, id_position: int, name_position: int,
           type_position: int | None, services_position: int | None,
           conditions: Sequence[str] = (), texts: bool = False, flagged: bool = False,
-          narrow: bool = False) -> str:
+          narrow: bool = False, types: Sequence[str] | None = None) -> str:
     """The typed table ``_register`` from ``_raw``, in one pass: ``_held`` is true for a
     record the sieve holds back (``conditions``, all true for a record it lets through),
     whose typed values are then not to be used (a cell that is no number is NULL).
     ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
     each number's decimal text (``_t_<input>``), for reports that show the inputs.
-    ``flagged``: ``_raw`` has the cells' flags already (:func:`load_text`). ``narrow``:
-    every number fits 64 bits once scaled (:func:`widest`): ``BIGINT`` columns."""
+    ``flagged``: ``_raw`` has the cells' flags already (:func:`load_text`), else they are
+    found here (``types`` as :func:`flag_columns` takes them). ``narrow``: every number fits
+    64 bits once scaled (:func:`widest`): ``BIGINT`` columns."""
     integer = "BIGINT" if narrow else "HUGEINT"
     held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
     flags = [] if flagged else flag_columns(columns, id_position=id_position,
                                             name_position=name_position,
-                                            type_position=type_position)
+                                            type_position=type_position, types=types)
     select = ["_row", f"{held} AS _held",
               f"CASE WHEN {flag(id_position)} THEN {cell(id_position)} ELSE "
               f"{normal_text(cell(id_position))} END AS id",
               f"CASE WHEN {flag(name_position)} THEN {cell(name_position)} ELSE "
               f"{normal_text(cell(name_position))} END AS name",
-              (f"{_space_trimmed(cell(type_position))} AS customer_type"
+              (f"CASE WHEN {flag(type_position)} THEN {cell(type_position)} ELSE "
+               f"{_space_trimmed(cell(type_position))} END AS customer_type"
                if type_position is not None else "'' AS customer_type"),
               (f"{_services(services_position)} AS services" if services_position is not None
                else "NULL::VARCHAR[] AS services")]

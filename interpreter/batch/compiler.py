@@ -1161,8 +1161,11 @@ class Compiler:
         s = max(twos, fives)
         if rest == 1:
             return (x.num if 10**s == d else f"({x.num} * {lit(10**s // d)})"), s
-        msg = error_sql(text_lit(f"the amount of {charge.name} for ") + who
-                        + " || " + text_lit(" has no exact decimal value"))
+        before, after = f"the amount of {charge.name} for ", " has no exact decimal value"
+        self.placed.append(Placed(  # where the interpreter says it, with its hint
+            before, after, charge.prorations[-1].span if charge.prorations else charge.span,
+            "say how to round it: add a line `round to øre half up` to the charge"))
+        msg = error_sql(text_lit(before) + who + " || " + text_lit(after))
         scaled_num = f"({x.num} * {lit(10**s)})"
         return (f"(CASE WHEN {scaled_num} % {lit(d)} <> 0 THEN {msg} "
                 f"ELSE {scaled_num} // {lit(d)} END)"), s

@@ -186,6 +186,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _need_out(args)
     inputs = [("tariff", args.file), ("register", args.register)]
     _guard_out(args, inputs)
+    if args.format == "csv" and args.out and args.register and args.register != "-":
+        # its manifest records the register's SHA-256: found meanwhile, in a thread
+        from takst.provenance.manifest import prefetch_sha256
+
+        prefetch_sha256(args.register)
     session = _session(args)
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None

@@ -118,14 +118,17 @@ def load(
         if c in index and c:
             raise NeedsReader(f"column {c} appears twice")
         index.setdefault(c, i)
+    sym = Symbols(full) if full is not None else None
+    cats = sym.categories.get("customer_type") if sym is not None else None
+    types = [i.name for i in cats.items] if cats is not None else None
     if header is not None:
         # each cell's clean form is found as the file is read, once for every later query
         flags = sql.flag_columns(
             [sql.Column(n, index[n], d.type.kind, d.optional)
              for n, d in inputs.items() if n in index],
             id_position=index.get("id", 0), name_position=index.get("name", 0),
-            type_position=index.get("customer_type")) if "id" in index and "name" in index \
-            else []
+            type_position=index.get("customer_type"), types=types) \
+            if "id" in index and "name" in index else []
         try:
             sql.load_text(con, sql.csv_source(
                 str(path), delimiter=header.delimiter, skip=header.skip, width=width), width,
@@ -161,8 +164,6 @@ def load(
             mark = "."
             unsure = seen.two_ways or (seen.comma and seen.point)
 
-    sym = Symbols(full) if full is not None else None
-    cats = sym.categories.get("customer_type") if sym is not None else None
     others = {index[c.name]: [i.name for i in c.items] for c in sym.categories.values()
               if c.name != "customer_type" and c.name in index
               and c.name in inputs} if sym is not None else {}
@@ -178,7 +179,7 @@ def load(
                           f"'[{sql.WHITESPACE.replace(' ', '')}]')")
     conditions += [sql.accepted(c, mark, unsure=unsure) for c in present]
     conditions += sql.category_conditions(
-        [i.name for i in cats.items] if cats is not None else None, type_pos, others,
+        types, type_pos, others,
         [c.name for c in full.charges] if full is not None else [],
         services_pos if full is not None else None)
     if header is not None:
@@ -210,7 +211,7 @@ def load(
         table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
                           name_position=name_pos, type_position=type_pos,
                           services_position=services_pos, conditions=conditions, texts=texts,
-                          flagged=header is not None, narrow=narrow)
+                          flagged=header is not None, narrow=narrow, types=types)
         held, twice = sql.held_back(con)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
