@@ -368,3 +368,43 @@ def test_an_amount_with_no_exact_value_is_placed_as_the_interpreter_places_it(
     hint = "hint: say how to round it: add a line `round to øre half up` to the charge"
     for err in errs.values():
         assert place in err and hint in err
+
+
+#: Money registers with a decimal point: plain cells are read as they are (their flags),
+#: the others by the full checks; both give the reader's values, or its words.
+POINTED = {
+    "plain decimals": ("1234.56", "0.5", "7", "12.125"),
+    "a number that reads two ways beside decimals": ("1.234", "12.5", "7"),
+    "only numbers that read two ways": ("41.000", "7.250", "7"),
+    "thirty digits and a point": ("123456789012345.123456789012345", "1.5", "2"),
+    "thirty-one digits and a point": ("1234567890123456.123456789012345", "1.5", "2"),
+    "grouped thousands and decimals": ('"1,234.50"', "12.5", "7"),
+    "a space before": (" 12.5", "1.25", "7"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POINTED))
+@pytest.mark.parametrize("decimal", [None, "point", "comma"])
+def test_numbers_with_a_decimal_point_are_the_readers(case: str, decimal: str | None,
+                                                      tmp_path: Path) -> None:
+    tariff_path = tmp_path / "m.tariff"
+    tariff_path.write_text(MONEY, encoding="utf-8")
+    tariff = load_tariff(tariff_path)
+    inputs = {i.name: i for i in tariff.inputs}
+    path = tmp_path / "r.csv"
+    path.write_text("id,name,budget,population\n" + "".join(
+        f"{i},P{i},{b},5\n" for i, b in enumerate(POINTED[case])), encoding="utf-8")
+    try:
+        want: object = [(c.id, c.values) for c in load_register(path, inputs, "r.csv",
+                                                                   decimal=decimal)]
+    except RegisterError as err:
+        want = [render(d) for d in err.diagnostics]
+    try:
+        con = connect()
+        loaded = columnar.load(con, path, tariff, "r.csv", decimal=decimal, texts=True)
+        got: object = [(c.id, c.values) for c in columnar.customers(con, loaded, "r.csv", inputs)]
+    except RegisterError as err:
+        got = [render(d) for d in err.diagnostics]
+    except NeedsReader:
+        got = want  # handed to the reader, whose answer it then is
+    assert got == want

@@ -176,7 +176,24 @@ def flag_columns(columns: Sequence[Column], *, id_position: int, name_position: 
         flags.append(f"{cell(type_position)} IN ({allowed}) AS {flag(type_position)}")
     flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
               if c.position not in texts_at]
+    flags += [f"{pointed(c)} AS {point_flag(c.position)}" for c in columns
+              if c.kind in ("number", "money") and c.position not in texts_at]
     return flags
+
+
+def pointed(column: Column) -> str:
+    """SQL true for a number cell written as plain digits, a decimal point and plain digits
+    (``1234.56``), at most 30 digits, and not one that reads two ways (``1.234``): read as
+    it is where the file's mark is the point. (For the other cells of a number column,
+    and with a decimal comma, the full checks apply.)"""
+    c = cell(column.position)
+    return (f"(strlen({c}) <= {MAX_DIGITS + 1} AND regexp_full_match({c}, '[0-9]+[.][0-9]+') "
+            f"AND NOT regexp_full_match({c}, '[1-9][0-9]{{0,2}}[.][0-9]{{3}}'))")
+
+
+def point_flag(position: int) -> str:
+    """The column of a number cell's :func:`pointed` (beside its :func:`flag`)."""
+    return f"_p{position}"
 
 
 def flag(position: int) -> str:
@@ -225,8 +242,11 @@ def accepted(column: Column, mark: str, *, unsure: bool = False) -> str:
         ok = f"({t} = '' AND NOT {_bad_ends(c)} OR {ok})"
     if unsure and kind in NUMERIC:
         return ok
+    fast = flag(column.position)
+    if kind in ("number", "money") and mark == ".":
+        fast = f"{fast} OR {point_flag(column.position)}"
     # CASE, not OR: DuckDB evaluates a CASE's other branch only for the rows that need it
-    return f"(CASE WHEN {flag(column.position)} THEN TRUE ELSE {ok} END)"
+    return f"(CASE WHEN {fast} THEN TRUE ELSE {ok} END)"
 
 
 def classify(c: str) -> str:
@@ -256,16 +276,22 @@ class Evidence:
     foreign: bool  # a number cell with a character that is not ASCII: the reader decides
 
 
-def mark_evidence(con: Any, positions: Sequence[int], *, flagged: bool = False) -> Evidence:
-    """``flagged``: ``_raw`` has the cells' :func:`flag` columns; when every number cell is
-    plain digits, there is nothing to look at."""
+def mark_evidence(con: Any, positions: Sequence[int], *, flagged: bool = False,
+                  points: Sequence[int] = ()) -> Evidence:
+    """``flagged``: ``_raw`` has the cells' :func:`flag` columns, and for the number
+    columns at ``points`` their :func:`point_flag`; when every number cell is plain digits
+    or :func:`pointed`, the flags tell the evidence."""
     if not positions:
         return Evidence(False, False, False, False)
-    if flagged:
-        (plain,) = con.execute("SELECT " + " AND ".join(
-            f"COALESCE(bool_and({flag(p)}), TRUE)" for p in positions) + " FROM _raw").fetchone()
+    if flagged:  # every number plain digits, or digits with a point that reads one way
+        either = [f"COALESCE(bool_and({flag(p)}" + (f" OR {point_flag(p)}" if p in points
+                                                     else "") + "), TRUE)" for p in positions]
+        shown = [f"bool_or({point_flag(p)})" for p in positions if p in points]
+        plain, point = con.execute(
+            "SELECT " + " AND ".join(either) + ", " + (" OR ".join(shown) or "FALSE")
+            + " FROM _raw").fetchone()
         if plain:
-            return Evidence(False, False, False, False)
+            return Evidence(False, bool(point), False, False)
     kinds = [classify(cell(p)) for p in positions]
     parts = []
     for want in (",", "."):
@@ -414,9 +440,13 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
                 select.append(f"CASE WHEN {k} THEN CAST({c} AS {integer}) ELSE "
                               f"TRY_CAST({text} AS {integer}) END AS {col(column.name)}")
             else:
-                select.append(
-                    f"TRY_CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', 2), {s}, "
-                    f"'0') AS {integer}) AS {col(column.name)}")
+                scaled = (f"TRY_CAST(split_part({text}, '.', 1) || rpad(split_part({text}, '.', "
+                          f"2), {s}, '0') AS {integer})")
+                if mark == "." and column.kind in ("number", "money"):  # plain: as it is
+                    scaled = (f"CASE WHEN {k} OR {point_flag(column.position)} THEN "
+                              f"CAST(split_part({c}, '.', 1) || rpad(split_part({c}, '.', 2), "
+                              f"{s}, '0') AS {integer}) ELSE {scaled} END")
+                select.append(f"{scaled} AS {col(column.name)}")
             if texts:
                 select.append(f"{text} AS {quote('_t_' + column.name)}")
         elif kind == "yes/no":

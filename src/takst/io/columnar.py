@@ -155,7 +155,8 @@ def load(
     elif mark_option is not None:
         mark = mark_option
     else:
-        seen = sql.mark_evidence(con, numeric, flagged=True)
+        seen = sql.mark_evidence(con, numeric, flagged=True, points=[
+            c.position for c in present if c.kind in ("number", "money")])
         if seen.foreign:
             raise NeedsReader("a number with characters that are not ASCII, or a tab")
         if seen.comma != seen.point:
