@@ -24,6 +24,7 @@ Tables made here (temporary, per connection):
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -92,14 +93,20 @@ def in_order(con: Any) -> Iterator[None]:
     """A statement that must keep its source's order (a table filled from a file, results
     written without a sort): DuckDB keeps it through selections and projections of one
     table, but rewrites a long ``IN`` list into a join, which does not (duckdb/duckdb#24398),
-    so that rewrite is off meanwhile (the list is then tested row by row)."""
-    (before,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
-    off = ",".join(x for x in [*str(before or "").split(","), "in_clause"] if x.strip())
-    con.execute(f"SET disabled_optimizers = {text_lit(off)}")
-    try:
-        yield
-    finally:
-        con.execute(f"SET disabled_optimizers = {text_lit(str(before or ''))}")
+    so that rewrite is off meanwhile (the list is then tested row by row). The setting is
+    the database's, not the connection's: such statements of the process's threads take
+    turns (a lock), so that none is planned while another puts the setting back."""
+    with _ORDER:
+        (before,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        off = ",".join(x for x in [*str(before or "").split(","), "in_clause"] if x.strip())
+        con.execute(f"SET disabled_optimizers = {text_lit(off)}")
+        try:
+            yield
+        finally:
+            con.execute(f"SET disabled_optimizers = {text_lit(str(before or ''))}")
+
+
+_ORDER = threading.RLock()
 
 
 def stripped(c: str) -> str:
