@@ -586,8 +586,19 @@ def test_a_hash_found_ahead_is_taken_only_for_the_file_as_it_is(tmp_path: Path) 
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert manifest.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert not manifest._PREFETCHED
+    assert str(path) not in manifest._PREFETCHED
     missing = tmp_path / "gone.csv"
     manifest.prefetch_sha256(missing)  # an unreadable file: no error, hashed when asked
     with pytest.raises(FileNotFoundError):
         manifest.sha256_file(missing)
+
+
+def test_a_failed_run_leaves_no_hash_behind(tmp_path: Path) -> None:
+    from takst.provenance import manifest
+
+    bad = tmp_path / "r.csv"
+    bad.write_text("id,name\n1,A\n", encoding="utf-8")  # no population column
+    code, _, _ = run("eval", "rules/os2valghalla.tariff", "--register", str(bad), "--year",
+                     "2024", "--format", "csv", "--out", str(tmp_path / "o.csv"))
+    assert code == 1 and not (tmp_path / "o.csv").exists()
+    assert str(bad) not in manifest._PREFETCHED

@@ -186,11 +186,19 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _need_out(args)
     inputs = [("tariff", args.file), ("register", args.register)]
     _guard_out(args, inputs)
-    if args.format == "csv" and args.out and args.register and args.register != "-":
-        # its manifest records the register's SHA-256: found meanwhile, in a thread
-        from takst.provenance.manifest import prefetch_sha256
+    if not (args.format == "csv" and args.out and args.register and args.register != "-"):
+        return _eval(args, year, out, err)
+    # its manifest records the register's SHA-256: found meanwhile, in a thread
+    from takst.provenance.manifest import forget_sha256, prefetch_sha256
 
-        prefetch_sha256(args.register)
+    prefetch_sha256(args.register)
+    try:
+        return _eval(args, year, out, err)
+    finally:  # taken by the manifest, or not needed (a run that failed)
+        forget_sha256(args.register)
+
+
+def _eval(args: argparse.Namespace, year: int, out: TextIO, err: TextIO) -> int:
     session = _session(args)
     tariff = _load(session, args.file, err).tariff
     assert tariff is not None

@@ -192,6 +192,11 @@ def prefetch_sha256(path: str | Path) -> None:
     thread.start()
 
 
+def forget_sha256(path: str | Path) -> None:
+    """Drop a hash :func:`prefetch_sha256` started and nothing took (a run that failed)."""
+    _PREFETCHED.pop(str(resolve_recorded(path)), None)
+
+
 def tariff_sources(tariff: ast.Tariff) -> list[str]:
     """Every tariff file ``tariff`` was read from: the main file first, then each file
     it imports, directly or through another module, once, in the order they were read.
