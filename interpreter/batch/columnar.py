@@ -79,6 +79,11 @@ def load_text(con: Any, source: str, width: int, flags: Sequence[str] = ()) -> i
     the reader skips); returns how many records it has. ``flags``: each cell's :func:`clean`
     as :func:`flag_columns` gives them, computed here once (:func:`typed` reads them)."""
     blank = " AND ".join(f"{_space_trimmed(cell(i))} = ''" for i in range(width))
+    # a record whose first cell starts with something else than a space is not blank: the
+    # trims are made only for the others
+    first = cell(0)
+    blank = (f"CASE WHEN {first} IS NOT NULL AND {first} <> '' AND NOT starts_with({first}, ' ') "
+             f"THEN FALSE ELSE ({blank}) END")
     extra = "".join(", " + f for f in flags)
     # ``_raw``'s rowid is the record's place in the file: it is filled in the file's order
     with in_order(con):
@@ -332,14 +337,21 @@ def normal_text(c: str) -> str:
     return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
 
 
-def held_back(con: Any) -> tuple[dict[int, str], list[tuple[int, int]]]:
+def held_back(con: Any, id_flag: int | None = None,
+              ) -> tuple[dict[int, str], list[tuple[int, int]]]:
     """The records the sieve holds back (their index, with the id as the SQL reads it), and
     the repeated ids: (record, first record of its id) for every record whose id an earlier
-    record has (``_register``)."""
-    # one pass counts both; the held rows are fetched only when there are any
-    held, repeated = con.execute(
-        "SELECT count(*) FILTER (WHERE _held), count(*) - count(DISTINCT id) FROM _register"
-    ).fetchone()
+    record has (``_register``). ``id_flag``: the id's position when ``_raw`` has its flag:
+    where every id is in its clean form, it is its cell as it is, counted there."""
+    (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
+    clean_ids, repeated = False, 0
+    if id_flag is not None:
+        clean_ids, repeated = con.execute(
+            f"SELECT COALESCE(bool_and(COALESCE({flag(id_flag)}, FALSE)), TRUE), "
+            f"count(*) - count(DISTINCT {cell(id_flag)}) FROM _raw").fetchone()
+    if not clean_ids:
+        (repeated,) = con.execute(
+            "SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
     rows = {int(r): i for r, i in con.execute(
         "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()} if held else {}
     if not repeated:

@@ -593,8 +593,9 @@ def _csv_text(value: str) -> str:
     """The report's ``csv_text`` in SQL: a text a spreadsheet would run as a formula (or
     that starts with a quote mark) gets a leading quote mark; a plain number stays."""
     q = "''''"
-    first = "'=', '+', '-', '@', chr(9), chr(13), " + q
-    return (f"CASE WHEN left({value}, 1) NOT IN ({first}) THEN {value} "
+    # the first character's code (no substring made): = + - @ tab, carriage return, '
+    first = ", ".join(str(ord(ch)) for ch in "=+-@\t\r'")
+    return (f"CASE WHEN ascii({value}) NOT IN ({first}) THEN {value} "
             f"WHEN starts_with({value}, {q}) OR NOT regexp_full_match(" + value
             + r", '[+-]?[0-9]+(\.[0-9]+)?') THEN " + f"{q} || {value} ELSE {value} END")
 

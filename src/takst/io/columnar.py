@@ -213,7 +213,7 @@ def load(
                           name_position=name_pos, type_position=type_pos,
                           services_position=services_pos, conditions=conditions, texts=texts,
                           flagged=header is not None, narrow=narrow, types=types)
-        held, twice = sql.held_back(con)
+        held, twice = sql.held_back(con, id_pos if header is not None else None)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:

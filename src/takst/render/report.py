@@ -21,6 +21,7 @@ import re
 import stat
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -679,9 +680,17 @@ def open_atomic_pair_by_name(
                 os.chmod(tmp, mode)
                 digest = hashlib.sha256()
                 with open(tmp, "rb") as written:
-                    while block := written.read(1 << 20):
-                        digest.update(block)
-                    os.fsync(written.fileno())
+                    # synced while it is hashed: both let the other thread run
+                    failed: list[OSError] = []
+                    syncer = threading.Thread(target=_sync, args=(written.fileno(), failed))
+                    syncer.start()
+                    try:
+                        while block := written.read(1 << 20):
+                            digest.update(block)
+                    finally:
+                        syncer.join()
+                    if failed:
+                        raise failed[0]
             except OSError as err:
                 raise output_error(path, err) from None
             return digest.hexdigest()
@@ -717,6 +726,13 @@ def open_atomic_pair_by_name(
     if backup is not None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(backup)
+
+
+def _sync(fd: int, failed: list[OSError]) -> None:
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        failed.append(err)
 
 
 def write_atomic(path: str | Path, text: str) -> None:
