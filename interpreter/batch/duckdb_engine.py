@@ -34,6 +34,7 @@ from takst.dsl.numbers import money_group
 from takst.dsl.symbols import COUNT_ALL, Symbols
 from takst.interpreter.batch.columnar import in_order
 from takst.interpreter.batch.compiler import (
+    NARROW_DIGITS,
     Compiler,
     Constants,
     Placed,
@@ -150,6 +151,8 @@ class _Loaded:
     key: tuple[int, int]
     scales: dict[str, int]
     customers: list[Customer]
+    #: Every number fits 64 bits once scaled: ``BIGINT`` columns, the 64-bit plan first.
+    narrow: bool = False
 
 
 class DuckDBEngine:
@@ -196,12 +199,17 @@ class DuckDBEngine:
         # the compiler may need finer scales (band bounds)
         probe = Compiler(self.tariff, 2000, Constants(), scales)
         scales = dict(probe.scales)
+        limit = 10**NARROW_DIGITS
+        narrow = all(abs(int(v.scaleb(scales[n]))) < limit
+                     for c in customers for n, v in c.values.items()
+                     if n in scales and isinstance(v, Decimal))
+        integer = "BIGINT" if narrow else "HUGEINT"
         cols = ["_row BIGINT", "id VARCHAR", "name VARCHAR", "customer_type VARCHAR",
                 "services VARCHAR[]"]
         names = list(self.inputs)
         for name in names:
             kind = self.inputs[name].type.kind
-            sql_type = {"yes/no": "BOOLEAN", "date": "DATE", "text": "VARCHAR"}.get(kind, "HUGEINT")
+            sql_type = {"yes/no": "BOOLEAN", "date": "DATE", "text": "VARCHAR"}.get(kind, integer)
             cols.append(f"{col(name)} {sql_type}")
         self.con.execute("DROP TABLE IF EXISTS customers")
         self.con.execute(f"CREATE TEMP TABLE customers ({', '.join(cols)})")
@@ -221,7 +229,7 @@ class DuckDBEngine:
         if rows:
             marks = ", ".join(["?"] * (5 + len(names)))
             self.con.executemany(f"INSERT INTO customers VALUES ({marks})", rows)
-        self._loaded = _Loaded(key, scales, customers)
+        self._loaded = _Loaded(key, scales, customers, narrow)
         return self._loaded
 
     # -------------------------------------------------------------- prepare
@@ -267,21 +275,22 @@ class DuckDBEngine:
         listed = customers if isinstance(customers, list) else list(customers)
         loaded = self._load(listed)
         plan = self.plan(year, context, loaded.scales)
-        try:
-            cur = self.con.execute(plan.query("customers"))
-        except _duckdb().Error as err:
-            raise _translate(err, plan.placed) from None
         names = list(self.sym.inputs())
         labels = [(o.name, o.label) for o in plan.charges]
         spans = {c.name: c.span for c in self.tariff.charges}
-        i = 0
-        while True:
+        batches: Iterable[Sequence[Any]] = ()
+        narrowed = False
+        if loaded.narrow:  # the 64-bit plan, fetched whole (the customers are held anyway)
             try:
-                batch = cur.fetchmany(2048)
+                batches = [self.con.execute(plan.narrowed().query("customers")).fetchall()]
+                narrowed = True
             except _duckdb().Error as err:
-                raise _translate(err, plan.placed) from None
-            if not batch:
-                break
+                if not overflowed(err):
+                    raise _translate(err, plan.placed) from None
+        if not narrowed:
+            batches = self._fetched(plan)
+        i = 0
+        for batch in batches:
             for row in batch:
                 c = listed[i]
                 i += 1
@@ -289,6 +298,16 @@ class DuckDBEngine:
                     id=c.id, name=c.name, origin=c.origin,
                     inputs=tuple((n, c.values[n]) for n in names if n in c.values),
                     lines=_lines(row, labels, spans))
+
+
+    def _fetched(self, plan: Plan) -> Iterator[list[Any]]:
+        """The 128-bit plan's rows, a batch at a time."""
+        try:
+            cur = self.con.execute(plan.query("customers"))
+            while batch := cur.fetchmany(2048):
+                yield batch
+        except _duckdb().Error as err:
+            raise _translate(err, plan.placed) from None
 
 
 def _lines(row: Sequence[Any], labels: Sequence[tuple[str, str]],
