@@ -278,17 +278,16 @@ class DuckDBEngine:
         names = list(self.sym.inputs())
         labels = [(o.name, o.label) for o in plan.charges]
         spans = {c.name: c.span for c in self.tariff.charges}
-        batches: Iterable[Sequence[Any]] = ()
-        narrowed = False
-        if loaded.narrow:  # the 64-bit plan, fetched whole (the customers are held anyway)
+        query = plan.query("customers")
+        if loaded.narrow:  # the 64-bit plan into a table: an overflow shows before any row
             try:
-                batches = [self.con.execute(plan.narrowed().query("customers")).fetchall()]
-                narrowed = True
+                self.con.execute("CREATE OR REPLACE TEMP TABLE _narrowed AS "
+                                 + plan.narrowed().query("customers"))
+                query = "SELECT * FROM _narrowed ORDER BY _row"
             except _duckdb().Error as err:
                 if not overflowed(err):
                     raise _translate(err, plan.placed) from None
-        if not narrowed:
-            batches = self._fetched(plan)
+        batches = self._fetched(query, plan)
         i = 0
         for batch in batches:
             for row in batch:
@@ -300,10 +299,10 @@ class DuckDBEngine:
                     lines=_lines(row, labels, spans))
 
 
-    def _fetched(self, plan: Plan) -> Iterator[list[Any]]:
-        """The 128-bit plan's rows, a batch at a time."""
+    def _fetched(self, query: str, plan: Plan) -> Iterator[list[Any]]:
+        """The rows of ``query`` (the plan, or its 64-bit results), a batch at a time."""
         try:
-            cur = self.con.execute(plan.query("customers"))
+            cur = self.con.execute(query)
             while batch := cur.fetchmany(2048):
                 yield batch
         except _duckdb().Error as err:
