@@ -39,8 +39,8 @@ from fractions import Fraction
 from typing import Any
 
 from takst.dsl import ast
-from takst.dsl.check import check, errors_of
-from takst.dsl.errors import CheckError, Diagnostic, EvaluationError, Span, diagnostic
+from takst.dsl.check import require_no_errors
+from takst.dsl.errors import Diagnostic, EvaluationError, Span, diagnostic
 from takst.dsl.intervals import Interval, band_interval
 from takst.dsl.numbers import group, money_group, money_text, plain
 from takst.dsl.periods import (
@@ -112,9 +112,7 @@ class Evaluator:
     def __init__(self, tariff: ast.Tariff, *, checked: bool = False,
                  compiled: bool = True) -> None:
         if not checked:
-            errors = errors_of(check(tariff))
-            if errors:
-                raise CheckError(errors)
+            require_no_errors(tariff)
         self.tariff = tariff
         self.sym = Symbols(tariff)
         self.currency = tariff.currency

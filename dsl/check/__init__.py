@@ -28,11 +28,12 @@ from takst.dsl.check.bands import analyse_bands
 from takst.dsl.check.conditions import Conditions, disjoint
 from takst.dsl.check.context import Context
 from takst.dsl.check.units import Units
-from takst.dsl.errors import Diagnostic
+from takst.dsl.errors import CheckError, Diagnostic
 from takst.dsl.units import Unit
 from takst.dsl.visitor import NodeVisitor
 
-__all__ = ["Checker", "analyse_bands", "check", "disjoint", "errors_of", "expression_unit"]
+__all__ = ["Checker", "analyse_bands", "check", "disjoint", "errors_of", "expression_unit",
+           "require_no_errors"]
 
 #: The order in which declarations are checked: a kind before the kinds that use it,
 #: so what a charge uses has been checked (and its unit worked out) first.
@@ -73,6 +74,14 @@ def expression_unit(tariff: ast.Tariff, expr: ast.Expr) -> Unit | None:
 
 def errors_of(diags: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.is_error]
+
+
+def require_no_errors(tariff: ast.Tariff) -> None:
+    """Raise :class:`~takst.dsl.errors.CheckError` with the tariff's errors, if it has any
+    (what an engine given an unchecked tariff does first)."""
+    errors = errors_of(check(tariff))
+    if errors:
+        raise CheckError(errors)
 
 
 class Checker(NodeVisitor[None]):

@@ -18,6 +18,7 @@ DuckDB is imported lazily: ``takst`` works without the ``batch`` extra.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -28,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from takst.dsl import ast
-from takst.dsl.check import check, errors_of
-from takst.dsl.errors import CheckError, EvaluationError, RegisterError, diagnostic
+from takst.dsl.check import require_no_errors
+from takst.dsl.errors import EvaluationError, RegisterError, diagnostic
 from takst.dsl.numbers import money_group
 from takst.dsl.symbols import COUNT_ALL, Symbols
 from takst.interpreter.batch.columnar import in_order
@@ -167,9 +168,7 @@ class DuckDBEngine:
 
     def __init__(self, tariff: ast.Tariff, *, checked: bool = False) -> None:
         if not checked:
-            errors = errors_of(check(tariff))
-            if errors:
-                raise CheckError(errors)
+            require_no_errors(tariff)
         self.tariff = tariff
         self.sym = Symbols(tariff)
         self.inputs = {i.name: i for i in tariff.inputs}
@@ -275,9 +274,6 @@ class DuckDBEngine:
         listed = customers if isinstance(customers, list) else list(customers)
         loaded = self._load(listed)
         plan = self.plan(year, context, loaded.scales)
-        names = list(self.sym.inputs())
-        labels = [(o.name, o.label) for o in plan.charges]
-        spans = {c.name: c.span for c in self.tariff.charges}
         query = plan.query("customers")
         if loaded.narrow:  # the 64-bit plan into a table: an overflow shows before any row
             try:
@@ -287,16 +283,8 @@ class DuckDBEngine:
             except _duckdb().Error as err:
                 if not overflowed(err):
                     raise _translate(err, plan.placed) from None
-        batches = self._fetched(query, plan)
-        i = 0
-        for batch in batches:
-            for row in batch:
-                c = listed[i]
-                i += 1
-                yield CustomerResult(
-                    id=c.id, name=c.name, origin=c.origin,
-                    inputs=tuple((n, c.values[n]) for n in names if n in c.values),
-                    lines=_lines(row, labels, spans))
+        rows = itertools.chain.from_iterable(self._fetched(query, plan))
+        yield from results_of(listed, rows, plan, self.sym)
 
 
     def _fetched(self, query: str, plan: Plan) -> Iterator[list[Any]]:
@@ -307,6 +295,20 @@ class DuckDBEngine:
                 yield batch
         except _duckdb().Error as err:
             raise _translate(err, plan.placed) from None
+
+
+def results_of(customers: Sequence[Customer], rows: Iterable[Sequence[Any]], plan: Plan,
+               sym: Symbols) -> Iterator[CustomerResult]:
+    """The results of a plan's rows (``_row, id, name, status, amount, ...``, in the
+    customers' order), each with its customer's inputs: what an engine's ``evaluate`` gives."""
+    names = list(sym.inputs())
+    labels = [(o.name, o.label) for o in plan.charges]
+    spans = {c.name: c.span for c in plan.tariff.charges}
+    for c, row in zip(customers, rows, strict=True):
+        yield CustomerResult(
+            id=c.id, name=c.name, origin=c.origin,
+            inputs=tuple((n, c.values[n]) for n in names if n in c.values),
+            lines=_lines(row, labels, spans))
 
 
 def _lines(row: Sequence[Any], labels: Sequence[tuple[str, str]],

@@ -30,8 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 from takst.dsl import ast
-from takst.dsl.check import check, errors_of
-from takst.dsl.errors import CheckError, EvaluationError, RegisterError, diagnostic
+from takst.dsl.check import require_no_errors
+from takst.dsl.errors import EvaluationError, RegisterError, diagnostic
 from takst.dsl.symbols import Symbols
 from takst.interpreter.batch.compiler import (
     Compiler,
@@ -42,8 +42,13 @@ from takst.interpreter.batch.compiler import (
     compile_tariff,
 )
 from takst.interpreter.batch.dialects import to_spark
-from takst.interpreter.batch.duckdb_engine import FallsBack, constants, register_values
-from takst.interpreter.model import ChargeLine, Context, Customer, CustomerResult, Value
+from takst.interpreter.batch.duckdb_engine import (
+    FallsBack,
+    constants,
+    register_values,
+    results_of,
+)
+from takst.interpreter.model import Context, Customer, CustomerResult, Value
 from takst.interpreter.prepare import validate
 
 NUMERIC = ("inhabitants", "count", "number", "money")
@@ -260,9 +265,7 @@ class SparkEngine:
     def __init__(self, tariff: ast.Tariff, *, checked: bool = False,
                  master: str | None = None) -> None:
         if not checked:
-            errors = errors_of(check(tariff))
-            if errors:
-                raise CheckError(errors)
+            require_no_errors(tariff)
         self.tariff = tariff
         self.master = master or DEFAULT_MASTER
         self.sym = Symbols(tariff)
@@ -404,39 +407,16 @@ class SparkEngine:
         listed = customers if isinstance(customers, list) else list(customers)
         scales = self._load(listed)
         plan = self.plan(year, context, scales)
-        names = list(self.sym.inputs())
-        labels = [(o.name, o.label) for o in plan.charges]
-        spans = {c.name: c.span for c in self.tariff.charges}
         try:
             frame = self.spark.sql(plan.query(self.view))
             # a small result in one job; a large one streamed a partition at a time
             rows = (iter(frame.collect()) if len(listed) <= COLLECT
                     else frame.toLocalIterator())
-            for i, row in enumerate(rows):
-                c = listed[i]
-                yield CustomerResult(
-                    id=c.id, name=c.name, origin=c.origin,
-                    inputs=tuple((n, c.values[n]) for n in names if n in c.values),
-                    lines=_lines(tuple(row), labels, spans))
+            yield from results_of(listed, (tuple(row) for row in rows), plan, self.sym)
         except Exception as err:
             if _is_spark_error(err):
                 raise translate(err, plan.placed) from None
             raise
-
-
-def _lines(row: Sequence[Any], labels: Sequence[tuple[str, str]],
-           spans: Mapping[str, Any]) -> tuple[ChargeLine, ...]:
-    lines = []
-    for k, (name, label) in enumerate(labels):
-        status, amount = row[3 + 2 * k], row[4 + 2 * k]
-        if status == "ok":
-            assert isinstance(amount, Decimal), amount
-            lines.append(ChargeLine(name, label, amount, "ok", True, (), spans[name]))
-        elif status == "pending":
-            lines.append(ChargeLine(name, label, None, "pending", True, (), spans[name]))
-        else:
-            lines.append(ChargeLine(name, label, Decimal(0), "ok", False, (), spans[name]))
-    return tuple(lines)
 
 
 __all__ = ["SparkEngine", "SparkSQL", "available", "spark_session", "stop_sessions",
