@@ -156,6 +156,13 @@ class _Loaded:
     narrow: bool = False
 
 
+def unsupported(tariff: ast.Tariff) -> Unsupported | None:
+    """Why the tariff does not compile (the construct, for the interpreter's note), or None:
+    a compilation for a probe year, no connection made."""
+    probe = compile_tariff(tariff, 2000)
+    return probe if isinstance(probe, Unsupported) else None
+
+
 class DuckDBEngine:
     """The compiled SQL plan on DuckDB, as an :class:`~takst.interpreter.backend.Engine`.
 
@@ -174,8 +181,7 @@ class DuckDBEngine:
         self.inputs = {i.name: i for i in tariff.inputs}
         self.con = connect()
         self._loaded: _Loaded | None = None
-        probe = compile_tariff(tariff, 2000)
-        self.unsupported: Unsupported | None = probe if isinstance(probe, Unsupported) else None
+        self.unsupported: Unsupported | None = unsupported(tariff)
 
     # -------------------------------------------------------------- loading customers
     def _load(self, customers: list[Customer]) -> _Loaded:

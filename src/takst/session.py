@@ -734,11 +734,11 @@ class Session:
         if self.engines.get("batch") is not _batch or request.register is None:
             return None
         try:
-            from takst.interpreter.batch.duckdb_engine import DuckDBEngine, FallsBack, NeedsReader
+            from takst.interpreter.batch.duckdb_engine import FallsBack, NeedsReader, unsupported
             from takst.io.columnar import batch_engine
         except ImportError:
             return None
-        if DuckDBEngine(tariff, checked=True).unsupported is not None:
+        if unsupported(tariff) is not None:
             return None  # the interpreter, with the note naming the construct
         items = self._values(tariff, request)
         try:
