@@ -765,7 +765,10 @@ def cmd_sql(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inputs = ", ".join(f"i_{i.name}" for i in tariff.inputs)
     header = (f"-- takst sql {args.file} --year {year} --dialect {args.dialect}\n"
               f"-- customers: _row, id, name, customer_type, services, {inputs}\n"
-              "-- (numbers as integers scaled by 10^decimals; amounts leave as DECIMAL(38, s))\n")
+              "-- (numbers as integers scaled by 10^decimals; amounts leave as DECIMAL(38, s))\n"
+              + ("-- (where a register's numbers fit 18 digits it runs first with BIGINT for\n"
+                 "-- HUGEINT and DECIMAL(18, s) for DECIMAL(38, s), and as here on an overflow)\n"
+                 if args.dialect == "duckdb" else ""))
     with _output(args, out) as stream:
         stream.write(header + sql.replace("{src}", "customers") + ";\n")
     return 0
