@@ -247,7 +247,7 @@ def _eval(args: argparse.Namespace, year: int, out: TextIO, err: TextIO) -> int:
         from takst.provenance.manifest import sidecar_path, sidecar_text
         from takst.render import report
 
-        with report.open_atomic_pair_by_name(args.out, sidecar_path(args.out)) as (
+        with report.open_atomic_pair(args.out, sidecar_path(args.out)) as (
                 stream, by_name, side):
             if evaluation.batch is not None and not excel:
                 # written by DuckDB straight to the temporary file, the same bytes

@@ -650,26 +650,21 @@ def _into_place(tmp: str, target: Path, shown: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def open_atomic_pair(path: str | Path, second: str | Path) -> Iterator[tuple[TextIO, TextIO]]:
-    """Two files replaced together, such as a CSV result and its manifest sidecar: both
-    old or both new. Both are written to temporary files first; then ``second`` (the
-    sidecar, which records the SHA-256 of ``path``) is renamed into place, then ``path``.
-    When the second rename fails, the old ``second`` is put back (or the new one removed).
-    A run killed between the two renames leaves a new sidecar beside the old CSV, which
-    ``takst verify`` reports as an inconsistent pair (the CSV's SHA-256 is not the
-    recorded one, and the CSV is older than its sidecar)."""
-    with open_atomic_pair_by_name(path, second) as (fh, _, fh2):
-        yield fh, fh2
-
-
-@contextlib.contextmanager
-def open_atomic_pair_by_name(
+def open_atomic_pair(
     path: str | Path, second: str | Path,
 ) -> Iterator[tuple[TextIO, Callable[[Callable[[str], None]], str], TextIO]]:
-    """:func:`open_atomic_pair`, where the first file may also be written by name (by
-    DuckDB's ``COPY``): yields (stream, ``by_name``, second stream). ``by_name(write)``
-    calls ``write(temporary path)``, which may replace the temporary file, then syncs it,
-    gives it the mode the stream's file had and returns the SHA-256 of its bytes."""
+    """Two files replaced together, such as a CSV result and its manifest sidecar: both
+    old or both new. Yields (stream, ``by_name``, second stream). The first file is
+    written to its stream, or by name (by DuckDB's ``COPY``): ``by_name(write)`` calls
+    ``write(temporary path)``, which may replace the temporary file, then syncs it, gives
+    it the mode the stream's file had and returns the SHA-256 of its bytes.
+
+    Both are written to temporary files first; then ``second`` (the sidecar, which records
+    the SHA-256 of ``path``) is renamed into place, then ``path``. When the second rename
+    fails, the old ``second`` is put back (or the new one removed). A run killed between
+    the two renames leaves a new sidecar beside the old CSV, which ``takst verify`` reports
+    as an inconsistent pair (the CSV's SHA-256 is not the recorded one, and the CSV is
+    older than its sidecar)."""
     target, target2 = output_target(path), output_target(second)
     with _staged(target, path) as (fh, tmp), _staged(target2, second) as (fh2, tmp2):
 
