@@ -676,7 +676,8 @@ class Printer:
 
     def per_started(self, e: ast.PerStarted) -> str:
         before = self.src.before(e.quantity.span)
-        if isinstance(e.quantity, ast.Ref) and (before is None or before.value != "of"):
+        # the name form has no ``of``; a quantity in parentheses is the ``of`` form
+        if isinstance(e.quantity, ast.Ref) and (before is None or before.value not in ("of", "(")):
             return f"{self.expr(e.price)} per started {number(e.block)} {e.quantity.name}"
         return f"{self.expr(e.price)} per started {number(e.block)} of {self.expr(e.quantity)}"
 

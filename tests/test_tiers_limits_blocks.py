@@ -441,3 +441,14 @@ def test_random_tiers_bounds_and_blocks_format_canonically(
     text_b = render([head, *decls], random.Random(shape), random.Random(space_b))
     out = assert_canonical(text_a)
     assert fmt(text_b) == out
+
+
+@pytest.mark.parametrize("quantity", ["(calls)", "((calls))", "(calls + 1)"])
+def test_a_block_of_a_value_in_parentheses_keeps_its_of(quantity: str) -> None:
+    """Found by the random test above: ``per started 01 of (calls)`` was printed as
+    ``per started 1 calls``, which the formatter then refused (a name in parentheses read
+    as the name form); it formats to the ``of`` form, with its parentheses."""
+    text = ("tariff t \"T\"\n  currency NOK\n  source \"s\"\n\ninput calls: count of calls\n\n"
+            f"charge c \"C\" every year\n  amount 25 NOK per started 01 of {quantity}\n")
+    out = assert_canonical(text)
+    assert f"per started 1 of {quantity}\n" in out
