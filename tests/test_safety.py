@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paths import DATA, RULES
 from paths import run_here as run
 
@@ -653,3 +655,24 @@ def test_the_quick_road_of_loose_is_the_careful_one() -> None:
                  "Frederiks\u00a0berg", "Zw\u200bei", "Ⅻ Ødis", "Ǆemal", "a\u2010b",
                  "Ɐ\u0250x", "Tårnby\t", "ÉÈ ﬁ", "Lillestrøm\u00ad", ""):
         assert loose(text) == careful(text), text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(
+    "aAbBeEpPsSyYnN019 \t\u00a0\u2013-\u200b\u0301\u00f8\u00c6\u00dfKk\ufb01\u2028"),
+    max_size=8), st.sampled_from(["", " ", "1", "e", "p", "une", "rup"]))
+def test_the_lookalike_quick_check_never_skips_a_loose_match(stem: str, end: str) -> None:
+    """A name the quick check of its ending passes over has a loose form that is no
+    entry's: its warnings are the ones the loose form gives (none)."""
+    from takst.dsl.parser import parse
+    from takst.interpreter.model import Customer
+    from takst.io.register import Lookalikes, loose
+
+    path = RULES / "os2valghalla.tariff"
+    found = Lookalikes(parse(path.read_text(encoding="utf-8"), str(path)))
+    name = stem + end
+    if not found.may_match(name):
+        assert loose(name) not in found.loose_entries, name
+    c = Customer(id="1", name=name, values={}, customer_type="KOMMUNE", origin="r, row 2")
+    expected = [] if name in found.exact else found.loose_entries.get(loose(name), [])
+    assert len(found.check(c)) == len(expected)

@@ -498,6 +498,8 @@ def text_cell(raw: str) -> str:
         m = _FORMULA_TEXT.fullmatch(text)
         if m:
             text = m.group(1).replace('""', '"')
+    if text.isascii():  # its own normal form (the common case, in C)
+        return text
     return unicodedata.normalize("NFC", text)
 
 
@@ -567,10 +569,19 @@ class Lookalikes:
         for list_name, entries in lists.items():
             for entry in entries:
                 self.loose_entries.setdefault(loose(entry), []).append((list_name, entry))
+        #: The last character and the last three of every entry's loose form: a name that
+        #: ends in ASCII letters or digits ends its loose form with them, lowercased, so
+        #: a name whose ending no entry has needs no loose form (most names, quickly).
+        keys = [k for k in self.loose_entries if k]
+        self._ends1 = frozenset(k[-1] for k in keys)
+        self._ends3 = frozenset(k[-3:] for k in keys if len(k) >= 3)
+        self._sure = len(keys) == len(self.loose_entries)  # no entry is blank
 
     def check(self, c: Customer) -> list[Diagnostic]:
         """The warnings for one customer (none for most)."""
         if not self.active or c.name in self.exact:
+            return []
+        if not self.may_match(c.name):
             return []
         return [diagnostic(
             f"name {_shown(c.name)} is not {_shown(entry)} of list {list_name}, but "
@@ -580,6 +591,28 @@ class Lookalikes:
             hint=f"if it is the same customer, write the name as the list does "
             f"({_shown(entry)}), or add this spelling to the list")
             for list_name, entry in self.loose_entries.get(loose(c.name), ())]
+
+    def endings(self) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The last three characters and the last one of every entry's loose form (what
+        :meth:`may_match` compares a name's ending with); None when an entry's loose form
+        is blank, and every name has to be looked at."""
+        return (self._ends3, self._ends1) if self._sure else None
+
+    def may_match(self, name: str) -> bool:
+        """False only when ``loose(name)`` is surely no entry's loose form: its ending,
+        known without working it out when ``name`` ends in ASCII letters or digits."""
+        if not self._sure:
+            return True
+        text = name.rstrip()
+        if not text:
+            return False  # the loose form is blank, and no entry's is
+        tail = text[-3:]
+        if len(tail) == 3 and tail.isascii() and tail.isalnum():
+            return tail.lower() in self._ends3
+        last = text[-1]
+        if last.isascii() and last.isalnum():
+            return last.lower() in self._ends1
+        return True
 
 
 def lookalike_warnings(tariff: ast.Tariff, customers: Iterable[Customer]) -> list[Diagnostic]:
