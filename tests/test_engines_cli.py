@@ -55,3 +55,34 @@ def test_a_tariff_that_does_not_compile_is_billed_by_the_interpreter_with_a_note
                    "evaluated by the interpreter\n")
     amounts = [line["amount"] for c in json.loads(out)["customers"] for line in c["lines"]]
     assert amounts == ["12.50"]
+
+
+NAMES = ["københavn", "Ballerup", "AARHUS", "Skive Kommune", "ringkøbing\u2013skjern",
+         "Vejen 2", "vejen", "Ørsted", "Odense\u00a0", "Syddjurs"]
+
+
+@pytest.mark.parametrize("out", ["results.csv", "results.parquet", None])
+def test_both_engines_warn_of_the_same_look_alike_names(tmp_path: Path, out: str | None
+                                                        ) -> None:
+    """A name that matches a list entry only loosely is warned of by either engine, with
+    its row, also when the batch engine writes its results to a file itself."""
+    register = tmp_path / "r.csv"
+    register.write_text("id,name,customer_type,population,os2_member,joined\n" + "".join(
+        f"{i:04d},{n},KOMMUNE,{1000 + i},true,2024-08-22\n" for i, n in enumerate(NAMES)),
+        encoding="utf-8")
+    warned = {}
+    for engine in ("interpreter", "batch"):
+        if out and out.endswith(".parquet") and engine == "interpreter":
+            target = ["--format", "csv", "--out", str(tmp_path / "i.csv")]
+        elif out:
+            target = ["--format", out.rsplit(".", 1)[1], "--out", str(tmp_path / f"{engine}{out}")]
+        else:
+            target = ["--format", "json"]
+        code, _, err = run("eval", "rules/os2valghalla.tariff", "--register", str(register),
+                           "--year", "2024", *target, "--engine", engine)
+        assert code == 0, err
+        warned[engine] = [ln.split(": warning: ")[0] for ln in err.splitlines()
+                          if ": warning: " in ln]
+    rows = [f"{register}, row {k}" for k in (2, 4, 6, 8)]  # københavn, AARHUS, ringkøbing,
+    assert warned["interpreter"] == rows                   # vejen
+    assert warned["batch"] == rows

@@ -420,8 +420,7 @@ class Evaluation:
         The customers' look-alike warnings are collected in :attr:`warnings` on the way."""
         from takst.io.register import Lookalikes
 
-        if self.batch is not None:
-            self.warnings = self.batch.lookalikes()
+        if self.batch is not None:  # its warnings were found when it was made
             batch: Iterator[CustomerResult] = self.batch.evaluate((), self.request.year,
                                                                   self.context)
             return batch
@@ -429,10 +428,10 @@ class Evaluation:
         found = Lookalikes(self.tariff)
         self.warnings = []
         customers: Iterable[Customer] = self.customers
+        if self.validator is not None:
+            return self._once(customers, self.validator, found if found.active else None)
         if found.active:
             customers = self._watched(customers, found)
-        if self.validator is not None:
-            return self._once(customers, self.validator)
         return self.engine.evaluate(iter(customers), self.request.year, self.context,
                                     trace=self.request.trace)
 
@@ -442,7 +441,7 @@ class Evaluation:
             yield c
 
     def _once(self, customers: Iterable[Customer], validator: Validator,
-              ) -> Iterator[CustomerResult]:
+              found: Lookalikes | None) -> Iterator[CustomerResult]:
         """Results while the register is read, its one pass: a customer with a problem is
         not evaluated, and every problem is raised when the register has been read
         through, before any evaluation error (as the two-pass order has them)."""
@@ -450,11 +449,16 @@ class Evaluation:
         read_problems: list[RegisterError] = []
 
         def checked() -> Iterator[Customer]:
+            lookalikes = found.check if found is not None else None
+            warnings = self.warnings
+            customer_problems = validator.problems
             try:
                 for c in customers:
-                    found = validator.problems(c)
-                    if found:
-                        problems.extend(found)
+                    if lookalikes is not None:  # looked at as the customers pass
+                        warnings.extend(lookalikes(c))
+                    bad = customer_problems(c)
+                    if bad:
+                        problems.extend(bad)
                     else:
                         yield c
             except RegisterError as err:
@@ -754,8 +758,9 @@ class Session:
             return f"the register is read by the Python reader ({why})"
         except FallsBack:
             return None
+        # the look-alike warnings now: a batch engine may write its results itself
         return Evaluation(request, tariff, engine, engine.run.context, [], engine.loaded.rows,
-                          self.version, batch=engine)
+                          self.version, batch=engine, warnings=engine.lookalikes())
 
     def _tariff(self, request: Request) -> ast.Tariff:
         tariff = self.load(request.tariff).tariff

@@ -541,9 +541,19 @@ class BatchEngine:
             return []
         con, table = self.run.con, self.run.table
         exact = list(found.exact)
+        # the names whose ending some entry's loose form has (Lookalikes.may_match, whose
+        # Python decides): a name ending in other ASCII letters or digits matches none
+        ends = found.endings()
+        may, params = "", [exact]
+        if ends is not None:
+            may = (" AND CASE WHEN regexp_full_match(right(name, 3), '[A-Za-z0-9]{3}') "
+                   "THEN list_contains(?, lower(right(name, 3))) "
+                   "WHEN regexp_full_match(right(name, 1), '[A-Za-z0-9]') "
+                   "THEN list_contains(?, lower(right(name, 1))) ELSE TRUE END")
+            params += [sorted(ends[0]), sorted(ends[1])]
         names = [n for (n,) in con.execute(
-            f"SELECT DISTINCT name FROM {table} WHERE NOT list_contains(?, name)",
-            [exact]).fetchall()]
+            f"SELECT DISTINCT name FROM {table} WHERE NOT list_contains(?, name){may}",
+            params).fetchall()]
         close = [n for n in names if reader.loose(n) in found.loose_entries]
         if not close:
             return []
