@@ -1505,5 +1505,11 @@ class InterpreterEngine:
         *,
         trace: bool = False,
     ) -> Iterator[CustomerResult]:
+        fast = self.evaluator.compiled if not trace else None
+        if fast is not None:  # the untraced road, without a call between
+            evaluate = fast.evaluate
+            for customer in customers:
+                yield evaluate(customer, year, context)
+            return
         for customer in customers:
             yield self.evaluator.evaluate(customer, year, trace=trace, context=context)
