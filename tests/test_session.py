@@ -340,7 +340,8 @@ def test_an_unknown_engine_is_a_usage_problem() -> None:
 
 
 class Watch(io.StringIO):
-    """A stream that notes how many results had been computed at each write."""
+    """A stream that counts the rows written, and how far the results computed ran ahead
+    of them (noted as each result is computed)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -350,27 +351,54 @@ class Watch(io.StringIO):
 
     def write(self, text: str) -> int:
         self.written_rows += text.count("\n")
-        self.max_ahead = max(self.max_ahead, self.computed - self.written_rows)
         return super().write(text)
 
 
 def _counted(results: Iterable[CustomerResult], watch: Watch) -> Iterator[CustomerResult]:
     for r in results:
         watch.computed += 1
+        watch.max_ahead = max(watch.max_ahead, watch.computed - watch.written_rows)
         yield r
 
 
 @pytest.mark.parametrize("writer", ["json", "csv"])
 def test_results_are_written_as_they_are_computed(writer: str) -> None:
-    """No writer reads ahead: every result is written before the next is computed."""
+    """No writer holds many results: JSON writes each before the next is computed, CSV
+    writes its rows in blocks of a few hundred (one write each, for speed)."""
+    from takst.render import report
+
     evaluation = Session().run(Request(OS2, 2024, register=OS2_REGISTER))
+    results = list(evaluation) * 20  # 1 960 rows: several blocks
     watch = Watch()
     if writer == "json":
-        write_json(watch, evaluation.tariff, 2024, _counted(evaluation, watch))
+        write_json(watch, evaluation.tariff, 2024, _counted(results, watch))
+        assert watch.max_ahead <= 2  # the row just computed (and the head's last line)
     else:
-        write_csv(watch, evaluation.tariff, _counted(evaluation, watch))
-    assert watch.computed == 98
-    assert watch.max_ahead <= 2  # the row just computed (and the head's last line)
+        write_csv(watch, evaluation.tariff, _counted(results, watch))
+        assert 100 < watch.max_ahead <= report._BLOCK_ROWS + 1
+        assert watch.written_rows == 1 + 1960
+    assert watch.computed == 1960
+
+
+def test_csv_totals_count_every_row_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV writer keeps the cells of repeated lines and counts their results: its
+    totals are those of adding every result one at a time, with few kept or many."""
+    from takst.render import report
+
+    evaluation = Session().run(Request(OS2, 2024, register=OS2_REGISTER))
+    results = list(evaluation) * 3
+    one_by_one = Totals(evaluation.tariff)
+    for r in results:
+        one_by_one.add(r)
+    expected = one_by_one.to_json()
+    assert expected["customers"] == 294 and expected["pending_by_charge"]
+    texts = set()
+    for kept in (4096, 2, 0):
+        monkeypatch.setattr(report, "_KEPT_LINES", kept)
+        buffer = io.StringIO()
+        assert write_csv(buffer, evaluation.tariff, results).to_json() == expected
+        texts.add(buffer.getvalue())
+    assert len(texts) == 1
 
 
 def test_running_totals_are_exact_beyond_28_digits() -> None:

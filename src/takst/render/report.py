@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from takst.dsl import ast
 from takst.dsl.errors import TariffError, diagnostic
 from takst.dsl.numbers import money_group, money_text
-from takst.interpreter.model import CustomerResult
+from takst.interpreter.model import ChargeLine, CustomerResult
 from takst.render.results import customer_json
 
 if TYPE_CHECKING:
@@ -73,23 +73,33 @@ class Totals:
 
     def add(self, result: CustomerResult, total: Decimal | None = None) -> None:
         """Count one result in (``total``: its total, when the caller has it already)."""
-        self.customers += 1
+        self.add_lines(result.lines, result.total if total is None else total)
+
+    def add_lines(self, lines: Sequence[ChargeLine], total: Decimal, times: int = 1) -> None:
+        """Count in ``times`` results that have these lines and this total (exactly: a
+        sum of equal amounts is their product, in the context that never rounds)."""
+        self.customers += times
         pending = False
         add = _SUM.add
-        for line in result.lines:
+
+        def many(amount: Decimal) -> Decimal:
+            return amount if times == 1 else _SUM.multiply(amount, times)
+
+        for line in lines:
             if line.status == "pending":
                 pending = True
             amount = line.amount
             if amount is None:
-                self.pending[line.charge] += 1
+                self.pending[line.charge] += times
             else:
                 if amount:  # most lines of a register are not charged: nothing to add
-                    self.by_charge[line.charge] = add(self.by_charge[line.charge], amount)
-                self.known[line.charge] += 1
+                    self.by_charge[line.charge] = add(self.by_charge[line.charge], many(amount))
+                self.known[line.charge] += times
             if line.vat is not None:
-                self.vat_by_charge[line.charge] = add(self.vat_by_charge[line.charge], line.vat)
-                self.vat = add(self.vat, line.vat)
-        self.total = add(self.total, result.total if total is None else total)
+                vat = many(line.vat)
+                self.vat_by_charge[line.charge] = add(self.vat_by_charge[line.charge], vat)
+                self.vat = add(self.vat, vat)
+        self.total = add(self.total, many(total))
         if pending:
             self.any_pending = True
 
@@ -207,27 +217,76 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
     """Write the results as CSV, one row per customer as it comes. Text cells that a
     spreadsheet would run as a formula are neutralised (:func:`csv_text`); amounts are
     numbers and stay as they are."""
-    w = csv.writer(out, lineterminator="\n")
     vat = bool(tariff.vats)
     # issue 12: the VAT columns come last, and only when the tariff states VAT
     vat_heads = [*(f"{c.name} vat" for c in tariff.charges), "vat", "total_inc_vat"] if vat else []
-    w.writerow(["id", "name", *(c.name for c in tariff.charges), "total", "pending", *vat_heads])
+    out.write(_csv_line(["id", "name", *(c.name for c in tariff.charges), "total", "pending",
+                         *vat_heads]))
     totals = Totals(tariff)
-    for r in results:
-        cells = [csv_text(r.id), csv_text(r.name)]
-        pending = []
-        for line in r.lines:
-            if line.status == "pending":
-                pending.append(line.charge)
-            cells.append("pending" if line.amount is None else money_text(line.amount))
-        total = r.total
-        cells += [money_text(total), ";".join(pending)]
-        if vat:
-            cells += ["pending" if ln.vat is None else money_text(ln.vat) for ln in r.lines]
-            cells += [money_text(r.vat_total), money_text(r.total_inc_vat)]
-        w.writerow(cells)
-        totals.add(r, total)
+    # Rows are written in blocks, by the C writer into a buffer: one write per block.
+    buffer = io.StringIO(newline="")
+    w = csv.writer(buffer, lineterminator="\n")
+    row = w.writerow
+    # A register repeats few combinations of charge lines (the engines keep one line per
+    # amount): the cells after the name, and the count of results, per combination, keyed
+    # by the lines' identities. A kept entry holds its lines, so no id in a key is reused.
+    kept: dict[tuple[int, ...], tuple[Sequence[ChargeLine], list[str], Decimal, list[int]]] = {}
+    rows = 0
+    try:
+        for r in results:
+            lines = r.lines
+            key = tuple(map(id, lines))
+            entry = kept.get(key)
+            if entry is None:
+                tail, total = _tail_cells(r, vat)
+                if len(kept) < _KEPT_LINES:
+                    entry = kept[key] = (lines, tail, total, [0])
+                else:
+                    totals.add_lines(lines, total)
+            if entry is not None:
+                tail = entry[1]
+                entry[3][0] += 1
+            row([csv_text(r.id), csv_text(r.name), *tail])
+            rows += 1
+            if rows == _BLOCK_ROWS:
+                out.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+                rows = 0
+    finally:  # every row before a failure is written, as it would be one at a time
+        out.write(buffer.getvalue())
+    for seen, _, total, (times,) in kept.values():
+        totals.add_lines(seen, total, times)
     return totals
+
+
+#: How many combinations of lines :func:`write_csv` keeps the cells of.
+_KEPT_LINES = 4096
+#: How many rows :func:`write_csv` writes at a time.
+_BLOCK_ROWS = 512
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def _tail_cells(r: CustomerResult, vat: bool) -> tuple[list[str], Decimal]:
+    """A result's cells after its name (the amounts, total, pending charges, VAT), and
+    its total."""
+    cells = []
+    pending = []
+    for line in r.lines:
+        if line.status == "pending":
+            pending.append(line.charge)
+        cells.append("pending" if line.amount is None else money_text(line.amount))
+    total = r.total
+    cells += [money_text(total), ";".join(pending)]
+    if vat:
+        cells += ["pending" if ln.vat is None else money_text(ln.vat) for ln in r.lines]
+        cells += [money_text(r.vat_total), money_text(r.total_inc_vat)]
+    return cells, total
 
 
 def to_csv(tariff: ast.Tariff, results: Iterable[CustomerResult]) -> str:
