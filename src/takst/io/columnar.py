@@ -541,16 +541,17 @@ class BatchEngine:
             return []
         con, table = self.run.con, self.run.table
         exact = list(found.exact)
-        # the names whose ending some entry's loose form has (Lookalikes.may_match, whose
-        # Python decides): a name ending in other ASCII letters or digits matches none
         ends = found.endings()
         may, params = "", [exact]
         if ends is not None:
-            may = (" AND CASE WHEN regexp_full_match(right(name, 3), '[A-Za-z0-9]{3}') "
-                   "THEN list_contains(?, lower(right(name, 3))) "
-                   "WHEN regexp_full_match(right(name, 1), '[A-Za-z0-9]') "
-                   "THEN list_contains(?, lower(right(name, 1))) ELSE TRUE END")
-            params += [sorted(ends[0]), sorted(ends[1])]
+            # as Lookalikes.may_match, by the last character only (a wider sieve; Python
+            # then decides, over the few distinct names left): one that is not an ASCII
+            # letter or digit, or is the last of an entry's loose form, in either case
+            last = "".join(f"\\x{{{ord(c):x}}}" for c in sorted(
+                {c for e in ends[1] if e.isascii() and e.isalnum()
+                 for c in (e.lower(), e.upper())}))
+            pattern = "[^A-Za-z0-9]" + (f"|[{last}]" if last else "")
+            may = f" AND regexp_matches(name, '(?:{pattern})$')"
         names = [n for (n,) in con.execute(
             f"SELECT DISTINCT name FROM {table} WHERE NOT list_contains(?, name){may}",
             params).fetchall()]
