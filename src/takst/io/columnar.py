@@ -1,6 +1,6 @@
 """A register read and checked in DuckDB, column by column, with the reader's words.
 
-The register reader (:mod:`takst.io.register`) costs 20–50 µs a row in Python, more than
+The register reader (:mod:`takst.io.register`) costs several µs a row in Python, more than
 billing the row in SQL. Here a register file goes into DuckDB as text and is checked there
 (:mod:`takst.interpreter.batch.columnar` has the SQL):
 
