@@ -408,3 +408,35 @@ def test_numbers_with_a_decimal_point_are_the_readers(case: str, decimal: str | 
     except NeedsReader:
         got = want  # handed to the reader, whose answer it then is
     assert got == want
+
+
+def test_the_text_cells_flag_found_at_once_is_each_cells_own(tmp_path: Path) -> None:
+    """load_flags finds the id's, name's and customer type's clean flags by one match over
+    the three (joined by U+001F) and each one's own only where that fails: every flag is
+    the one flag_columns gives, for clean cells, empty ones, a separator inside a cell,
+    a space or NBSP at an end, one character, letters past Latin."""
+    from takst.interpreter.batch import columnar as sql
+
+    cells = ["0101", "Aarhus", "KOMMUNE", "", "a\x1fb", " x", "x\u00a0", "Å", "Ωmega",
+             "Ballerup 2", "x y"]
+    rows = [(a, b, c) for a in cells for b in cells[:6] for c in ("KOMMUNE", "", "a\x1fb")]
+    path = tmp_path / "r.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("id,name,customer_type,population\n")
+        for a, b, c in rows:
+            fh.write(",".join(f'"{x}"' for x in (a, b, c)) + ",1000\n")
+    columns = [sql.Column("population", 3, "inhabitants", False)]
+    kw = {"id_position": 0, "name_position": 1, "type_position": 2}
+    source = sql.csv_source(str(path), delimiter=",", skip=1, width=4)
+    con = connect()
+    found = {}
+    for name, flags in (("each", sql.flag_columns(columns, **kw)),
+                        ("at once", sql.load_flags(columns, **kw))):
+        assert sql.load_text(con, source, 4, flags) == len(rows)
+        found[name] = con.execute(
+            "SELECT _k0, _k1, _k2, _k3 FROM _raw ORDER BY rowid").fetchall()
+    assert isinstance(sql.load_flags(columns, **kw), sql.Flags)
+    assert sql.load_flags(columns, **kw).outer  # the three found at once
+    assert found["at once"] == found["each"]
+    assert {r[:3] for r in found["each"]} >= {(True, True, True), (None, True, True),
+                                              (False, True, True), (True, False, None)}

@@ -123,12 +123,12 @@ def load(
     types = [i.name for i in cats.items] if cats is not None else None
     if header is not None:
         # each cell's clean form is found as the file is read, once for every later query
-        flags = sql.flag_columns(
+        flags = sql.load_flags(
             [sql.Column(n, index[n], d.type.kind, d.optional)
              for n, d in inputs.items() if n in index],
             id_position=index.get("id", 0), name_position=index.get("name", 0),
             type_position=index.get("customer_type"), types=types) \
-            if "id" in index and "name" in index else []
+            if "id" in index and "name" in index else sql.Flags(())
         try:
             sql.load_text(con, sql.csv_source(
                 str(path), delimiter=header.delimiter, skip=header.skip, width=width), width,
