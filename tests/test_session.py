@@ -486,3 +486,33 @@ def test_the_dialect_is_part_of_the_request(tmp_path: Path) -> None:
     assert [r.total for r in told] == plain
     with pytest.raises(UsageError):
         Session().run(Request(OS2, 2024, values={"population": 1}, dialect=Dialect("tab")))
+
+
+def test_csv_rows_before_a_failure_are_written_once() -> None:
+    """A failure while results are computed leaves every row before it written (as one row
+    at a time would); a write that fails is not tried again."""
+    evaluation = Session().run(Request(OS2, 2024, register=OS2_REGISTER))
+    results = list(evaluation) * 7  # 686 rows: a block and a part
+
+    def failing() -> Iterator[CustomerResult]:
+        yield from results[:600]
+        raise RuntimeError("stop")
+
+    buffer = io.StringIO()
+    with pytest.raises(RuntimeError, match="stop"):
+        write_csv(buffer, evaluation.tariff, failing())
+    assert buffer.getvalue().count("\n") == 1 + 600
+
+    class Full(io.StringIO):
+        tries = 0
+
+        def write(self, text: str) -> int:
+            if "\n" in text and text.count("\n") > 1:
+                self.tries += 1
+                raise OSError(28, "No space left on device")
+            return super().write(text)
+
+    full = Full()
+    with pytest.raises(OSError, match="No space"):
+        write_csv(full, evaluation.tariff, results)
+    assert full.tries == 1

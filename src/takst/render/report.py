@@ -214,7 +214,8 @@ def csv_text_read(cell: str) -> str:
 
 
 def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]) -> Totals:
-    """Write the results as CSV, one row per customer as it comes. Text cells that a
+    """Write the results as CSV, one row per customer as it comes (in blocks of
+    :data:`_BLOCK_ROWS` rows, each block written at once). Text cells that a
     spreadsheet would run as a formula are neutralised (:func:`csv_text`); amounts are
     numbers and stay as they are."""
     vat = bool(tariff.vats)
@@ -232,6 +233,14 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
     # by the lines' identities. A kept entry holds its lines, so no id in a key is reused.
     kept: dict[tuple[int, ...], tuple[Sequence[ChargeLine], list[str], Decimal, list[int]]] = {}
     rows = 0
+
+    def flush() -> None:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if text:  # taken out first: a write that fails is not tried again
+            out.write(text)
+
     try:
         for r in results:
             lines = r.lines
@@ -249,12 +258,10 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
             row([csv_text(r.id), csv_text(r.name), *tail])
             rows += 1
             if rows == _BLOCK_ROWS:
-                out.write(buffer.getvalue())
-                buffer.seek(0)
-                buffer.truncate()
+                flush()
                 rows = 0
     finally:  # every row before a failure is written, as it would be one at a time
-        out.write(buffer.getvalue())
+        flush()
     for seen, _, total, (times,) in kept.values():
         totals.add_lines(seen, total, times)
     return totals
