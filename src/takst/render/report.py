@@ -221,18 +221,16 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
     vat = bool(tariff.vats)
     # issue 12: the VAT columns come last, and only when the tariff states VAT
     vat_heads = [*(f"{c.name} vat" for c in tariff.charges), "vat", "total_inc_vat"] if vat else []
-    out.write(_csv_line(["id", "name", *(c.name for c in tariff.charges), "total", "pending",
-                         *vat_heads]))
     totals = Totals(tariff)
     # Rows are written in blocks, by the C writer into a buffer: one write per block.
     buffer = io.StringIO(newline="")
-    w = csv.writer(buffer, lineterminator="\n")
-    row = w.writerow
+    row = csv.writer(buffer, lineterminator="\n").writerow
+    row(["id", "name", *(c.name for c in tariff.charges), "total", "pending", *vat_heads])
     # A register repeats few combinations of charge lines (the engines keep one line per
     # amount): the cells after the name, and the count of results, per combination, keyed
-    # by the lines' identities. A kept entry holds its lines, so no id in a key is reused.
-    kept: dict[tuple[int, ...], tuple[Sequence[ChargeLine], list[str], Decimal, list[int]]] = {}
-    rows = 0
+    # by the lines' identities. A kept combination holds its lines, so no id in a key is
+    # reused; when too many are kept, they are counted into the totals and let go.
+    combos: dict[tuple[int, ...], _Combination] = {}
 
     def flush() -> None:
         text = buffer.getvalue()
@@ -242,28 +240,20 @@ def write_csv(out: TextIO, tariff: ast.Tariff, results: Iterable[CustomerResult]
             out.write(text)
 
     try:
-        for r in results:
-            lines = r.lines
-            key = tuple(map(id, lines))
-            entry = kept.get(key)
-            if entry is None:
-                tail, total = _tail_cells(r, vat)
-                if len(kept) < _KEPT_LINES:
-                    entry = kept[key] = (lines, tail, total, [0])
-                else:
-                    totals.add_lines(lines, total)
-            if entry is not None:
-                tail = entry[1]
-                entry[3][0] += 1
-            row([csv_text(r.id), csv_text(r.name), *tail])
-            rows += 1
-            if rows == _BLOCK_ROWS:
+        for n, r in enumerate(results, 1):
+            key = tuple(map(id, r.lines))
+            combo = combos.get(key)
+            if combo is None:
+                if len(combos) >= _KEPT_LINES:
+                    _count(totals, combos)
+                combo = combos[key] = _Combination(r.lines, *_tail_cells(r, vat))
+            combo.times += 1
+            row([csv_text(r.id), csv_text(r.name), *combo.cells])
+            if n % _BLOCK_ROWS == 0:
                 flush()
-                rows = 0
     finally:  # every row before a failure is written, as it would be one at a time
         flush()
-    for seen, _, total, (times,) in kept.values():
-        totals.add_lines(seen, total, times)
+    _count(totals, combos)
     return totals
 
 
@@ -273,10 +263,20 @@ _KEPT_LINES = 4096
 _BLOCK_ROWS = 512
 
 
-def _csv_line(cells: Sequence[str]) -> str:
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
+class _Combination:
+    """Charge lines that results of :func:`write_csv` share: their cells, total and count."""
+
+    __slots__ = ("cells", "lines", "times", "total")
+
+    def __init__(self, lines: Sequence[ChargeLine], cells: list[str], total: Decimal) -> None:
+        self.lines, self.cells, self.total, self.times = lines, cells, total, 0
+
+
+def _count(totals: Totals, combos: dict[tuple[int, ...], _Combination]) -> None:
+    """Add the kept combinations' results to the totals, and let them go."""
+    for combo in combos.values():
+        totals.add_lines(combo.lines, combo.total, combo.times)
+    combos.clear()
 
 
 def _tail_cells(r: CustomerResult, vat: bool) -> tuple[list[str], Decimal]:
