@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -86,6 +86,9 @@ def _duckdb() -> Any:
             hint="pip install 'takst[batch]'")) from err
     return duckdb
 
+
+#: The SQL type of an input of each kind that is not a number (numbers: scaled integers).
+SQL_TYPES = {"yes/no": "BOOLEAN", "date": "DATE", "text": "VARCHAR"}
 
 _DATABASE: list[Any] = []
 
@@ -214,7 +217,7 @@ class DuckDBEngine:
         names = list(self.inputs)
         for name in names:
             kind = self.inputs[name].type.kind
-            sql_type = {"yes/no": "BOOLEAN", "date": "DATE", "text": "VARCHAR"}.get(kind, integer)
+            sql_type = SQL_TYPES.get(kind, integer)
             cols.append(f"{col(name)} {sql_type}")
         self.con.execute("DROP TABLE IF EXISTS customers")
         self.con.execute(f"CREATE TEMP TABLE customers ({', '.join(cols)})")
@@ -280,27 +283,38 @@ class DuckDBEngine:
         listed = customers if isinstance(customers, list) else list(customers)
         loaded = self._load(listed)
         plan = self.plan(year, context, loaded.scales)
-        query = plan.query("customers")
-        if loaded.narrow:  # the 64-bit plan into a table: an overflow shows before any row
-            try:
-                self.con.execute("CREATE OR REPLACE TEMP TABLE _narrowed AS "
-                                 + plan.narrowed().query("customers"))
-                query = "SELECT * FROM _narrowed ORDER BY _row"
-            except _duckdb().Error as err:
-                if not overflowed(err):
-                    raise _translate(err, plan.placed) from None
-        rows = itertools.chain.from_iterable(self._fetched(query, plan))
+        # the results into a table: an overflow of the 64-bit plan shows before any row
+        narrow_first(plan, loaded.narrow, lambda p: self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _planned AS " + p.query("customers")))
+        rows = itertools.chain.from_iterable(
+            self._fetched("SELECT * FROM _planned ORDER BY _row", plan))
         yield from results_of(listed, rows, plan, self.sym)
 
-
     def _fetched(self, query: str, plan: Plan) -> Iterator[list[Any]]:
-        """The rows of ``query`` (the plan, or its 64-bit results), a batch at a time."""
+        """The rows of ``query`` a batch at a time."""
         try:
             cur = self.con.execute(query)
             while batch := cur.fetchmany(2048):
                 yield batch
         except _duckdb().Error as err:
             raise _translate(err, plan.placed) from None
+
+
+def narrow_first(plan: Plan, narrow: bool, run: Callable[[Plan], object]) -> None:
+    """``run(plan.narrowed())`` where every number fits 64 bits (``narrow``), and
+    ``run(plan)`` when it is not so or the 64-bit plan overflowed (:func:`overflowed`);
+    DuckDB's other errors in the tariff's words (``plan.placed``)."""
+    if narrow:
+        try:
+            run(plan.narrowed())
+            return
+        except _duckdb().Error as err:
+            if not overflowed(err):
+                raise _translate(err, plan.placed) from None
+    try:
+        run(plan)
+    except _duckdb().Error as err:
+        raise _translate(err, plan.placed) from None
 
 
 def results_of(customers: Sequence[Customer], rows: Iterable[Sequence[Any]], plan: Plan,
@@ -540,17 +554,7 @@ class BatchRun:
         CSV: amounts as text with at least two decimals (``34880.00``) and ``pending`` for a
         pending charge, as ``takst eval --format csv``. Parquet: one ``DECIMAL(38, s)`` column
         per charge (NULL when pending) and the total."""
-        if self.narrow:
-            try:
-                self._write(self.plan.narrowed(), path, fmt)
-                return
-            except _duckdb().Error as err:
-                if not overflowed(err):
-                    raise _translate(err, self.plan.placed) from None
-        try:
-            self._write(self.plan, path, fmt)
-        except _duckdb().Error as err:
-            raise _translate(err, self.plan.placed) from None
+        narrow_first(self.plan, self.narrow, lambda plan: self._write(plan, path, fmt))
 
     def _write(self, plan: Plan, path: str | Path, fmt: str) -> None:
         charges = plan.charges
@@ -582,7 +586,6 @@ class BatchRun:
         target = str(path).replace("'", "''")
         with in_order(self.con):
             self.con.execute(f"COPY ({select}) TO '{target}' ({opts})")
-
 
     def results(self, inputs: Sequence[tuple[str, str]] = (),
                 size: int = 4096) -> Iterator[CustomerResult]:
