@@ -93,21 +93,17 @@ def load_flags(columns: Sequence[Column], *, id_position: int, name_position: in
                type_position: int | None, types: Sequence[str] | None = None) -> Flags:
     """:func:`flag_columns`, with the text cells' flags found at once (:data:`TEXTS_FLAG`),
     for :func:`load_text`: the same flags, cheaper to find."""
-    texts_at = [p for p in (id_position, name_position, type_position)
-                if p is not None and (p != type_position or types is None)]
-    every = flag_columns(columns, id_position=id_position, name_position=name_position,
-                         type_position=type_position, types=types)
-    ours = {f"{flag(p)}" for p in texts_at}
+    texts_at = _texts_at(id_position, name_position, type_position, types)
+    others = _cell_flags(columns, type_position, types, texts_at)
     if len(texts_at) < 2:
-        return Flags(tuple(every))
+        return Flags((*(_text_flag(p) for p in texts_at), *others))
     # the separator (U+001F) is in no clean text: the one match splits where the cells do
     joined = ", chr(31), ".join(cell(p) for p in texts_at)
     pattern = r"\x{1f}".join([CLEAN_TEXT] * len(texts_at))
-    inner = [f"regexp_full_match(concat({joined}), '{pattern}') AS {TEXTS_FLAG}",
-             *(f for f in every if f.rsplit(" AS ", 1)[1] not in ours)]
-    outer = [f"CASE WHEN {TEXTS_FLAG} THEN TRUE ELSE "
-             f"{clean(Column('', p, 'text', False))} END AS {flag(p)}" for p in texts_at]
-    return Flags(tuple(inner), tuple(outer))
+    inner = (f"regexp_full_match(concat({joined}), '{pattern}') AS {TEXTS_FLAG}", *others)
+    outer = tuple(f"CASE WHEN {TEXTS_FLAG} THEN TRUE ELSE {_clean_text(p)} END AS {flag(p)}"
+                  for p in texts_at)
+    return Flags(inner, outer)
 
 
 def load_text(con: Any, source: str, width: int, flags: Sequence[str] | Flags = ()) -> int:
@@ -220,17 +216,39 @@ def flag_columns(columns: Sequence[Column], *, id_position: int, name_position: 
     the columns :func:`flag` names (``... AS _k3``). ``types``: the tariff's customer
     types, when it has some: the customer type's flag is then that the cell is one of them
     as it is (a type's name is a clean text), which :func:`category_conditions` reads."""
-    texts_at = [id_position, name_position, *([type_position] if type_position is not None
-                                              else [])]
-    flags = [f"{clean(Column('', p, 'text', False))} AS {flag(p)}" for p in texts_at
-             if p != type_position or types is None]
+    texts_at = _texts_at(id_position, name_position, type_position, types)
+    return [*(_text_flag(p) for p in texts_at),
+            *_cell_flags(columns, type_position, types, texts_at)]
+
+
+def _texts_at(id_position: int, name_position: int, type_position: int | None,
+              types: Sequence[str] | None) -> list[int]:
+    """The cells whose flag is a clean text: the id, the name, and the customer type when
+    the tariff names no types."""
+    return [id_position, name_position,
+            *([type_position] if type_position is not None and types is None else [])]
+
+
+def _clean_text(position: int) -> str:
+    return clean(Column("", position, "text", False))
+
+
+def _text_flag(position: int) -> str:
+    return f"{_clean_text(position)} AS {flag(position)}"
+
+
+def _cell_flags(columns: Sequence[Column], type_position: int | None,
+                types: Sequence[str] | None, texts_at: Sequence[int]) -> list[str]:
+    """The flags of :func:`flag_columns` but the clean texts': the customer type's among
+    ``types``, each input's :func:`clean` and the numbers' :func:`pointed`."""
+    flags = []
     if type_position is not None and types is not None:
         allowed = ", ".join(text_lit(t) for t in types) or "NULL"
         flags.append(f"{cell(type_position)} IN ({allowed}) AS {flag(type_position)}")
-    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns
-              if c.position not in texts_at]
+    beside = {*texts_at, type_position}
+    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns if c.position not in beside]
     flags += [f"{pointed(c)} AS {point_flag(c.position)}" for c in columns
-              if c.kind in ("number", "money") and c.position not in texts_at]
+              if c.kind in ("number", "money") and c.position not in beside]
     return flags
 
 

@@ -42,14 +42,13 @@ from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
 from takst.dsl.symbols import Symbols
 from takst.interpreter.batch import columnar as sql
 from takst.interpreter.batch.compiler import NARROW_DIGITS, Compiler, Constants, col, quote
-from takst.interpreter.batch.duckdb_engine import NeedsReader, _duckdb
+from takst.interpreter.batch.duckdb_engine import SQL_TYPES, NeedsReader, _duckdb
 from takst.interpreter.model import Customer, Value
 from takst.interpreter.prepare import validate
 from takst.io import register as reader
 
 _HEAD = 1 << 16
 _LINE = re.compile(r"\r\n|\r|\n")
-_SQL_TYPES = {"yes/no": "BOOLEAN", "date": "DATE", "text": "VARCHAR"}
 
 
 @attrs.frozen
@@ -206,7 +205,7 @@ def load(
     narrow = all(digits.get(c.name, 0) + scales.get(c.name, 0) <= NARROW_DIGITS
                  for c in present if c.kind in sql.NUMERIC)
     wide = "BIGINT" if narrow else "HUGEINT"
-    absent = {n: _SQL_TYPES.get(d.type.kind, wide) for n, d in inputs.items()
+    absent = {n: SQL_TYPES.get(d.type.kind, wide) for n, d in inputs.items()
               if n not in index}
     try:
         table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
@@ -541,14 +540,14 @@ class BatchEngine:
             return []
         con, table = self.run.con, self.run.table
         exact = list(found.exact)
-        ends = found.endings()
+        ends = found.last_characters()
         may, params = "", [exact]
         if ends is not None:
             # as Lookalikes.may_match, by the last character only (a wider sieve; Python
             # then decides, over the few distinct names left): one that is not an ASCII
             # letter or digit, or is the last of an entry's loose form, in either case
             last = "".join(f"\\x{{{ord(c):x}}}" for c in sorted(
-                {c for e in ends[1] if e.isascii() and e.isalnum()
+                {c for e in ends if e.isascii() and e.isalnum()
                  for c in (e.lower(), e.upper())}))
             pattern = "[^A-Za-z0-9]" + (f"|[{last}]" if last else "")
             may = f" AND regexp_matches(name, '(?:{pattern})$')"

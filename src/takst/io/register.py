@@ -592,11 +592,11 @@ class Lookalikes:
             f"({_shown(entry)}), or add this spelling to the list")
             for list_name, entry in self.loose_entries.get(loose(c.name), ())]
 
-    def endings(self) -> tuple[frozenset[str], frozenset[str]] | None:
-        """The last three characters and the last one of every entry's loose form (what
-        :meth:`may_match` compares a name's ending with); None when an entry's loose form
-        is blank, and every name has to be looked at."""
-        return (self._ends3, self._ends1) if self._sure else None
+    def last_characters(self) -> frozenset[str] | None:
+        """The last character of every entry's loose form (what :meth:`may_match` compares
+        the last of a name with); None when an entry's loose form is blank, and every name
+        has to be looked at."""
+        return self._ends1 if self._sure else None
 
     def may_match(self, name: str) -> bool:
         """False only when ``loose(name)`` is surely no entry's loose form: its ending,
