@@ -19,12 +19,9 @@ Set ``TAKST_CACHE_DIR`` to the empty string to switch the cache off.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,6 +31,8 @@ import lark
 from lark import Lark
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
+
+from takst.dsl.cache import cache_dir, write_atomic
 
 #: The options the parser is built with (part of the cache key).
 OPTIONS: dict[str, Any] = {
@@ -57,20 +56,6 @@ def digest(grammar: str) -> str:
         f"python {sys.version_info[0]}.{sys.version_info[1]}",
     ])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def cache_dir() -> Path | None:
-    """The folder of the cached tables, or None when caching is off."""
-    configured = os.environ.get("TAKST_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg) / "takst"
-    try:
-        return Path.home() / ".cache" / "takst"
-    except RuntimeError:  # no home folder
-        return None
 
 
 def cache_name(grammar: str) -> str:
@@ -107,22 +92,7 @@ def _from_tables(payload: dict[str, Any]) -> Lark:
 
 
 def _save(parser: Lark, path: Path, key: str) -> None:
-    tmp: str | None = None
-    try:
-        body = json.dumps(_tables(parser), separators=(",", ":")).encode("utf-8")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tariff-lark-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key.encode("ascii") + b"\n")
-            f.write(body)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError:  # a read-only or full folder: run without the cache
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    write_atomic(path, key, json.dumps(_tables(parser), separators=(",", ":")).encode("utf-8"))
 
 
 def build(grammar: str) -> Lark:

@@ -29,8 +29,9 @@ from pathlib import Path
 import attrs
 
 from takst.dsl import ast
+from takst.dsl.cache import parse_cached
 from takst.dsl.errors import Diagnostic, TariffSyntaxError, diagnostic
-from takst.dsl.parser import parse, parse_file
+from takst.dsl.files import read_tariff_text
 
 ROOT_MARKERS = ("pyproject.toml", "takst.toml", ".git")
 #: How many modules deep imports may nest (a tariff's own imports are level 1).
@@ -53,6 +54,22 @@ _SHARED: tuple[type[ast.Node], ...] = (
     ast.ProrationDecl,
     ast.RoundingDecl,
 )
+
+
+def parse(text: str, file: str = "<text>") -> ast.Tariff:
+    """:func:`takst.dsl.parser.parse`, which loads the parser (Lark and its tables) when
+    first called: a tariff whose files are all in the cache never loads it."""
+    from takst.dsl.parser import parse as parse_text
+
+    return parse_text(text, file)
+
+
+def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
+    """Read and parse a ``.tariff`` file (see :func:`takst.dsl.parser.parse_file`), its
+    AST from the cache of parsed files when it holds this text (:mod:`takst.dsl.cache`)."""
+    path = Path(path)
+    name = display if display is not None else str(path)
+    return parse_cached(read_tariff_text(path, name), name, path, parse)
 
 
 def stdlib_dir() -> Path:

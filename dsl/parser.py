@@ -19,6 +19,7 @@ from lark.tree import Meta
 
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, SourceText, Span, TariffSyntaxError, diagnostic
+from takst.dsl.files import MAX_FILE_SIZE, read_tariff_text, too_large
 from takst.dsl.grammar import parser
 from takst.dsl.numbers import group
 
@@ -42,8 +43,6 @@ MAX_DEPTH = 100
 #: terms of one sum). With MAX_DEPTH it bounds the depth of the tree, so every later
 #: stage (checker, evaluator, formatter) recurses a bounded number of levels.
 MAX_TERMS = 250
-#: The largest tariff file (in bytes; a text: in characters) that is read at all.
-MAX_FILE_SIZE = 2_000_000
 #: How many digits a number literal may have.
 MAX_DIGITS = 30
 
@@ -229,7 +228,7 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
     """Parse a tariff text. Raises :class:`TariffSyntaxError` with every syntax error found."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_FILE_SIZE:
-        raise TariffSyntaxError(_too_large(file, f"{group(len(text))} characters"))
+        raise TariffSyntaxError(too_large(file, f"{group(len(text))} characters"))
     source = SourceText(text)  # every span of this parse shows its lines from here
     _check_parentheses(text, file, source)
     if not text.endswith("\n"):
@@ -261,16 +260,6 @@ def parse(text: str, file: str = "<text>") -> ast.Tariff:
         raise TariffSyntaxError(builder.problems)
     assert isinstance(tariff, ast.Tariff)
     return tariff
-
-
-def _too_large(file: str, size: str) -> Diagnostic:
-    return diagnostic(
-        f"this file is too large to be a tariff: {size}; takst reads tariff files of at most "
-        f"{group(MAX_FILE_SIZE)} bytes",
-        Span(file, 1, 1, 1, 1),
-        hint="check that this is the tariff you meant; a large table can live in a module "
-        "of its own",
-    )
 
 
 def _too_deep(file: str, line: int, col: int, source: SourceText) -> TariffSyntaxError:
@@ -329,35 +318,7 @@ def parse_file(path: str | Path, display: str | None = None) -> ast.Tariff:
     """Read and parse a ``.tariff`` file. ``display`` is the name shown in diagnostics."""
     path = Path(path)
     name = display if display is not None else str(path)
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_SIZE + 1)
-    except FileNotFoundError:
-        raise TariffSyntaxError(
-            diagnostic(f"no tariff file {name}", hint="check the path and the file name")
-        ) from None
-    except IsADirectoryError:
-        raise TariffSyntaxError(
-            diagnostic(f"{name} is a folder, not a tariff file", hint="name a .tariff file")
-        ) from None
-    except OSError as err:
-        raise TariffSyntaxError(
-            diagnostic(f"cannot read {name}: {err.strerror}", hint="check the file's permissions")
-        ) from None
-    if len(raw) > MAX_FILE_SIZE:
-        raise TariffSyntaxError(_too_large(name, f"more than {group(MAX_FILE_SIZE)} bytes"))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise TariffSyntaxError(
-            diagnostic(
-                "this file is not UTF-8 text",
-                Span(name, line, 1, line, 1),
-                hint="save the file as UTF-8 (most editors offer it under 'Save as')",
-            )
-        ) from None
-    return parse(text, name)
+    return parse(read_tariff_text(path, name), name)
 
 
 # --------------------------------------------------------------------------- builder

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,15 @@ from paths import DATA, ROOT, RULES
 from takst.dsl import ast
 from takst.dsl.parser import parse_file
 from takst.interpreter.evaluator import Evaluator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test run keeps its parsed files and parser tables in a cache folder of its
+    own (takst.dsl.cache), not in the user's: the commands it runs inherit it."""
+    if "TAKST_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="takst-test-cache-")
+        os.environ["TAKST_CACHE_DIR"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")
