@@ -440,3 +440,36 @@ def test_the_text_cells_flag_found_at_once_is_each_cells_own(tmp_path: Path) -> 
     assert found["at once"] == found["each"]
     assert {r[:3] for r in found["each"]} >= {(True, True, True), (None, True, True),
                                               (False, True, True), (True, False, None)}
+
+
+def test_the_sieve_is_not_run_where_every_cell_is_clean(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """When every cell the tariff reads has its clean flag and nothing else can hold a
+    record back, held_back answers from the flags (no record is held back) and skips the
+    sieve; a register with a column the tariff does not read (its line breaks are not
+    flagged) runs it. Either way the customers are the reader's."""
+    from takst.interpreter.batch import columnar as sql
+
+    seen: list[object] = []
+    real = sql.held_back
+
+    def spy(con: object, id_flag: int | None = None, flags: object = None) -> object:
+        seen.append(flags)
+        return real(con, id_flag, flags)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sql, "held_back", spy)
+    tariff = load_tariff(OS2)
+    inputs = {i.name: i for i in tariff.inputs}
+    clean = HEADER + GOOD + "0147,Frederiksberg,KOMMUNE,104000,false,2020-06-30\n"
+    extra = (HEADER.strip() + ",note\n" + GOOD.strip() + ",x\n"
+             "0147,Frederiksberg,KOMMUNE,104000,false,2020-06-30,y\n")
+    for text, flags in ((clean, [0, 1, 2, 3, 4, 5]), (extra, None)):
+        path = tmp_path / "r.csv"
+        path.write_text(text, encoding="utf-8")
+        seen.clear()
+        con = connect()
+        loaded = columnar.load(con, path, tariff, "r.csv", texts=True)
+        assert seen == [flags]
+        got = [(c.id, c.name, c.values) for c in columnar.customers(con, loaded, "r.csv", inputs)]
+        want = [(c.id, c.name, c.values) for c in load_register(path, inputs, "r.csv")]
+        assert got == want and len(got) == 2

@@ -396,18 +396,26 @@ def normal_text(c: str) -> str:
     return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
 
 
-def held_back(con: Any, id_flag: int | None = None,
+def held_back(con: Any, id_flag: int | None = None, flags: Sequence[int] | None = None,
               ) -> tuple[dict[int, str], list[tuple[int, int]]]:
     """The records the sieve holds back (their index, with the id as the SQL reads it), and
     the repeated ids: (record, first record of its id) for every record whose id an earlier
     record has (``_register``). ``id_flag``: the id's position when ``_raw`` has its flag:
-    where every id is in its clean form, it is its cell as it is, counted there."""
-    (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
-    clean_ids, repeated = False, 0
+    where every id is in its clean form, it is its cell as it is, counted there. ``flags``:
+    positions whose flags, true in every record, let no record be held back (the sieve's
+    every condition holds for a record whose cells are all in their clean form): then the
+    sieve itself is not run."""
+    clean_ids, repeated, clean = False, 0, False
     if id_flag is not None:
-        clean_ids, repeated = con.execute(
+        every = " AND ".join(flag(p) for p in flags or ())
+        clean_ids, repeated, clean = con.execute(
             f"SELECT COALESCE(bool_and(COALESCE({flag(id_flag)}, FALSE)), TRUE), "
-            f"count(*) - count(DISTINCT {cell(id_flag)}) FROM _raw").fetchone()
+            f"count(*) - count(DISTINCT {cell(id_flag)}), "
+            f"{f'COALESCE(bool_and(COALESCE({every}, FALSE)), TRUE)' if every else 'FALSE'} "
+            "FROM _raw").fetchone()
+    held = 0
+    if not clean:
+        (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
     if not clean_ids:
         (repeated,) = con.execute(
             "SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()

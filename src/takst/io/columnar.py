@@ -174,6 +174,10 @@ def load(
                   sql.text_ok(id_pos, normal=True), sql.text_ok(name_pos, normal=True)]
     if type_pos is not None:
         conditions.append(sql.text_ok(type_pos, normal=False))
+    # the conditions above hold for a record whose cells are in their clean form (their
+    # flags); those below, some of them only
+    unflagged = services_pos is not None or (unsure and bool(numeric)) or bool(others) \
+        or (types is not None and type_pos is None)
     if services_pos is not None:
         conditions.append(f"NOT regexp_matches(COALESCE({sql.cell(services_pos)}, ''), "
                           f"'[{sql.WHITESPACE.replace(' ', '')}]')")
@@ -212,7 +216,9 @@ def load(
                           name_position=name_pos, type_position=type_pos,
                           services_position=services_pos, conditions=conditions, texts=texts,
                           flagged=header is not None, narrow=narrow, types=types)
-        held, twice = sql.held_back(con, id_pos if header is not None else None)
+        held, twice = sql.held_back(
+            con, id_pos if header is not None else None,
+            None if unflagged or len(flagged) < width else sorted(flagged))
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
