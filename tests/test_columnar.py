@@ -9,6 +9,7 @@ problems it claims to check, and that a file it hands on says so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -447,29 +448,51 @@ def test_the_sieve_is_not_run_where_every_cell_is_clean(tmp_path: Path,
     """When every cell the tariff reads has its clean flag and nothing else can hold a
     record back, held_back answers from the flags (no record is held back) and skips the
     sieve; a register with a column the tariff does not read (its line breaks are not
-    flagged) runs it. Either way the customers are the reader's."""
+    flagged) runs it. The inputs whose every cell is clean are complete (the plan does not
+    test them for emptiness); an empty cell of an optional input leaves its input out.
+    Either way the customers and their amounts are the reader's and the interpreter's."""
     from takst.interpreter.batch import columnar as sql
+    from takst.interpreter.evaluator import InterpreterEngine
 
-    seen: list[object] = []
+    seen: list[tuple[object, object]] = []
     real = sql.held_back
 
-    def spy(con: object, id_flag: int | None = None, flags: object = None) -> object:
-        seen.append(flags)
-        return real(con, id_flag, flags)  # type: ignore[arg-type]
+    def spy(con: object, id_flag: int | None = None, flags: Sequence[int] = (),
+            skip: bool = False) -> object:
+        found = real(con, id_flag, flags, skip)
+        seen.append((skip, found[2]))
+        return found
 
     monkeypatch.setattr(sql, "held_back", spy)
-    tariff = load_tariff(OS2)
-    inputs = {i.name: i for i in tariff.inputs}
-    clean = HEADER + GOOD + "0147,Frederiksberg,KOMMUNE,104000,false,2020-06-30\n"
+    os2 = {"population", "os2_member", "joined"}
+    clean = HEADER + GOOD + "0147,Frederiksberg,KOMMUNE,104000,false,2024-06-30\n"
     extra = (HEADER.strip() + ",note\n" + GOOD.strip() + ",x\n"
-             "0147,Frederiksberg,KOMMUNE,104000,false,2020-06-30,y\n")
-    for text, flags in ((clean, [0, 1, 2, 3, 4, 5]), (extra, None)):
+             "0147,Frederiksberg,KOMMUNE,104000,false,2024-06-30,y\n")
+    ks = ("id,name,customer_type,population,altinn_transactions,shipments,svarinn_messages\n"
+          "1,A,KOMMUNE,10000,1000,2000,100\n2,B,KOMMUNE,717710,5,,7\n"
+          "3,C,STATLIG_VIRKSOMHET,0,1000,2000,100\n")
+    cases = [(OS2, 2024, clean, True, set(range(6)), os2),
+             (OS2, 2024, extra, False, set(range(6)), os2),
+             (KS, 2025, ks, True, set(range(7)) - {5},
+              {"population", "altinn_transactions", "svarinn_messages"})]
+    for tariff_path, year, text, skip, flagged, complete in cases:
+        tariff = load_tariff(tariff_path)
+        inputs = {i.name: i for i in tariff.inputs}
         path = tmp_path / "r.csv"
         path.write_text(text, encoding="utf-8")
         seen.clear()
         con = connect()
         loaded = columnar.load(con, path, tariff, "r.csv", texts=True)
-        assert seen == [flags]
+        assert seen == [(skip, flagged)]
+        assert set(loaded.complete) == complete
         got = [(c.id, c.name, c.values) for c in columnar.customers(con, loaded, "r.csv", inputs)]
-        want = [(c.id, c.name, c.values) for c in load_register(path, inputs, "r.csv")]
-        assert got == want and len(got) == 2
+        customers = load_register(path, inputs, "r.csv")
+        assert got == [(c.id, c.name, c.values) for c in customers] and len(got) >= 2
+        batch = columnar.batch_engine(tariff, str(path), year, dict)
+        got_lines = [[(x.charge, x.status, x.amount) for x in r.lines]
+                     for r in batch.evaluate(None, year, None)]
+        engine = InterpreterEngine(tariff)
+        want_lines = [[(x.charge, x.status, x.amount) for x in r.lines]
+                      for r in engine.evaluate(customers, year, engine.prepare(customers, year))]
+        assert got_lines == want_lines
+        assert any(s == "pending" for r in want_lines for _, s, _ in r)

@@ -396,25 +396,28 @@ def normal_text(c: str) -> str:
     return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
 
 
-def held_back(con: Any, id_flag: int | None = None, flags: Sequence[int] | None = None,
-              ) -> tuple[dict[int, str], list[tuple[int, int]]]:
-    """The records the sieve holds back (their index, with the id as the SQL reads it), and
-    the repeated ids: (record, first record of its id) for every record whose id an earlier
-    record has (``_register``). ``id_flag``: the id's position when ``_raw`` has its flag:
-    where every id is in its clean form, it is its cell as it is, counted there. ``flags``:
-    positions whose flags, true in every record, let no record be held back (the sieve's
-    every condition holds for a record whose cells are all in their clean form): then the
-    sieve itself is not run."""
-    clean_ids, repeated, clean = False, 0, False
+def held_back(con: Any, id_flag: int | None = None, flags: Sequence[int] = (),
+              skip: bool = False) -> tuple[dict[int, str], list[tuple[int, int]], set[int]]:
+    """The records the sieve holds back (their index, with the id as the SQL reads it), the
+    repeated ids: (record, first record of its id) for every record whose id an earlier
+    record has (``_register``), and which of ``flags`` (positions of flagged cells) are
+    true in every record: those cells are in their clean form everywhere, never empty.
+
+    ``id_flag``: the id's position when ``_raw`` has its flag: where every id is in its
+    clean form, it is its cell as it is, counted there. ``skip``: the sieve's every
+    condition holds for a record whose ``flags`` are all true (nothing else can hold one
+    back): where they are true in every record, the sieve itself is not run."""
+    clean_ids, repeated, clean = False, 0, set()
     if id_flag is not None:
-        every = " AND ".join(flag(p) for p in flags or ())
-        clean_ids, repeated, clean = con.execute(
+        found = con.execute(
             f"SELECT COALESCE(bool_and(COALESCE({flag(id_flag)}, FALSE)), TRUE), "
-            f"count(*) - count(DISTINCT {cell(id_flag)}), "
-            f"{f'COALESCE(bool_and(COALESCE({every}, FALSE)), TRUE)' if every else 'FALSE'} "
-            "FROM _raw").fetchone()
+            f"count(*) - count(DISTINCT {cell(id_flag)})"
+            + "".join(f", COALESCE(bool_and(COALESCE({flag(p)}, FALSE)), TRUE)" for p in flags)
+            + " FROM _raw").fetchone()
+        clean_ids, repeated = found[0], found[1]
+        clean = {p for p, every in zip(flags, found[2:], strict=True) if every}
     held = 0
-    if not clean:
+    if not (skip and flags and clean == set(flags)):
         (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
     if not clean_ids:
         (repeated,) = con.execute(
@@ -422,12 +425,12 @@ def held_back(con: Any, id_flag: int | None = None, flags: Sequence[int] | None 
     rows = {int(r): i for r, i in con.execute(
         "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()} if held else {}
     if not repeated:
-        return rows, []
+        return rows, [], clean
     twice = [(int(r), int(f)) for r, f in con.execute(
         "SELECT _row, first FROM (SELECT _row, id, min(_row) OVER (PARTITION BY id) AS first, "
         "count(*) OVER (PARTITION BY id) AS n FROM _register) "
         "WHERE n > 1 AND id <> '' AND _row <> first ORDER BY _row").fetchall()]
-    return rows, twice
+    return rows, twice, clean
 
 
 def category_conditions(types: Sequence[str] | None, type_position: int | None,

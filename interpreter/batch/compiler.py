@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
@@ -349,7 +349,8 @@ class Op:
 
 class Compiler:
     def __init__(self, tariff: ast.Tariff, year: int, consts: Constants,
-                 data_scales: Mapping[str, int] | None = None) -> None:
+                 data_scales: Mapping[str, int] | None = None,
+                 complete: Collection[str] = ()) -> None:
         self.t = tariff
         self.year = year
         self.consts = consts
@@ -357,6 +358,9 @@ class Compiler:
         self.lists = {lst.name: [i.value for i in lst.items] for lst in tariff.lists}
         self.groups = {g.name: [m.name for m in g.members] for g in tariff.groups}
         self.inputs = {i.name: i for i in tariff.inputs}
+        #: The inputs the register has a value of for every customer: never pending, so
+        #: their emptiness is not tested (the register's loader knows it).
+        self.complete = frozenset(complete)
         self.scales: dict[str, int] = {}
         for name, inp in self.inputs.items():
             if inp.type.kind in ("inhabitants", "count", "number", "money"):
@@ -374,6 +378,13 @@ class Compiler:
         #: band name -> the first level's column that holds each customer's band
         self.band_cols: dict[str, str] = {}
         self.placed: list[Placed] = []
+
+    def unknown(self, name: str) -> str | None:
+        """The status of input ``name`` where its value is unknown (an empty cell: pending),
+        or None where every customer has a value (:attr:`complete`)."""
+        if name in self.complete:
+            return None
+        return f"CASE WHEN {col(name)} IS NULL THEN 'P' END"
 
     def _bump_scales(self) -> None:
         """A numeric column's scale covers the decimals of the bounds it is compared with."""
@@ -593,8 +604,7 @@ class Compiler:
         inp = self.inputs.get(name)
         if inp is None or name not in self.scales:
             raise _Unsupported(f"the value {name} in a calculation", e.span)
-        c = col(name)
-        return X(c, 10 ** self.scales[name], f"CASE WHEN {c} IS NULL THEN 'P' END")
+        return X(col(name), 10 ** self.scales[name], self.unknown(name))
 
     def param(self, name: str) -> X:
         p = self.sym.param(name)
@@ -713,7 +723,7 @@ class Compiler:
                                                         sl.span), sl.span)
             total = part if total is None else self.binop("+", total, part, sl.span)
         assert total is not None
-        return attrs.evolve(total, st=combine(f"CASE WHEN {q} IS NULL THEN 'P' END", total.st))
+        return attrs.evolve(total, st=combine(self.unknown(subject), total.st))
 
     def volume(self, decl: ast.SlicesDecl) -> X:
         """Issue 12: the whole quantity at the rate of the band it is in, plus its flat amount."""
@@ -740,8 +750,8 @@ class Compiler:
         msg = error_sql(text_lit(f"{subject} ") + f" || ({v})::VARCHAR || "
                         + text_lit(" of ") + " || name || "
                         + text_lit(f" falls in no band of {decl.name}"))
-        pending = f"CASE WHEN {v} IS NULL THEN 'P' END"
-        return choose(branches, msg, pending, guard=f"{v} IS NULL")
+        return choose(branches, msg, self.unknown(subject),
+                      guard=None if subject in self.complete else f"{v} IS NULL")
 
     # -------------------------------------------------------------- dimensions
     def band(self, name: str) -> tuple[str, str | None]:
@@ -774,12 +784,13 @@ class Compiler:
                 if iv.hi is not None:
                     conds.append(f"{v} {'<=' if iv.hi_incl else '<'} {lit(scaled(iv.hi, s))}")
                 whens.append(f"WHEN {' AND '.join(conds) or 'TRUE'} THEN {text_lit(band.name)}")
-            self.band_cols[key] = (f"CASE WHEN {v} IS NULL THEN NULL {' '.join(whens)} "
-                                   f"ELSE '' END AS {column}")
+            if subject not in self.complete:
+                whens.insert(0, f"WHEN {v} IS NULL THEN NULL")
+            self.band_cols[key] = f"CASE {' '.join(whens)} ELSE '' END AS {column}"
         msg = error_sql(text_lit(f"{subject} ") + f" || ({v})::VARCHAR || "
                         + text_lit(" of ") + " || name || " + text_lit(f" falls in no band of {name}"))
         sql = f"(CASE WHEN {column} = '' THEN {msg} ELSE {column} END)"
-        return sql, f"CASE WHEN {v} IS NULL THEN 'P' END"
+        return sql, self.unknown(subject)
 
     def bound_values(self, decl: ast.BandsDecl | ast.SlicesDecl) -> dict[str, Decimal]:
         """issue 12: the values of the params named as bounds, for the period compiled."""
@@ -806,10 +817,9 @@ class Compiler:
             raise _Unsupported(f"the dimension {name}", None)
         c = col(name)
         if inp.type.kind == "yes/no":
-            return (f"(CASE WHEN {c} THEN 'yes' WHEN NOT {c} THEN 'no' END)",
-                    f"CASE WHEN {c} IS NULL THEN 'P' END")
+            return f"(CASE WHEN {c} THEN 'yes' WHEN NOT {c} THEN 'no' END)", self.unknown(name)
         if inp.type.kind == "text":
-            return c, f"CASE WHEN {c} IS NULL THEN 'P' END"
+            return c, self.unknown(name)
         raise _Unsupported(f"the dimension {name}", inp.span)
 
     def cases(self, e: ast.Cases) -> X:
@@ -897,7 +907,7 @@ class Compiler:
         if inp is None:
             raise _Unsupported(f"the operand {name}", op.span)
         c = col(name)
-        st = f"CASE WHEN {c} IS NULL THEN 'P' END"
+        st = self.unknown(name)
         k = inp.type.kind
         if k == "yes/no":
             return Op("bool", c, st=st)
@@ -995,7 +1005,8 @@ class Compiler:
         freq = charge.frequency
         if freq.anchor is not None:
             a = col(freq.anchor.name)
-            whens.append((f"{a} IS NULL", "'pending'"))
+            if freq.anchor.name not in self.complete:
+                whens.append((f"{a} IS NULL", "'pending'"))
             due = (f"{self.year} >= year({a})" if freq.kind == "every_year"
                    else f"{self.year} = year({a})")
             whens.append((f"NOT ({due})", "'none'"))
@@ -1045,7 +1056,7 @@ class Compiler:
             if period is not None and self.months != 12:  # issue 12: part of the period
                 assert pr.anchor is not None
                 a = col(pr.anchor.name)
-                sts.append(f"CASE WHEN {a} IS NULL THEN 'P' END")
+                sts.append(self.unknown(pr.anchor.name))
                 p = self.period
                 whole = f"year({a}) <> {self.year} OR {a} <= DATE '{p.start.isoformat()}'"
                 after = f"{a} > DATE '{p.end.isoformat()}'"
@@ -1061,7 +1072,7 @@ class Compiler:
             if period is not None:
                 assert pr.anchor is not None
                 a = col(pr.anchor.name)
-                sts.append(f"CASE WHEN {a} IS NULL THEN 'P' END")
+                sts.append(self.unknown(pr.anchor.name))
                 in_year = f"year({a}) = {self.year}"
                 if period == "months":
                     factor = X(f"(CASE WHEN {in_year} THEN 13 - month({a}) ELSE 12 END)::HUGEINT",
@@ -1128,7 +1139,8 @@ class Compiler:
         whens: list[tuple[str, str]] = []
         if freq.anchor is not None:
             a = col(freq.anchor.name)
-            whens.append((f"{a} IS NULL", "'pending'"))
+            if freq.anchor.name not in self.complete:
+                whens.append((f"{a} IS NULL", "'pending'"))
             whens.append((f"NOT ({self.year} >= year({a}))", "'none'"))
         for applies, status, _, _ in parts:
             whens.append((f"({applies}) AND ({status}) <> 'ok'", status))
@@ -1256,8 +1268,10 @@ def not_compiled(tariff: ast.Tariff) -> Unsupported | None:
 
 def compile_tariff(tariff: ast.Tariff, year: int, consts: Constants | None = None,
                    data_scales: Mapping[str, int] | None = None, *,
-                   dialect: str = "duckdb") -> Plan | Unsupported:
+                   dialect: str = "duckdb", complete: Collection[str] = ()) -> Plan | Unsupported:
     """The SQL plan of a checked tariff for ``year``, or the construct that does not compile.
+    ``complete``: the inputs every customer of the register has a value of (the plan then
+    never tests them for emptiness).
 
     ``dialect`` is ``duckdb`` (the compiler's own SQL) or ``spark`` (that SQL transpiled by
     :func:`takst.interpreter.batch.dialects.to_spark`, which needs SQLGlot)."""
@@ -1268,7 +1282,7 @@ def compile_tariff(tariff: ast.Tariff, year: int, consts: Constants | None = Non
     if newer is not None:
         return attrs.evolve(newer, engine=engine)
     try:
-        plan = Compiler(tariff, year, consts or Constants(), data_scales).compile()
+        plan = Compiler(tariff, year, consts or Constants(), data_scales, complete).compile()
     except _Unsupported as no:
         return attrs.evolve(no.result, engine=engine)
     if dialect == "duckdb":

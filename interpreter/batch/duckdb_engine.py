@@ -157,6 +157,8 @@ class _Loaded:
     customers: list[Customer]
     #: Every number fits 64 bits once scaled: ``BIGINT`` columns, the 64-bit plan first.
     narrow: bool = False
+    #: The inputs every customer has a value of (the plan does not test them).
+    complete: tuple[str, ...] = ()
 
 
 def unsupported(tariff: ast.Tariff) -> Unsupported | None:
@@ -237,7 +239,8 @@ class DuckDBEngine:
         if rows:
             marks = ", ".join(["?"] * (5 + len(names)))
             self.con.executemany(f"INSERT INTO customers VALUES ({marks})", rows)
-        self._loaded = _Loaded(key, scales, customers, narrow)
+        complete = tuple(n for n in names if all(c.values.get(n) is not None for c in customers))
+        self._loaded = _Loaded(key, scales, customers, narrow, complete)
         return self._loaded
 
     # -------------------------------------------------------------- prepare
@@ -263,8 +266,9 @@ class DuckDBEngine:
                                settings or {}, register, origins=origins.get)
 
     # -------------------------------------------------------------- evaluate
-    def plan(self, year: int, context: Context, scales: Mapping[str, int]) -> Plan:
-        result = compile_tariff(self.tariff, year, constants(context), scales)
+    def plan(self, year: int, context: Context, scales: Mapping[str, int],
+             complete: Sequence[str] = ()) -> Plan:
+        result = compile_tariff(self.tariff, year, constants(context), scales, complete=complete)
         if isinstance(result, Unsupported):
             raise FallsBack(result)
         return result
@@ -282,7 +286,7 @@ class DuckDBEngine:
                              "interpreter")
         listed = customers if isinstance(customers, list) else list(customers)
         loaded = self._load(listed)
-        plan = self.plan(year, context, loaded.scales)
+        plan = self.plan(year, context, loaded.scales, loaded.complete)
         # the results into a table: an overflow of the 64-bit plan shows before any row
         narrow_first(plan, loaded.narrow, lambda p: self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _planned AS " + p.query("customers")))
@@ -640,13 +644,15 @@ def run_table(
     register: str | None = None,
     origins: Any = None,
     narrow: bool = False,
+    complete: Sequence[str] = (),
 ) -> BatchRun:
     """A register already loaded and checked in ``table`` (the columns
     :class:`~takst.interpreter.batch.compiler.Plan` reads), billed: register-wide values in
-    SQL, then the plan. Raises :class:`FallsBack` when the tariff does not compile."""
+    SQL, then the plan. ``complete``: the inputs every record has a value of. Raises
+    :class:`FallsBack` when the tariff does not compile."""
     context = register_values(con, table, tariff, year, scales, settings or {}, register,
                               origins=origins)
-    result = compile_tariff(tariff, year, constants(context), scales)
+    result = compile_tariff(tariff, year, constants(context), scales, complete=complete)
     if isinstance(result, Unsupported):
         raise FallsBack(result)
     return BatchRun(result, context, con, table, narrow)

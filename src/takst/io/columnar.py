@@ -68,6 +68,9 @@ class Loaded:
     record_rows: Callable[[], list[int]] = list
     #: Every number fits 64 bits once scaled: the table's numbers are ``BIGINT``.
     narrow: bool = False
+    #: The inputs every record has a value of (each cell in its clean form): the plan
+    #: never tests them for emptiness.
+    complete: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -216,9 +219,10 @@ def load(
                           name_position=name_pos, type_position=type_pos,
                           services_position=services_pos, conditions=conditions, texts=texts,
                           flagged=header is not None, narrow=narrow, types=types)
-        held, twice = sql.held_back(
+        held, twice, clean = sql.held_back(
             con, id_pos if header is not None else None,
-            None if unflagged or len(flagged) < width else sorted(flagged))
+            sorted(flagged) if header is not None else (),
+            skip=not unflagged and len(flagged) == width)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
@@ -231,7 +235,8 @@ def load(
                   tuple(c.name for c in present),
                   lambda: [row for row, _, _ in _records(path, name, inputs, header,
                                                          mark_option, con, width)],
-                  narrow)
+                  narrow,
+                  tuple(c.name for c in present if c.position in clean))
 
 
 def _missing(col: str, columns: Sequence[str], where: str) -> Diagnostic:
@@ -636,7 +641,8 @@ def batch_engine(
     loaded = load(con, register, tariff, delimiter=delimiter, decimal=decimal, texts=True)
     settings = settings_of()  # after the register: its problems are told first
     run = run_table(tariff, con, loaded.table, year, loaded.scales, settings=settings,
-                    register=register, origins=loaded.origin, narrow=loaded.narrow)
+                    register=register, origins=loaded.origin, narrow=loaded.narrow,
+                    complete=loaded.complete)
     return BatchEngine(run, tariff, loaded)
 
 
