@@ -577,6 +577,10 @@ class BatchRun:
                       f"{pending} AS pending FROM ({relation}){order}")
             opts = "FORMAT parquet"
         else:
+            if charges:  # the names joined only where a charge is pending (few rows)
+                none = " AND ".join(f"{quote(o.name + ':status')} IS DISTINCT FROM 'pending'"
+                                    for o in charges)
+                pending = f"CASE WHEN {none} THEN '' ELSE {pending} END"
             cols = [f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN 'pending' ELSE "
                     f"{_money_sql(quote(o.name), o.scale)} END AS {quote(o.name)}" for o in charges]
             top = max((o.scale for o in charges), default=0)
