@@ -97,7 +97,10 @@ def code_digest() -> str:
     package's first module, which names it) and Python's version."""
     h = hashlib.sha256(f"{_FORMAT} python {sys.version_info[0]}.{sys.version_info[1]}".encode())
     folder = Path(__file__).parent
-    for path in sorted([*folder.glob("*.py"), folder / "tariff.lark"]):
+    sources = sorted(folder.glob("*.py"))
+    if not sources:  # installed without its sources: nothing to key on, no cache
+        raise OSError("the parser's source files are not installed")
+    for path in [*sources, folder / "tariff.lark"]:
         h.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     spec = importlib.util.find_spec("lark")
     if spec is None or spec.origin is None:  # pragma: no cover - lark is a dependency
@@ -171,7 +174,7 @@ def _tuples(v: Any) -> Any:
 
 def decode(text: str, source: SourceText | None) -> ast.Tariff:
     """The AST of :func:`encode`'s JSON, each span pointing at ``source``. Raises
-    ``ValueError`` (or ``TypeError``, ``KeyError``) for a text it did not write."""
+    (``ValueError``, ``KeyError``, a node's own error) for a text it did not write."""
 
     def node(d: dict[str, Any]) -> Any:
         name = d.pop("@", None)
@@ -214,8 +217,8 @@ def parse_cached(
                 with contextlib.suppress(OSError):
                     os.utime(slot)  # used now: pruned last
                 return tariff
-    except (OSError, ValueError, TypeError, KeyError, RecursionError):
-        pass  # missing, unreadable or damaged: parse the file again
+    except Exception:  # missing, unreadable or damaged (any error of its nodes): parse again
+        pass
     tariff = parse(text, name)
     source = _source_of(tariff)
     try:
