@@ -496,3 +496,43 @@ def test_the_sieve_is_not_run_where_every_cell_is_clean(tmp_path: Path,
                       for r in engine.evaluate(customers, year, engine.prepare(customers, year))]
         assert got_lines == want_lines
         assert any(s == "pending" for r in want_lines for _, s, _ in r)
+
+
+#: BAD registers whose rows are one line each after the header (a Parquet file's row N is
+#: the CSV's physical row N + 1).
+ONE_LINE_ROWS = sorted(c for c, text in BAD.items()
+                       if "\n\n" not in text and '"' not in text and not text.startswith("sep=")
+                       and text.count("\n") > 1 and c != "a missing column")
+
+
+#: Where DuckDB finds no types for the file's columns (dates of two forms) or types as a
+#: DOUBLE (31 digits, refused as not exact), the Parquet file is made of text only.
+UNTYPED = {"31 digits", "a US date", "a local date"}
+
+
+@pytest.mark.parametrize(("case", "typed"), [(c, t) for c in ONE_LINE_ROWS for t in (False, True)
+                                             if not (t and c in UNTYPED)])
+def test_a_parquet_registers_problems_are_the_csv_registers(case: str, typed: bool,
+                                                            tmp_path: Path) -> None:
+    """The same register as Parquet (every column text, or the types DuckDB finds) has the
+    CSV register's problems, word for word, at its rows (each cell's flags found as the
+    file is read, as for a CSV file)."""
+    path = tmp_path / "r.csv"
+    path.write_text(BAD[case], encoding="utf-8", newline="")
+    expected = reader_problems(path, OS2)
+    parquet = tmp_path / "r.parquet"
+    how = "" if typed else ", all_varchar=true"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{path}'{how})) "
+                             f"TO '{parquet}' (FORMAT parquet)")
+    tariff = load_tariff(OS2)
+    with pytest.raises(RegisterError) as info:
+        columnar.load(connect(), parquet, tariff, "r.parquet")
+    got = [render(d) for d in info.value.diagnostics]
+
+    def as_parquet(text: str) -> str:
+        import re
+
+        text = text.replace("r.csv, row", "r.parquet, row")
+        return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) - 1}", text)
+
+    assert got == [as_parquet(e) for e in expected]

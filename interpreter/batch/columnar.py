@@ -130,6 +130,16 @@ def load_text(con: Any, source: str, width: int, flags: Sequence[str] | Flags = 
     return int(n)
 
 
+def load_rows(con: Any, source: str, flags: Flags) -> None:
+    """``_raw`` from ``source`` (every record: a Parquet file's rows, none of them skipped)
+    with each cell's :func:`clean` flag (:func:`load_flags`), computed here once."""
+    query = f"SELECT *{''.join(', ' + f for f in flags.inner)} FROM {source}"
+    if flags.outer:
+        query = f"SELECT * EXCLUDE ({TEXTS_FLAG}), {', '.join(flags.outer)} FROM ({query})"
+    with in_order(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {query}")
+
+
 @contextlib.contextmanager
 def in_order(con: Any) -> Iterator[None]:
     """A statement that must keep its source's order (a table filled from a file, results

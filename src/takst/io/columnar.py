@@ -107,8 +107,9 @@ def load(
     mark_option = reader._option(decimal, reader.DECIMAL_MARKS, "decimal")
     needed = [*reader.REQUIRED, *(n for n, d in inputs.items() if not d.optional)]
     duck = _duckdb()
+    parquet: str | None = None
     if path.suffix.lower() == ".parquet":
-        columns = _parquet_text(con, path, name, inputs)
+        columns, parquet = _parquet_text(con, path, name, inputs)
         header: _Header | None = None
         width = len(columns)
     else:
@@ -123,14 +124,21 @@ def load(
     sym = Symbols(full) if full is not None else None
     cats = sym.categories.get("customer_type") if sym is not None else None
     types = [i.name for i in cats.items] if cats is not None else None
+    # each cell's clean form is found as the file is read, once for every later query
+    flags = sql.load_flags(
+        [sql.Column(n, index[n], d.type.kind, d.optional)
+         for n, d in inputs.items() if n in index],
+        id_position=index.get("id", 0), name_position=index.get("name", 0),
+        type_position=index.get("customer_type"), types=types) \
+        if "id" in index and "name" in index else sql.Flags(())
+    if parquet is not None:
+        try:
+            sql.load_rows(con, parquet, flags)
+        except duck.Error as err:
+            raise RegisterError(diagnostic(
+                f"cannot read {name} as Parquet: {str(err).splitlines()[0]}", where=name,
+                hint="give a Parquet file, or a CSV register")) from None
     if header is not None:
-        # each cell's clean form is found as the file is read, once for every later query
-        flags = sql.load_flags(
-            [sql.Column(n, index[n], d.type.kind, d.optional)
-             for n, d in inputs.items() if n in index],
-            id_position=index.get("id", 0), name_position=index.get("name", 0),
-            type_position=index.get("customer_type"), types=types) \
-            if "id" in index and "name" in index else sql.Flags(())
         try:
             sql.load_text(con, sql.csv_source(
                 str(path), delimiter=header.delimiter, skip=header.skip, width=width), width,
@@ -218,11 +226,9 @@ def load(
         table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
                           name_position=name_pos, type_position=type_pos,
                           services_position=services_pos, conditions=conditions, texts=texts,
-                          flagged=header is not None, narrow=narrow, types=types)
-        held, twice, clean = sql.held_back(
-            con, id_pos if header is not None else None,
-            sorted(flagged) if header is not None else (),
-            skip=not unflagged and len(flagged) == width)
+                          flagged=True, narrow=narrow, types=types)
+        held, twice, clean = sql.held_back(con, id_pos, sorted(flagged),
+                                           skip=not unflagged and len(flagged) == width)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
@@ -316,8 +322,9 @@ def _quotes_agree(path: Path, header: _Header) -> None:
 
 
 def _parquet_text(con: Any, path: Path, name: str,
-                  inputs: Mapping[str, ast.InputDecl]) -> list[str]:
-    """``_raw`` from a Parquet file, every column cast to text; its column names."""
+                  inputs: Mapping[str, ast.InputDecl]) -> tuple[list[str], str]:
+    """A Parquet file's column names, and the query of its every column cast to text, in
+    the file's order (:func:`~takst.interpreter.batch.columnar.load_rows` loads ``_raw``)."""
     duck = _duckdb()
     if not path.exists():
         raise reader._open_error(FileNotFoundError(), name)
@@ -338,9 +345,7 @@ def _parquet_text(con: Any, path: Path, name: str,
     cells = ", ".join(
         f"NULLIF(CAST({quote(c)} AS VARCHAR), '') AS {sql.cell(i)}"
         for i, c in enumerate(columns))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {cells} FROM "
-                f"read_parquet('{p}') ORDER BY file_row_number")
-    return columns
+    return columns, f"(SELECT {cells} FROM read_parquet('{p}') ORDER BY file_row_number)"
 
 
 # ------------------------------------------------------------------ the held rows
@@ -351,8 +356,9 @@ def _records(path: Path, name: str, inputs: Mapping[str, ast.InputDecl],
              width: int) -> Iterator[tuple[int, list[str], bool]]:
     """Every record as the reader sees it: physical row, fields, whether it spans lines.
     A Parquet file's records are its rows (``row 1`` is the first), read back from DuckDB."""
-    if header is None:
-        cur = con.execute("SELECT * FROM _raw ORDER BY rowid")
+    if header is None:  # the cells, not their flags
+        cells = ", ".join(sql.cell(i) for i in range(width))
+        cur = con.execute(f"SELECT {cells} FROM _raw ORDER BY rowid")
         k = 0
         while True:
             batch = cur.fetchmany(4096)
