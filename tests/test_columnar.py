@@ -411,36 +411,41 @@ def test_numbers_with_a_decimal_point_are_the_readers(case: str, decimal: str | 
     assert got == want
 
 
-def test_the_text_cells_flag_found_at_once_is_each_cells_own(tmp_path: Path) -> None:
-    """load_flags finds the id's, name's and customer type's clean flags by one match over
-    the three (joined by U+001F) and each one's own only where that fails: every flag is
-    the one flag_columns gives, for clean cells, empty ones, a separator inside a cell,
-    a space or NBSP at an end, one character, letters past Latin."""
+def test_the_cells_flag_found_at_once_is_each_cells_own(tmp_path: Path) -> None:
+    """load_flags finds the clean flags of the id, the name, the customer type and the
+    inputs by one match over them all (joined by U+001F) and each one's own only where
+    that fails: every flag is the one flag_columns gives, for clean cells, empty ones, a
+    separator inside a cell, a space or NBSP at an end, one character, letters past Latin,
+    numbers, yes/no words and dates in and out of their common forms (and the calendar)."""
     from takst.interpreter.batch import columnar as sql
 
-    cells = ["0101", "Aarhus", "KOMMUNE", "", "a\x1fb", " x", "x\u00a0", "Å", "Ωmega",
-             "Ballerup 2", "x y"]
-    rows = [(a, b, c) for a in cells for b in cells[:6] for c in ("KOMMUNE", "", "a\x1fb")]
+    texts = ["0101", "Aarhus", "", "a\x1fb", " x", "x\u00a0", "Å", "Ωmega", "Ballerup 2"]
+    counts = ["1000", "", "1 000", "1e3", "x\x1f1", "0", "9" * 31]
+    words = ["ja", "true", "JA", "", "nej ", "falskt"]
+    dates = ["2024-02-29", "2023-02-29", "0000-01-01", "", "2024-1-05", "2024-01-05\x1f"]
+    rows = [(a, b, c, n, w, d) for a in texts for b in texts[:5] for c in ("KOMMUNE", "", " K")
+            for n, w, d in zip(counts, words * 2, dates + dates[:1], strict=False)]
     path = tmp_path / "r.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write("id,name,customer_type,population\n")
-        for a, b, c in rows:
-            fh.write(",".join(f'"{x}"' for x in (a, b, c)) + ",1000\n")
-    columns = [sql.Column("population", 3, "inhabitants", False)]
+        fh.write("id,name,customer_type,population,member,joined\n")
+        for row in rows:
+            fh.write(",".join(f'"{x}"' for x in row) + "\n")
+    columns = [sql.Column("population", 3, "inhabitants", False),
+               sql.Column("member", 4, "yes/no", False), sql.Column("joined", 5, "date", True)]
     kw = {"id_position": 0, "name_position": 1, "type_position": 2}
-    source = sql.csv_source(str(path), delimiter=",", skip=1, width=4)
+    source = sql.csv_source(str(path), delimiter=",", skip=1, width=6)
     con = connect()
     found = {}
     for name, flags in (("each", sql.flag_columns(columns, **kw)),
                         ("at once", sql.load_flags(columns, **kw))):
-        assert sql.load_text(con, source, 4, flags) == len(rows)
+        assert sql.load_text(con, source, 6, flags) == len(rows)
         found[name] = con.execute(
-            "SELECT _k0, _k1, _k2, _k3 FROM _raw ORDER BY rowid").fetchall()
-    assert isinstance(sql.load_flags(columns, **kw), sql.Flags)
-    assert sql.load_flags(columns, **kw).outer  # the three found at once
+            "SELECT _k0, _k1, _k2, _k3, _k4, _k5 FROM _raw ORDER BY rowid").fetchall()
+    assert len(sql.load_flags(columns, **kw).outer) == 6  # the six found at once
     assert found["at once"] == found["each"]
-    assert {r[:3] for r in found["each"]} >= {(True, True, True), (None, True, True),
-                                              (False, True, True), (True, False, None)}
+    for i in range(6):  # every flag both found and not
+        assert {r[i] is True for r in found["each"]} == {True, False}
+    assert (True,) * 6 in found["each"]
 
 
 def test_the_sieve_is_not_run_where_every_cell_is_clean(tmp_path: Path,

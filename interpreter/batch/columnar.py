@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -91,18 +91,24 @@ TEXTS_FLAG = "_kt"
 
 def load_flags(columns: Sequence[Column], *, id_position: int, name_position: int,
                type_position: int | None, types: Sequence[str] | None = None) -> Flags:
-    """:func:`flag_columns`, with the text cells' flags found at once (:data:`TEXTS_FLAG`),
-    for :func:`load_text`: the same flags, cheaper to find."""
+    """:func:`flag_columns`, with the flags of the text cells (id, name, customer type) and
+    of the inputs found at once (:data:`TEXTS_FLAG`), for :func:`load_text`: the same
+    flags, cheaper to find."""
     texts_at = _texts_at(id_position, name_position, type_position, types)
-    others = _cell_flags(columns, type_position, types, texts_at)
-    if len(texts_at) < 2:
-        return Flags((*(_text_flag(p) for p in texts_at), *others))
-    # the separator (U+001F) is in no clean text: the one match splits where the cells do
-    joined = ", chr(31), ".join(cell(p) for p in texts_at)
-    pattern = r"\x{1f}".join([CLEAN_TEXT] * len(texts_at))
-    inner = (f"regexp_full_match(concat({joined}), '{pattern}') AS {TEXTS_FLAG}", *others)
-    outer = tuple(f"CASE WHEN {TEXTS_FLAG} THEN TRUE ELSE {_clean_text(p)} END AS {flag(p)}"
-                  for p in texts_at)
+    beside = {*texts_at, type_position}
+    inputs = [c for c in columns if c.position not in beside]
+    joined = [*((p, CLEAN_TEXT, None) for p in texts_at),
+              *((c.position, *_clean_form(c)) for c in inputs)]
+    own = {**{p: _clean_text(p) for p in texts_at}, **{c.position: clean(c) for c in inputs}}
+    rest = [*_type_flags(type_position, types), *_point_flags(columns, beside)]
+    if len(joined) < 2:
+        return Flags((*(f"{own[p]} AS {flag(p)}" for p, _, _ in joined), *rest))
+    # the separator (U+001F) is in no clean form: the one match splits where the cells do
+    cells = ", chr(31), ".join(cell(p) for p, _, _ in joined)
+    pattern = r"\x{1f}".join(form for _, form, _ in joined)
+    inner = (f"regexp_full_match(concat({cells}), '{pattern}') AS {TEXTS_FLAG}", *rest)
+    outer = tuple(f"CASE WHEN {TEXTS_FLAG} THEN {also or 'TRUE'} ELSE {own[p]} END AS {flag(p)}"
+                  for p, _, also in joined)
     return Flags(inner, outer)
 
 
@@ -204,20 +210,35 @@ def number_text(c: str, mark: str) -> str:
     return f"replace(replace({t}, '.', ''), ',', '.')"
 
 
+def _clean_form(column: Column) -> tuple[str, str | None]:
+    """A cell's common form (:func:`clean`) as a regular expression over the cell, and what
+    else it must be (SQL, or None): a date also in the calendar."""
+    c = cell(column.position)
+    kind = column.kind
+    if kind in NUMERIC:
+        return f"[0-9]{{1,{MAX_DIGITS}}}", None
+    if kind == "yes/no":
+        return "(" + "|".join(_yes_no_words()) + ")", None
+    if kind == "date":
+        return ("[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                f"try_cast({c} AS DATE) IS NOT NULL AND NOT starts_with({c}, '0000')")
+    return CLEAN_TEXT, None
+
+
+def _yes_no_words() -> list[str]:
+    """The reader's yes/no words, the usual ones first."""
+    return list(dict.fromkeys(("true", "false", *TRUE_WORDS, *FALSE_WORDS)))
+
+
 def clean(column: Column) -> str:
     """SQL true for a cell in its common form (digits, an ISO date, a yes/no word as the
     reader lists it, a clean text), read as it is: NULL or false for any other."""
     c = cell(column.position)
-    kind = column.kind
-    if kind in NUMERIC:
-        return f"regexp_full_match({c}, '[0-9]{{1,{MAX_DIGITS}}}')"
-    if kind == "yes/no":  # the usual words first: an OR chain stops at the first met
-        words = dict.fromkeys(("true", "false", *TRUE_WORDS, *FALSE_WORDS))
-        return f"{c} IN ({', '.join(text_lit(w) for w in words)})"
-    if kind == "date":
-        return (f"(regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND "
-                f"try_cast({c} AS DATE) IS NOT NULL AND NOT starts_with({c}, '0000'))")
-    return f"regexp_full_match({c}, '{CLEAN_TEXT}')"
+    if column.kind == "yes/no":  # the usual words first: an OR chain stops at the first met
+        return f"{c} IN ({', '.join(text_lit(w) for w in _yes_no_words())})"
+    form, also = _clean_form(column)
+    match = f"regexp_full_match({c}, '{form}')"
+    return f"({match} AND {also})" if also else match
 
 
 def flag_columns(columns: Sequence[Column], *, id_position: int, name_position: int,
@@ -251,15 +272,23 @@ def _cell_flags(columns: Sequence[Column], type_position: int | None,
                 types: Sequence[str] | None, texts_at: Sequence[int]) -> list[str]:
     """The flags of :func:`flag_columns` but the clean texts': the customer type's among
     ``types``, each input's :func:`clean` and the numbers' :func:`pointed`."""
-    flags = []
-    if type_position is not None and types is not None:
-        allowed = ", ".join(text_lit(t) for t in types) or "NULL"
-        flags.append(f"{cell(type_position)} IN ({allowed}) AS {flag(type_position)}")
     beside = {*texts_at, type_position}
-    flags += [f"{clean(c)} AS {flag(c.position)}" for c in columns if c.position not in beside]
-    flags += [f"{pointed(c)} AS {point_flag(c.position)}" for c in columns
-              if c.kind in ("number", "money") and c.position not in beside]
-    return flags
+    return [*_type_flags(type_position, types),
+            *(f"{clean(c)} AS {flag(c.position)}" for c in columns if c.position not in beside),
+            *_point_flags(columns, beside)]
+
+
+def _type_flags(type_position: int | None, types: Sequence[str] | None) -> list[str]:
+    """The customer type's flag where the tariff names its types: one of them, as it is."""
+    if type_position is None or types is None:
+        return []
+    allowed = ", ".join(text_lit(t) for t in types) or "NULL"
+    return [f"{cell(type_position)} IN ({allowed}) AS {flag(type_position)}"]
+
+
+def _point_flags(columns: Sequence[Column], beside: Collection[int | None]) -> list[str]:
+    return [f"{pointed(c)} AS {point_flag(c.position)}" for c in columns
+            if c.kind in ("number", "money") and c.position not in beside]
 
 
 def pointed(column: Column) -> str:
