@@ -138,12 +138,13 @@ _ARGUMENTS: dict[type[Any], tuple[tuple[str, str], ...]] = {
 _NAMES = {cls: name for name, cls in CLASSES.items()}
 
 
-def encode(tariff: ast.Tariff, source: SourceText | None) -> str:
-    """The AST as JSON text. Raises ``_NotWritten`` for a value it does not write, and
-    for a span of another text than ``source``."""
+def encode(tariff: ast.Tariff) -> str:
+    """The AST as JSON text. Raises ``_NotWritten`` for a value it does not write (a list,
+    a float, a subclass of ``str``...), and for a span of another text than the tariff's."""
+    source = tariff.span.source
 
     def value(v: Any) -> Any:
-        if v is None or isinstance(v, (bool, int, str)):
+        if v is None or type(v) in (bool, int, str):
             return v
         if isinstance(v, tuple):
             return [value(x) for x in v]
@@ -220,19 +221,14 @@ def parse_cached(
     except Exception:  # missing, unreadable or damaged (any error of its nodes): parse again
         pass
     tariff = parse(text, name)
-    source = _source_of(tariff)
     try:
-        body = encode(tariff, source).encode("utf-8")
+        body = encode(tariff).encode("utf-8")
     except (_NotWritten, RecursionError, ValueError):
         return tariff
     new = not slot.exists()
     if write_atomic(slot, key, body) and new:
         prune(folder)
     return tariff
-
-
-def _source_of(tariff: ast.Tariff) -> SourceText | None:
-    return tariff.span.source if tariff.span is not None else None
 
 
 def prune(folder: Path, keep: int = MAX_SLOTS) -> None:
