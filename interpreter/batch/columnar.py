@@ -246,7 +246,7 @@ def flag_columns(columns: Sequence[Column], *, id_position: int, name_position: 
     """The :func:`clean` of the id, the name, the customer type and each input's cell, as
     the columns :func:`flag` names (``... AS _k3``). ``types``: the tariff's customer
     types, when it has some: the customer type's flag is then that the cell is one of them
-    as it is (a type's name is a clean text), which :func:`category_conditions` reads."""
+    as it is (a type's name is a clean text), which :func:`type_condition` reads."""
     texts_at = _texts_at(id_position, name_position, type_position, types)
     return [*(_text_flag(p) for p in texts_at),
             *_cell_flags(columns, type_position, types, texts_at)]
@@ -472,19 +472,24 @@ def held_back(con: Any, id_flag: int | None = None, flags: Sequence[int] = (),
     return rows, twice, clean
 
 
-def category_conditions(types: Sequence[str] | None, type_position: int | None,
-                        others: Mapping[int, Sequence[str]], charges: Sequence[str],
+def type_condition(types: Sequence[str] | None, type_position: int | None) -> str | None:
+    """SQL true for a record whose customer type the tariff names (prepare's ``Validator``),
+    or None when the tariff names none. It holds where the type's flag does."""
+    if types is None:
+        return None
+    allowed = ", ".join(text_lit(t) for t in types)
+    if type_position is None:
+        return f"'' IN ({allowed})"
+    # the flag (flag_columns with the types): one of them as it is
+    return (f"(CASE WHEN {flag(type_position)} THEN TRUE ELSE "
+            f"{_space_trimmed(cell(type_position))} IN ({allowed}) END)")
+
+
+def category_conditions(others: Mapping[int, Sequence[str]], charges: Sequence[str],
                         services_position: int | None) -> list[str]:
-    """SQL true for a record whose customer type, category values and services the tariff
-    accepts (prepare's ``Validator``)."""
+    """SQL true for a record whose category values and services the tariff accepts
+    (prepare's ``Validator``); no cell's flag covers them."""
     out = []
-    if types is not None:
-        allowed = ", ".join(text_lit(t) for t in types)
-        if type_position is None:
-            out.append(f"'' IN ({allowed})")
-        else:  # the flag (flag_columns with the types): one of them as it is
-            out.append(f"(CASE WHEN {flag(type_position)} THEN TRUE ELSE "
-                       f"{_space_trimmed(cell(type_position))} IN ({allowed}) END)")
     for position, names in others.items():
         allowed = ", ".join(text_lit(n) for n in names)
         out.append(f"({_space_trimmed(cell(position))} IN ({allowed}) OR "

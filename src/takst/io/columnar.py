@@ -180,22 +180,26 @@ def load(
               and c.name in inputs} if sym is not None else {}
     id_pos, name_pos = index["id"], index["name"]
     type_pos, services_pos = index.get("customer_type"), index.get("services")
+    # what the sieve checks: ``conditions`` hold for a record whose cells are in their
+    # clean form (their flags), ``unguarded`` need not; where there are none of those and
+    # every cell is clean, no record can be held back (held_back then skips the sieve)
     conditions = [f"(CASE WHEN {sql.flag(id_pos)} THEN TRUE ELSE "
                   f"{sql._space_trimmed(sql.cell(id_pos))} <> '' END)",
                   sql.text_ok(id_pos, normal=True), sql.text_ok(name_pos, normal=True)]
+    unguarded: list[str] = []
     if type_pos is not None:
         conditions.append(sql.text_ok(type_pos, normal=False))
-    # the conditions above hold for a record whose cells are in their clean form (their
-    # flags); those below, some of them only
-    unflagged = services_pos is not None or (unsure and bool(numeric)) or bool(others) \
-        or (types is not None and type_pos is None)
     if services_pos is not None:
-        conditions.append(f"NOT regexp_matches(COALESCE({sql.cell(services_pos)}, ''), "
-                          f"'[{sql.WHITESPACE.replace(' ', '')}]')")
-    conditions += [sql.accepted(c, mark, unsure=unsure) for c in present]
-    conditions += sql.category_conditions(
-        types, type_pos, others,
-        [c.name for c in full.charges] if full is not None else [],
+        unguarded.append(f"NOT regexp_matches(COALESCE({sql.cell(services_pos)}, ''), "
+                         f"'[{sql.WHITESPACE.replace(' ', '')}]')")
+    for column in present:  # a number of an unclear mark is checked, clean or not
+        (unguarded if unsure and column.kind in sql.NUMERIC else conditions).append(
+            sql.accepted(column, mark, unsure=unsure))
+    known_type = sql.type_condition(types, type_pos)
+    if known_type is not None:
+        (conditions if type_pos is not None else unguarded).append(known_type)
+    unguarded += sql.category_conditions(
+        others, [c.name for c in full.charges] if full is not None else [],
         services_pos if full is not None else None)
     if header is not None:
         _quotes_agree(path, header)
@@ -210,7 +214,7 @@ def load(
              f"contains(COALESCE({sql.cell(i)}, ''), chr(13))")
         breaks.append(f"(CASE WHEN {sql.flag(i)} THEN FALSE ELSE {b} END)" if i in flagged
                       else f"({b})")
-    conditions.append(f"NOT ({' OR '.join(breaks)})")
+    (conditions if len(flagged) == width else unguarded).append(f"NOT ({' OR '.join(breaks)})")
     scales = sql.scales_of(con, present, mark)
     if full is not None:
         scales = dict(Compiler(full, 2000, Constants(), scales).scales)
@@ -225,10 +229,9 @@ def load(
     try:
         table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
                           name_position=name_pos, type_position=type_pos,
-                          services_position=services_pos, conditions=conditions, texts=texts,
-                          flagged=True, narrow=narrow, types=types)
-        held, twice, clean = sql.held_back(con, id_pos, sorted(flagged),
-                                           skip=not unflagged and len(flagged) == width)
+                          services_position=services_pos, conditions=[*conditions, *unguarded],
+                          texts=texts, flagged=True, narrow=narrow, types=types)
+        held, twice, clean = sql.held_back(con, id_pos, sorted(flagged), skip=not unguarded)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
