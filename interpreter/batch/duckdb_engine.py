@@ -224,6 +224,7 @@ class DuckDBEngine:
         self.con.execute("DROP TABLE IF EXISTS customers")
         self.con.execute(f"CREATE TEMP TABLE customers ({', '.join(cols)})")
         rows = []
+        empty: set[str] = set()  # the inputs some customer has no value of
         for i, c in enumerate(customers):
             row: list[object] = [i, c.id, c.name, c.customer_type,
                                  None if c.services is None else sorted(c.services)]
@@ -231,7 +232,10 @@ class DuckDBEngine:
                 v = c.values.get(name)
                 if name in scales and isinstance(v, Decimal):
                     row.append(str(int(v.scaleb(scales[name]))))
-                elif isinstance(v, bool | dt.date | str) or v is None:
+                elif v is None:
+                    empty.add(name)
+                    row.append(v)
+                elif isinstance(v, bool | dt.date | str):
                     row.append(v)
                 else:
                     row.append(str(v))
@@ -239,7 +243,7 @@ class DuckDBEngine:
         if rows:
             marks = ", ".join(["?"] * (5 + len(names)))
             self.con.executemany(f"INSERT INTO customers VALUES ({marks})", rows)
-        complete = tuple(n for n in names if all(c.values.get(n) is not None for c in customers))
+        complete = tuple(n for n in names if n not in empty)
         self._loaded = _Loaded(key, scales, customers, narrow, complete)
         return self._loaded
 
