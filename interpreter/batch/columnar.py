@@ -123,22 +123,17 @@ def load_text(con: Any, source: str, width: int, flags: Sequence[str] | Flags = 
     first = cell(0)
     blank = (f"CASE WHEN {first} IS NOT NULL AND {first} <> '' AND NOT starts_with({first}, ' ') "
              f"THEN FALSE ELSE ({blank}) END")
-    found = flags if isinstance(flags, Flags) else Flags(tuple(flags))
-    extra = "".join(", " + f for f in found.inner)
-    query = f"SELECT *{extra} FROM {source} WHERE NOT ({blank})"
-    if found.outer:
-        query = (f"SELECT * EXCLUDE ({TEXTS_FLAG}), {', '.join(found.outer)} "
-                 f"FROM ({query})")
     # ``_raw``'s rowid is the record's place in the file: it is filled in the file's order
-    with in_order(con):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {query}")
+    load_rows(con, f"(SELECT * FROM {source} WHERE NOT ({blank}))",
+              flags if isinstance(flags, Flags) else Flags(tuple(flags)))
     (n,) = con.execute("SELECT count(*) FROM _raw").fetchone()
     return int(n)
 
 
 def load_rows(con: Any, source: str, flags: Flags) -> None:
-    """``_raw`` from ``source`` (every record: a Parquet file's rows, none of them skipped)
-    with each cell's :func:`clean` flag (:func:`load_flags`), computed here once."""
+    """``_raw`` from ``source``, every record of it in its order (a Parquet file's rows:
+    none is skipped), with each cell's :func:`clean` flag (:func:`load_flags`), computed
+    here once (:func:`typed` reads them)."""
     query = f"SELECT *{''.join(', ' + f for f in flags.inner)} FROM {source}"
     if flags.outer:
         query = f"SELECT * EXCLUDE ({TEXTS_FLAG}), {', '.join(flags.outer)} FROM ({query})"
@@ -435,34 +430,33 @@ def normal_text(c: str) -> str:
     return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
 
 
-def held_back(con: Any, id_flag: int | None = None, flags: Sequence[int] = (),
+def held_back(con: Any, id_flag: int, flags: Sequence[int] = (),
               skip: bool = False) -> tuple[dict[int, str], list[tuple[int, int]], set[int]]:
     """The records the sieve holds back (their index, with the id as the SQL reads it), the
     repeated ids: (record, first record of its id) for every record whose id an earlier
     record has (``_register``), and which of ``flags`` (positions of flagged cells) are
     true in every record: those cells are in their clean form everywhere, never empty.
 
-    ``id_flag``: the id's position when ``_raw`` has its flag: where every id is in its
-    clean form, it is its cell as it is, counted there. ``skip``: the sieve's every
-    condition holds for a record whose ``flags`` are all true (nothing else can hold one
-    back): where they are true in every record, the sieve itself is not run."""
-    clean_ids, repeated, clean = False, 0, set()
-    if id_flag is not None:
-        found = con.execute(
-            f"SELECT COALESCE(bool_and(COALESCE({flag(id_flag)}, FALSE)), TRUE), "
-            f"count(*) - count(DISTINCT {cell(id_flag)})"
-            + "".join(f", COALESCE(bool_and(COALESCE({flag(p)}, FALSE)), TRUE)" for p in flags)
-            + " FROM _raw").fetchone()
-        clean_ids, repeated = found[0], found[1]
-        clean = {p for p, every in zip(flags, found[2:], strict=True) if every}
+    ``id_flag``: the id's position (``_raw`` has its flag): where every id is in its clean
+    form, it is its cell as it is, counted there. ``skip``: the sieve's every condition
+    holds for a record whose ``flags`` are all true (nothing else can hold one back):
+    where they are true in every record, the sieve itself is not run."""
+    positions = sorted({id_flag, *flags})
+    found = con.execute(
+        f"SELECT count(*) - count(DISTINCT {cell(id_flag)})"
+        + "".join(f", COALESCE(bool_and(COALESCE({flag(p)}, FALSE)), TRUE)" for p in positions)
+        + " FROM _raw").fetchone()
+    repeated = found[0]
+    clean = {p for p, every in zip(positions, found[1:], strict=True) if every}
     held = 0
-    if not (skip and flags and clean == set(flags)):
+    if not (skip and flags and clean.issuperset(flags)):
         (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
-    if not clean_ids:
+    if id_flag not in clean:  # some id is not as it is read: counted as the SQL reads it
         (repeated,) = con.execute(
             "SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
     rows = {int(r): i for r, i in con.execute(
         "SELECT _row, id FROM _register WHERE _held ORDER BY _row").fetchall()} if held else {}
+    clean &= set(flags)
     if not repeated:
         return rows, [], clean
     twice = [(int(r), int(f)) for r, f in con.execute(
