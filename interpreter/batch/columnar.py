@@ -529,21 +529,16 @@ def widest(con: Any, columns: Sequence[Column]) -> dict[str, int]:
 def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: str,
           scales: Mapping[str, int], *, id_position: int, name_position: int,
           type_position: int | None, services_position: int | None,
-          conditions: Sequence[str] = (), texts: bool = False, flagged: bool = False,
-          narrow: bool = False, types: Sequence[str] | None = None) -> str:
+          conditions: Sequence[str] = (), texts: bool = False, narrow: bool = False) -> str:
     """The typed table ``_register`` from ``_raw``, in one pass: ``_held`` is true for a
     record the sieve holds back (``conditions``, all true for a record it lets through),
     whose typed values are then not to be used (a cell that is no number is NULL).
     ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
-    each number's decimal text (``_t_<input>``), for reports that show the inputs.
-    ``flagged``: ``_raw`` has the cells' flags already (:func:`load_text`), else they are
-    found here (``types`` as :func:`flag_columns` takes them). ``narrow``: every number fits
-    64 bits once scaled (:func:`widest`): ``BIGINT`` columns."""
+    each number's decimal text (``_t_<input>``), for reports that show the inputs. ``_raw``
+    has the cells' flags (:func:`load_rows`). ``narrow``: every number fits 64 bits once
+    scaled (:func:`widest`): ``BIGINT`` columns."""
     integer = "BIGINT" if narrow else "HUGEINT"
     held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
-    flags = [] if flagged else flag_columns(columns, id_position=id_position,
-                                            name_position=name_position,
-                                            type_position=type_position, types=types)
     select = ["_row", f"{held} AS _held",
               f"CASE WHEN {flag(id_position)} THEN {cell(id_position)} ELSE "
               f"{normal_text(cell(id_position))} END AS id",
@@ -592,6 +587,5 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
     # of a million rows costs about as much as reading the CSV)
     con.execute("DROP TABLE IF EXISTS _register")
     con.execute("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
-                + " FROM (SELECT rowid AS _row, *" + "".join(", " + f for f in flags)
-                + " FROM _raw)")
+                + " FROM (SELECT rowid AS _row, * FROM _raw)")
     return "_register"

@@ -230,7 +230,7 @@ def load(
         table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
                           name_position=name_pos, type_position=type_pos,
                           services_position=services_pos, conditions=[*conditions, *unguarded],
-                          texts=texts, flagged=True, narrow=narrow, types=types)
+                          texts=texts, narrow=narrow)
         held, twice, clean = sql.held_back(con, id_pos, sorted(flagged), skip=not unguarded)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
