@@ -120,8 +120,7 @@ def test_a_damaged_or_foreign_slot_is_parsed_again(folder: Path, monkeypatch: py
         slot.write_bytes(key + b"\n" + body)
         assert loader.load_tariff(path) == good
         assert slot.read_bytes() != key + b"\n" + body  # rewritten
-    # a slot holding another file's AST under this file's key is never written by takst:
-    # a slot with a stale key (another text) is ignored
+    # a slot whose key is another text's (the file changed since) is not read at all
     slot.write_bytes(b"0" * 64 + b"\n" + slot.read_bytes().split(b"\n", 1)[1])
     monkeypatch.setattr(cache, "decode", lambda *a: pytest.fail("a stale slot was read"))
     assert loader.load_tariff(path) == good
