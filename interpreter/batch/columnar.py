@@ -529,22 +529,28 @@ def widest(con: Any, columns: Sequence[Column]) -> dict[str, int]:
 def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: str,
           scales: Mapping[str, int], *, id_position: int, name_position: int,
           type_position: int | None, services_position: int | None,
-          conditions: Sequence[str] = (), texts: bool = False, narrow: bool = False) -> str:
+          conditions: Sequence[str] = (), texts: bool = False, narrow: bool = False,
+          everywhere: frozenset[int] = frozenset()) -> str:
     """The typed table ``_register`` from ``_raw``, in one pass: ``_held`` is true for a
     record the sieve holds back (``conditions``, all true for a record it lets through),
     whose typed values are then not to be used (a cell that is no number is NULL).
     ``absent``: the inputs with no column (optional), by their SQL type. ``texts``: also
     each number's decimal text (``_t_<input>``), for reports that show the inputs. ``_raw``
     has the cells' flags (:func:`load_rows`). ``narrow``: every number fits 64 bits once
-    scaled (:func:`widest`): ``BIGINT`` columns."""
+    scaled (:func:`widest`): ``BIGINT`` columns. ``everywhere``: the positions whose flag is
+    true in every record (:func:`held_back`): their cells are read as they are, with no
+    test of the flag (DuckDB folds the other branch away)."""
+    def clean(position: int) -> str:
+        return "TRUE" if position in everywhere else flag(position)
+
     integer = "BIGINT" if narrow else "HUGEINT"
     held = "NOT (" + " AND ".join(f"({c})" for c in conditions) + ")" if conditions else "FALSE"
     select = ["_row", f"{held} AS _held",
-              f"CASE WHEN {flag(id_position)} THEN {cell(id_position)} ELSE "
+              f"CASE WHEN {clean(id_position)} THEN {cell(id_position)} ELSE "
               f"{normal_text(cell(id_position))} END AS id",
-              f"CASE WHEN {flag(name_position)} THEN {cell(name_position)} ELSE "
+              f"CASE WHEN {clean(name_position)} THEN {cell(name_position)} ELSE "
               f"{normal_text(cell(name_position))} END AS name",
-              (f"CASE WHEN {flag(type_position)} THEN {cell(type_position)} ELSE "
+              (f"CASE WHEN {clean(type_position)} THEN {cell(type_position)} ELSE "
                f"{_space_trimmed(cell(type_position))} END AS customer_type"
                if type_position is not None else "'' AS customer_type"),
               (f"{_services(services_position)} AS services" if services_position is not None
@@ -557,7 +563,7 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
         if kind in NUMERIC:
             text = f"CASE WHEN {t} <> '' THEN {number_text(c, mark)} END"
             s = scales.get(column.name, 0)
-            k = flag(column.position)
+            k = clean(column.position)
             if s == 0:
                 select.append(f"CASE WHEN {k} THEN CAST({c} AS {integer}) ELSE "
                               f"TRY_CAST({text} AS {integer}) END AS {col(column.name)}")
@@ -573,11 +579,11 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
                 select.append(f"{text} AS {quote('_t_' + column.name)}")
         elif kind == "yes/no":
             words = ", ".join(text_lit(w) for w in TRUE_WORDS)
-            select.append(f"CASE WHEN {flag(column.position)} THEN {c} IN ({words}) "
+            select.append(f"CASE WHEN {clean(column.position)} THEN {c} IN ({words}) "
                           f"WHEN {t} <> '' THEN lower({t}) IN ({words}) END "
                           f"AS {col(column.name)}")
         elif kind == "date":
-            select.append(f"CASE WHEN {flag(column.position)} THEN CAST({c} AS DATE) "
+            select.append(f"CASE WHEN {clean(column.position)} THEN CAST({c} AS DATE) "
                           f"ELSE TRY_CAST({given} AS DATE) END AS {col(column.name)}")
         else:
             select.append(f"{given} AS {col(column.name)}")
@@ -585,7 +591,11 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
         select.append(f"NULL::{sql_type} AS {col(name)}")
     # a view, not a table: each query computes only the columns it reads (writing a table
     # of a million rows costs about as much as reading the CSV)
-    con.execute("DROP TABLE IF EXISTS _register")
+    (tables,) = con.execute(  # a table of that name (the other road's) is dropped first;
+        # a view (an earlier call's) is replaced
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_register'").fetchone()
+    if tables:
+        con.execute("DROP TABLE _register")
     con.execute("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
                 + " FROM (SELECT rowid AS _row, * FROM _raw)")
     return "_register"

@@ -226,17 +226,22 @@ def load(
     wide = "BIGINT" if narrow else "HUGEINT"
     absent = {n: SQL_TYPES.get(d.type.kind, wide) for n, d in inputs.items()
               if n not in index}
+    def view(**given: Any) -> str:
+        return sql.typed(con, present, absent, mark, scales, id_position=id_pos,
+                         name_position=name_pos, type_position=type_pos,
+                         services_position=services_pos, texts=texts, narrow=narrow, **given)
+
     try:
-        table = sql.typed(con, present, absent, mark, scales, id_position=id_pos,
-                          name_position=name_pos, type_position=type_pos,
-                          services_position=services_pos, conditions=[*conditions, *unguarded],
-                          texts=texts, narrow=narrow)
+        table = view(conditions=[*conditions, *unguarded])
         held, twice, clean = sql.held_back(con, id_pos, sorted(flagged), skip=not unguarded)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
         _report(con, path, name, full, inputs, header, columns, index, mark_option,
                 held, twice, unsure, needed)
+    elif clean:  # no record is held back, and these cells are clean in every one: the plan
+        # reads them as they are, with no test of their flags per record
+        table = view(everywhere=frozenset(clean))
     return Loaded(table, scales, int(count),
                   None if header is None else reader._DELIMITER_NAMES[header.delimiter],
                   reader._MARK_NAMES[mark],
