@@ -541,3 +541,26 @@ def test_a_parquet_registers_problems_are_the_csv_registers(case: str, typed: bo
         return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) - 1}", text)
 
     assert got == [as_parquet(e) for e in expected]
+
+
+def test_the_typed_view_tests_only_the_flags_of_cells_not_clean_everywhere(
+        tmp_path: Path) -> None:
+    """Where no record is held back, ``_register`` is made again: a column whose every cell
+    is in its clean form is read as it is (its flag is no longer tested), the others still
+    by their flags; the customers are the reader's."""
+    tariff = load_tariff(OS2)
+    inputs = {i.name: i for i in tariff.inputs}
+    path = tmp_path / "r.csv"
+    # the name (a trailing space), the population (thousands) and os2_member (``Ja``) of
+    # the second record are not in their clean forms; the id, type and date are
+    path.write_text(HEADER + GOOD + '0147,Frederiksberg ,KOMMUNE,"1,040,000",Ja,2024-06-30\n',
+                    encoding="utf-8")
+    con = connect()
+    loaded = columnar.load(con, path, tariff, "r.csv", texts=True)
+    (view,) = con.execute(
+        "SELECT sql FROM duckdb_views() WHERE view_name = '_register'").fetchone()
+    assert {p for p in range(6) if f"_k{p}" in view} == {1, 3, 4}
+    assert "false as _held" in view.lower()
+    got = [(c.id, c.name, c.values) for c in columnar.customers(con, loaded, "r.csv", inputs)]
+    assert got == [(c.id, c.name, c.values) for c in load_register(path, inputs, "r.csv")]
+    assert got[1][1] == "Frederiksberg" and got[1][2]["population"] == 1040000

@@ -591,8 +591,9 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
         select.append(f"NULL::{sql_type} AS {col(name)}")
     # a view, not a table: each query computes only the columns it reads (writing a table
     # of a million rows costs about as much as reading the CSV)
-    (tables,) = con.execute(  # a table of that name (the other road's) is dropped first;
-        # a view (an earlier call's) is replaced
+    # an earlier call's view is replaced; a table of that name (run_register's) is dropped
+    # first (DuckDB's DROP TABLE IF EXISTS fails on a view)
+    (tables,) = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_register'").fetchone()
     if tables:
         con.execute("DROP TABLE _register")

@@ -226,10 +226,11 @@ def load(
     wide = "BIGINT" if narrow else "HUGEINT"
     absent = {n: SQL_TYPES.get(d.type.kind, wide) for n, d in inputs.items()
               if n not in index}
-    def view(**given: Any) -> str:
+    def view(conditions: Sequence[str] = (), everywhere: frozenset[int] = frozenset()) -> str:
         return sql.typed(con, present, absent, mark, scales, id_position=id_pos,
                          name_position=name_pos, type_position=type_pos,
-                         services_position=services_pos, texts=texts, narrow=narrow, **given)
+                         services_position=services_pos, conditions=conditions, texts=texts,
+                         narrow=narrow, everywhere=everywhere)
 
     try:
         table = view(conditions=[*conditions, *unguarded])
