@@ -116,6 +116,9 @@ class ChargeOut:
     label: str
     #: Decimal places of the amount column.
     scale: int
+    #: False where the charge's status can never be ``pending`` (its status expression
+    #: has no such value): its columns are written without a test of it.
+    may_pend: bool = True
 
 
 @attrs.frozen
@@ -1190,6 +1193,8 @@ class Compiler:
         for charge in self.t.charges:
             status, n, out = (self.periodic(charge) if charge.frequency.period != "year"
                               else self.charge(charge))
+            # a status's values are its literals: without 'pending' among them, never pending
+            out = attrs.evolve(out, may_pend="'pending'" in status)
             st = quote(out.name + "__st")
             statuses.append(f"{status} AS {st}")
             amounts.append(f"CASE WHEN {st} = 'ok' THEN {n} END AS {quote(out.name + '__n')}")

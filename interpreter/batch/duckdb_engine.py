@@ -569,9 +569,12 @@ class BatchRun:
         relation = plan.query(self.table, sort=False)  # sorted once, here, if at all
         order = "" if plan.keeps_order else " ORDER BY _row"
         total = " + ".join(f"COALESCE({quote(o.name)}, 0)" for o in charges) or "0"
-        pending = ("concat_ws(';', " + ", ".join(
-            f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN {text_lit(o.name)} END"
-            for o in charges) + ")") if charges else "''"
+        pends = [o for o in charges if o.may_pend]  # the others are never pending
+        names = [f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN {text_lit(o.name)} END"
+                 for o in pends]
+        # '' where none is pending (concat_ws of NULLs is ''; CSV writes it as NULL, below)
+        pending = (f"COALESCE({names[0]}, '')" if len(names) == 1 else
+                   "concat_ws(';', " + ", ".join(names) + ")" if names else "''")
         if fmt == "parquet":
             cols = [f"CAST({quote(o.name)} AS DECIMAL(38,{o.scale})) AS {quote(o.name)}"
                     for o in charges]
@@ -581,12 +584,14 @@ class BatchRun:
                       f"{pending} AS pending FROM ({relation}){order}")
             opts = "FORMAT parquet"
         else:
-            if charges:  # the names joined only where a charge is pending (few rows)
+            if len(pends) > 1:  # the names joined only where a charge is pending (few rows)
                 none = " AND ".join(f"{quote(o.name + ':status')} IS DISTINCT FROM 'pending'"
-                                    for o in charges)
+                                    for o in pends)
                 pending = f"CASE WHEN {none} THEN '' ELSE {pending} END"
-            cols = [f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN 'pending' ELSE "
-                    f"{_money_sql(quote(o.name), o.scale)} END AS {quote(o.name)}" for o in charges]
+            cols = [(f"CASE WHEN {quote(o.name + ':status')} = 'pending' THEN 'pending' ELSE "
+                     f"{_money_sql(quote(o.name), o.scale)} END" if o.may_pend else
+                     _money_sql(quote(o.name), o.scale)) + f" AS {quote(o.name)}"
+                    for o in charges]
             top = max((o.scale for o in charges), default=0)
             # NULL, not '': DuckDB quotes an empty string, Python's csv does not
             select = (f"SELECT NULLIF({_csv_text('id')}, '') AS id, "
