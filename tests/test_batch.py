@@ -27,7 +27,7 @@ from takst.interpreter.batch import (  # noqa: E402
     compile_tariff,
     run_register,
 )
-from takst.interpreter.batch.compiler import not_compiled  # noqa: E402
+from takst.interpreter.batch.compiler import Plan, not_compiled  # noqa: E402
 from takst.interpreter.evaluator import Evaluator, InterpreterEngine  # noqa: E402
 from takst.interpreter.model import Context, Customer  # noqa: E402
 from takst.io.register import load_register  # noqa: E402
@@ -498,3 +498,45 @@ def test_a_param_with_no_exact_decimal_is_compared_exactly_in_sql() -> None:
     fig = Figures()
     compare("third", a, b, fig)
     assert fig.mismatches == [] and fig.amounts == 10
+
+
+def test_a_charge_that_can_never_be_pending_is_known_so() -> None:
+    """OS2's annual and connection fees are never pending (the plan's statuses of them have
+    no such value) and its operations fee is (no price yet); with the optional input an
+    amount reads left out of ``complete``, an empty cell of it makes its charge pending."""
+    os2 = load_tariff(RULES / "os2valghalla.tariff")
+    plan = compile_tariff(os2, 2024, complete=("population", "os2_member", "joined"))
+    assert isinstance(plan, Plan)
+    assert {o.name: o.may_pend for o in plan.charges} == {
+        "annual_fee": False, "connection_fee": False, "operations_fee": True}
+    plan = compile_tariff(os2, 2024)  # joined may be empty: every charge anchored on it
+    assert isinstance(plan, Plan)
+    assert all(o.may_pend for o in plan.charges)
+
+
+def test_a_batch_run_imports_duckdbs_engine_alone_and_bills_as_the_package_does() -> None:
+    """``takst eval --engine batch`` imports DuckDB's C extension (``_duckdb``), not the
+    ``duckdb`` package's Python layer around it; where the extension lacks a name takst
+    uses, the package is imported instead, with the same output byte for byte."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import takst.interpreter.batch.duckdb_engine as e\n"
+        "if sys.argv[1] == 'package':\n"
+        "    e._ENGINE_NAMES = (*e._ENGINE_NAMES, 'not_in_any_duckdb')\n"
+        "from takst.cli import main\n"
+        "rc = main(['eval', 'rules/os2valghalla.tariff', '--register',"
+        " 'data/os2valghalla_demo_2024.csv', '--year', '2024', '--engine', 'batch',"
+        " '--format', 'csv'])\n"
+        "print('duckdb' in sys.modules, '_duckdb' in sys.modules, file=sys.stderr)\n"
+        "sys.exit(rc)\n")
+    runs = {how: subprocess.run([sys.executable, "-c", code, how], cwd=ROOT,
+                                capture_output=True, text=True, check=False)
+            for how in ("engine", "package")}
+    assert [r.returncode for r in runs.values()] == [0, 0], runs["engine"].stderr
+    assert runs["engine"].stderr.split()[-2:] == ["False", "True"]
+    assert runs["package"].stderr.split()[-2:] == ["True", "True"]
+    assert runs["engine"].stdout == runs["package"].stdout
+    assert runs["engine"].stdout.count("\n") == 99  # the header and 98 customers
