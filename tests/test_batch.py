@@ -540,3 +540,56 @@ def test_a_batch_run_imports_duckdbs_engine_alone_and_bills_as_the_package_does(
     assert runs["package"].stderr.split()[-2:] == ["True", "True"]
     assert runs["engine"].stdout == runs["package"].stdout
     assert runs["engine"].stdout.count("\n") == 99  # the header and 98 customers
+
+
+@pytest.mark.parametrize(("argv", "batch"), [
+    (["eval", "t.tariff", "--engine", "batch"], True),
+    (["eval", "t.tariff", "--engine=batch", "--register", "r.csv"], True),
+    (["eval", "t.tariff", "--eng", "batch"], True),
+    (["eval", "t.tariff"], False),
+    (["eval", "t.tariff", "--engine", "interpreter"], False),
+    (["eval", "t.tariff", "--engine"], False),
+    (["sql", "t.tariff", "--engine", "batch"], False),
+    (["eval", "batch.tariff", "--register", "batch"], False),
+])
+def test_the_command_opens_duckdb_early_only_for_a_batch_run(argv: list[str],
+                                                             batch: bool) -> None:
+    from takst.startup import batch_requested
+
+    assert batch_requested(argv) is batch
+
+
+def test_the_database_opened_while_takst_is_imported_is_the_one_the_run_uses() -> None:
+    """``takst eval --engine batch`` (the command, ``takst.__main__``) opens DuckDB's
+    database in a thread while takst's modules are imported; the batch engine bills in that
+    very database, and writes what an in-process run writes."""
+    import subprocess
+    import sys
+
+    args = ["eval", "rules/os2valghalla.tariff", "--register",
+            "data/os2valghalla_demo_2024.csv", "--year", "2024", "--engine", "batch",
+            "--format", "csv"]
+    code = (
+        "import sys\n"
+        "import takst.startup as s\n"
+        "opened = []\n"
+        "real = s.Opening._open\n"
+        "def spy(self):\n"
+        "    real(self)\n"
+        "    opened.append(self._database)\n"
+        "s.Opening._open = spy\n"
+        "sys.argv = ['takst', *sys.argv[1:]]\n"
+        "import takst.__main__\n"
+        "rc = takst.__main__.main()\n"
+        "from takst.interpreter.batch import duckdb_engine as e\n"
+        "print(len(opened), opened[0] is not None and opened[0] is e._DATABASE[0],"
+        " file=sys.stderr)\n"
+        "sys.exit(rc)\n")
+    early = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT,
+                           capture_output=True, text=True, check=False)
+    plain = subprocess.run([sys.executable, "-c",
+                            "import sys\nfrom takst.cli import main\nsys.exit(main())\n", *args],
+                           cwd=ROOT, capture_output=True, text=True, check=False)
+    assert early.returncode == plain.returncode == 0, early.stderr
+    assert early.stderr.split()[-2:] == ["1", "True"]
+    assert early.stdout == plain.stdout and early.stdout.count("\n") == 99

@@ -111,13 +111,24 @@ def _duckdb() -> Any:
 SQL_TYPES = {"yes/no": "BOOLEAN", "date": "DATE", "text": "VARCHAR"}
 
 _DATABASE: list[Any] = []
+#: Where the process's database is being opened already (``takst.startup``): a function
+#: that gives it once it is open (or None).
+_OPENING: list[Callable[[], Any]] = []
+
+
+def open_with(take: Callable[[], Any]) -> None:
+    """The process's database is being opened elsewhere (in a thread, while takst's modules
+    are imported): :func:`connect` takes it from ``take`` rather than open one."""
+    _OPENING.append(take)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
     """A connection of its own (its temporary tables are its own) to the process's in-memory
     database, which is opened once: opening one costs about 0.1 s, a connection nothing."""
     if not _DATABASE:
-        db = _duckdb().connect()
+        early = _OPENING.pop()() if _OPENING else None
+        engine = _duckdb()
+        db = early if isinstance(early, engine.DuckDBPyConnection) else engine.connect()
         try:  # a file rewritten within its clock tick is read again, never from a cache
             db.execute("SET enable_external_file_cache = false")
         except _duckdb().Error:  # pragma: no cover - a DuckDB before 1.3 has no such cache
