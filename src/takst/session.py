@@ -639,9 +639,8 @@ class Session:
                 else "the tariff has no settings") for i in wrong])
         return [*request.values, *request.settings]
 
-    def customers(self, tariff: ast.Tariff, request: Request) -> Register | list[Customer]:
-        """The customers of ``request``: its register (read lazily), or the one customer
-        its values describe. Raises :class:`~takst.dsl.errors.UsageError`."""
+    def _only_settings(self, tariff: ast.Tariff, request: Request) -> list[str]:
+        """The request's values; with a register, only settings (else a usage error)."""
         items = self._values(tariff, request)
         shared = shared_names(tariff)
         per_customer = [x for x in items if _key(x) not in shared]
@@ -650,6 +649,12 @@ class Session:
                 "with --register, --set gives only settings: " + ", ".join(per_customer),
                 hint="the register holds each customer's values"
                 + (f"; the settings are: {', '.join(shared)}" if shared else "")))
+        return items
+
+    def customers(self, tariff: ast.Tariff, request: Request) -> Register | list[Customer]:
+        """The customers of ``request``: its register (read lazily), or the one customer
+        its values describe. Raises :class:`~takst.dsl.errors.UsageError`."""
+        items = self._only_settings(tariff, request)
         if request.register:
             inputs = {i.name: i for i in tariff.inputs}
             return open_register(request.register, inputs, delimiter=request.dialect.delimiter,
@@ -692,9 +697,15 @@ class Session:
         Raises :class:`~takst.dsl.errors.TariffError`: the tariff's diagnostics, a
         register's problems, a usage problem of the request."""
         tariff = self._tariff(request)
-        customers = self.customers(tariff, request)
+        batch = bool(request.register and request.engine == "batch" and not request.trace)
+        customers: Register | list[Customer] | None = None
+        if batch and request.dialect.sheet is None:
+            # the reader opens the register only where DuckDB does not read it
+            self._only_settings(tariff, request)
+        else:
+            customers = self.customers(tariff, request)
         reader_note = None
-        if request.register and request.engine == "batch" and not request.trace:
+        if batch:
             fast = self._batch_run(tariff, request)
             if isinstance(fast, Evaluation):
                 return fast
@@ -703,6 +714,8 @@ class Session:
             raise UsageError(diagnostic(
                 f"{request.register} is a Parquet register, which only the batch engine reads",
                 hint="add --engine batch (pip install 'takst[batch]')"))
+        if customers is None:
+            customers = self.customers(tariff, request)
         # traces come from the reference interpreter, whatever engine bills
         engine = self.engine("interpreter" if request.trace else request.engine, tariff)
         settings = self._settings(tariff, request, customers)
