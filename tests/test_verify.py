@@ -574,6 +574,7 @@ def test_a_hash_found_ahead_is_taken_only_for_the_file_as_it_is(tmp_path: Path) 
     takes that hash only when the file is unchanged, else it hashes the file again."""
     import os
 
+    from takst import startup
     from takst.provenance import manifest
 
     path = tmp_path / "r.csv"
@@ -581,12 +582,12 @@ def test_a_hash_found_ahead_is_taken_only_for_the_file_as_it_is(tmp_path: Path) 
     manifest.prefetch_sha256(path)
     assert manifest.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     manifest.prefetch_sha256(path)
-    manifest._PREFETCHED[str(path)][0].join()
+    startup.HASHES[str(path)][0].join()
     path.write_bytes(b"id,name\n2,B\n" * 1000)  # changed after it was hashed
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert manifest.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert str(path) not in manifest._PREFETCHED
+    assert str(path) not in startup.HASHES
     missing = tmp_path / "gone.csv"
     manifest.prefetch_sha256(missing)  # an unreadable file: no error, hashed when asked
     with pytest.raises(FileNotFoundError):
@@ -594,11 +595,41 @@ def test_a_hash_found_ahead_is_taken_only_for_the_file_as_it_is(tmp_path: Path) 
 
 
 def test_a_failed_run_leaves_no_hash_behind(tmp_path: Path) -> None:
-    from takst.provenance import manifest
+    from takst import startup
 
     bad = tmp_path / "r.csv"
     bad.write_text("id,name\n1,A\n", encoding="utf-8")  # no population column
     code, _, _ = run("eval", "rules/os2valghalla.tariff", "--register", str(bad), "--year",
                      "2024", "--format", "csv", "--out", str(tmp_path / "o.csv"))
     assert code == 1 and not (tmp_path / "o.csv").exists()
-    assert str(bad) not in manifest._PREFETCHED
+    assert str(bad) not in startup.HASHES
+
+
+def test_the_command_hashes_a_batch_runs_register_while_takst_is_imported(
+        tmp_path: Path) -> None:
+    """``takst eval --engine batch --register R`` (``takst.startup``) begins R's SHA-256
+    before takst's modules are imported; the manifest takes that hash (and a later
+    prefetch of the same file starts no second one)."""
+    from takst import startup
+    from takst.provenance import manifest
+
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"id,name\n1,A\n" * 1000)
+    for argv, named in ((["eval", "t", "--register", "r.csv"], "r.csv"),
+                        (["eval", "t", "--register=r.csv"], "r.csv"),
+                        (["eval", "t", "--reg", "r.csv"], "r.csv"),
+                        (["eval", "t", "--register", "-"], None),
+                        (["eval", "t", "--re", "r.csv"], None),
+                        (["eval", "t"], None)):
+        assert startup.register_given(argv) == named
+    opening = startup.start(["eval", "t.tariff", "--engine", "batch", "--register",
+                             str(path)])
+    assert opening is not None
+    opening.take()
+    early = startup.HASHES[str(path)]
+    manifest.prefetch_sha256(path)
+    assert startup.HASHES[str(path)] is early
+    assert manifest.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert str(path) not in startup.HASHES
+    assert startup.start(["eval", "t.tariff", "--register", str(path)]) is None
+    assert str(path) not in startup.HASHES

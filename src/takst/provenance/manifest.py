@@ -26,13 +26,11 @@ folder the command ran in; ``takst verify`` resolves them the same way.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePath
@@ -40,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from takst import startup
 from takst.dsl import ast
 from takst.dsl.errors import SourceText, Span, TariffError, diagnostic
 from takst.dsl.numbers import money_text
@@ -142,59 +141,28 @@ def sha256_file(path: str | Path) -> str:
     """The SHA-256 of a file's bytes, as 64 hex digits (``stdlib:NAME`` resolved); the one
     :func:`prefetch_sha256` found, when the file has not changed since."""
     resolved = resolve_recorded(path)
-    early = _PREFETCHED.pop(str(resolved), None)
+    early = startup.HASHES.pop(str(resolved), None)
     if early is not None:
         thread, found = early
         thread.join()
-        if found and found[0] == _stat_key(resolved):
+        if found and found[0] == startup.stat_key(resolved):
             return str(found[1])
-    return _sha256(resolved)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _stat_key(path: Path) -> tuple[int, ...] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-#: Hashes being found ahead of time: path -> (thread, [stat key, digest] once found).
-_PREFETCHED: dict[str, tuple[threading.Thread, list[Any]]] = {}
+    return startup.sha256(resolved)
 
 
 def prefetch_sha256(path: str | Path) -> None:
     """Start finding a file's SHA-256 in a thread, for the manifest written at the end of
     a run (a register of a million rows takes a tenth of a second; ``hashlib`` and file
-    reads let other threads run meanwhile). :func:`sha256_file` takes it only when the
-    file's size, times and inode are those it had before and after it was hashed, and
-    hashes the file itself otherwise; an error here only means it does."""
-    resolved = resolve_recorded(path)
-    found: list[Any] = []
-
-    def work() -> None:
-        with contextlib.suppress(OSError):
-            before = _stat_key(resolved)
-            digest = _sha256(resolved)
-            if before is not None and before == _stat_key(resolved):
-                found.extend([before, digest])
-
-    thread = threading.Thread(target=work, name="takst-sha256", daemon=True)
-    _PREFETCHED[str(resolved)] = (thread, found)
-    thread.start()
+    reads let other threads run meanwhile), unless the ``takst`` command began it
+    (:mod:`takst.startup`). :func:`sha256_file` takes it only when the file's size, times
+    and inode are those it had before and after it was hashed, and hashes the file itself
+    otherwise; an error here only means it does."""
+    startup.hash_ahead(str(resolve_recorded(path)))
 
 
 def forget_sha256(path: str | Path) -> None:
     """Drop a hash :func:`prefetch_sha256` started and nothing took (a run that failed)."""
-    _PREFETCHED.pop(str(resolve_recorded(path)), None)
+    startup.HASHES.pop(str(resolve_recorded(path)), None)
 
 
 def tariff_sources(tariff: ast.Tariff) -> list[str]:
