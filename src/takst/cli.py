@@ -220,7 +220,8 @@ def _eval(args: argparse.Namespace, year: int, out: TextIO, err: TextIO) -> int:
     # The register is read once where a problem found late can still throw the results
     # away: a CSV file is written atomically, a table is laid out only at the end.
     once = csv_file or (args.format == "table" and bool(args.register))
-    evaluation = session.run(_request(args, year, trace=trace), once=once)
+    evaluation = session.run(_request(args, year, trace=trace), once=once,
+                             warnings_later=csv_file)
     note = engine_note(evaluation.engine)
     if note:
         print(f"takst: note: {note}", file=err)
@@ -251,7 +252,9 @@ def _eval(args: argparse.Namespace, year: int, out: TextIO, err: TextIO) -> int:
                 stream, by_name, side):
             if evaluation.batch is not None and not excel:
                 # written by DuckDB straight to the temporary file, the same bytes
-                sha256 = by_name(evaluation.batch.write_csv_file)
+                # its look-alike warnings found while the file is hashed
+                sha256 = by_name(evaluation.batch.write_csv_file,
+                                 lambda: evaluation.warnings)
             else:
                 hashing = report.HashingWriter(stream)
                 if excel:

@@ -405,7 +405,10 @@ class Evaluation:
     #: the tariff tests ``name in`` against, but matches one when case, spaces and dashes
     #: are ignored (``københavn``, ``Ringkøbing–Skjern`` with an en dash): the tariff
     #: matches names exactly, so the amount stays as it says, and the author is told.
-    warnings: list[Diagnostic] = attrs.field(factory=list)
+    _warnings: list[Diagnostic] = attrs.field(factory=list)
+    #: How the warnings are found when first asked for (``Session.run(...,
+    #: warnings_later=True)``), or None: they are known.
+    _later: Callable[[], list[Diagnostic]] | None = None
     #: In an evaluation that reads its register once (``Session.run(..., once=True)``):
     #: the checks of each customer that the first pass would have made.
     validator: Validator | None = None
@@ -414,6 +417,17 @@ class Evaluation:
     batch: Any = None
     #: Why a batch run read its register with the Python reader instead, if it did.
     reader_note: str | None = None
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        if self._later is not None:
+            later, self._later = self._later, None
+            self._warnings = later()
+        return self._warnings
+
+    @warnings.setter
+    def warnings(self, found: list[Diagnostic]) -> None:
+        self._warnings, self._later = found, None
 
     def results(self) -> Iterator[CustomerResult]:
         """One result per customer, in order, with traces if the request asks for them.
@@ -683,7 +697,8 @@ class Session:
             raise
 
     # ------------------------------------------------------------------ evaluating
-    def run(self, request: Request, *, once: bool = False) -> Evaluation:
+    def run(self, request: Request, *, once: bool = False,
+            warnings_later: bool = False) -> Evaluation:
         """The first pass of ``request``: load and check the tariff, find its customers,
         compute the register-wide values. Iterate the result for the results.
 
@@ -693,6 +708,10 @@ class Session:
         iteration (:class:`~takst.dsl.errors.RegisterError`), after some results were
         given. Use it only where those can be thrown away (an atomic output file, a
         spool); the evaluation's :attr:`~Evaluation.rows` is known after the iteration.
+
+        ``warnings_later=True``: a batch run finds its look-alike warnings when they are
+        first asked for, not before it returns (its results written by DuckDB meanwhile
+        are not delayed by them). Ask for them only once the results are consumed.
 
         Raises :class:`~takst.dsl.errors.TariffError`: the tariff's diagnostics, a
         register's problems, a usage problem of the request."""
@@ -706,7 +725,7 @@ class Session:
             customers = self.customers(tariff, request)
         reader_note = None
         if batch:
-            fast = self._batch_run(tariff, request)
+            fast = self._batch_run(tariff, request, warnings_later)
             if isinstance(fast, Evaluation):
                 return fast
             reader_note = fast
@@ -744,7 +763,8 @@ class Session:
         return Evaluation(request, tariff, engine, context, customers, rows, self.version,
                           reader_note=reader_note)
 
-    def _batch_run(self, tariff: ast.Tariff, request: Request) -> Evaluation | str | None:
+    def _batch_run(self, tariff: ast.Tariff, request: Request,
+                   warnings_later: bool = False) -> Evaluation | str | None:
         """A register run wholly in DuckDB (:func:`takst.io.columnar.batch_engine`): its
         evaluation, or why the register is read by the Python reader instead (None: the
         tariff does not compile, or the session has its own batch engine)."""
@@ -771,7 +791,12 @@ class Session:
             return f"the register is read by the Python reader ({why})"
         except FallsBack:
             return None
-        # the look-alike warnings now: a batch engine may write its results itself
+        # the look-alike warnings now (a batch engine may write its results itself), or
+        # when first asked for, once the results are written
+        if warnings_later:
+            return Evaluation(request, tariff, engine, engine.run.context, [],
+                              engine.loaded.rows, self.version, batch=engine,
+                              later=engine.lookalikes)
         return Evaluation(request, tariff, engine, engine.run.context, [], engine.loaded.rows,
                           self.version, batch=engine, warnings=engine.lookalikes())
 

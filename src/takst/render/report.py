@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 from takst.dsl import ast
 from takst.dsl.errors import TariffError, diagnostic
@@ -715,10 +715,18 @@ def _into_place(tmp: str, target: Path, shown: str | Path) -> None:
         raise output_error(shown, err) from None
 
 
+class ByName(Protocol):
+    """``open_atomic_pair``'s writer by name: ``write(temporary path)``, then the SHA-256 of
+    the file written; ``meanwhile`` runs while the file is hashed and synced."""
+
+    def __call__(self, write: Callable[[str], None],
+                 meanwhile: Callable[[], object] | None = None) -> str: ...
+
+
 @contextlib.contextmanager
 def open_atomic_pair(
     path: str | Path, second: str | Path,
-) -> Iterator[tuple[TextIO, Callable[[Callable[[str], None]], str], TextIO]]:
+) -> Iterator[tuple[TextIO, ByName, TextIO]]:
     """Two files replaced together, such as a CSV result and its manifest sidecar: both
     old or both new. Yields (stream, ``by_name``, second stream). The first file is
     written to its stream, or by name (by DuckDB's ``COPY``): ``by_name(write)`` calls
@@ -734,21 +742,38 @@ def open_atomic_pair(
     target, target2 = output_target(path), output_target(second)
     with _staged(target, path) as (fh, tmp), _staged(target2, second) as (fh2, tmp2):
 
-        def by_name(write: Callable[[str], None]) -> str:
+        def by_name(write: Callable[[str], None],
+                    meanwhile: Callable[[], object] | None = None) -> str:
             mode = os.stat(tmp).st_mode & 0o7777
             write(tmp)
             try:
                 os.chmod(tmp, mode)
                 digest = hashlib.sha256()
                 with open(tmp, "rb") as written:
-                    # synced while it is hashed: both let the other thread run
+                    # synced while it is hashed (and ``meanwhile`` runs, in this thread):
+                    # each lets the others run
                     failed: list[OSError] = []
+
+                    def hash_it() -> None:
+                        try:
+                            while block := written.read(1 << 20):
+                                digest.update(block)
+                        except OSError as err:
+                            failed.append(err)
+
                     syncer = threading.Thread(target=_sync, args=(written.fileno(), failed))
                     syncer.start()
+                    hasher = None
                     try:
-                        while block := written.read(1 << 20):
-                            digest.update(block)
+                        if meanwhile is None:
+                            hash_it()
+                        else:
+                            hasher = threading.Thread(target=hash_it)
+                            hasher.start()
+                            meanwhile()
                     finally:
+                        if hasher is not None:
+                            hasher.join()
                         syncer.join()
                     if failed:
                         raise failed[0]
