@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from paths import DATA, ROOT, run_here
@@ -463,8 +464,8 @@ def test_the_sieve_is_not_run_where_every_cell_is_clean(tmp_path: Path,
     real = sql.held_back
 
     def spy(con: object, id_flag: int | None = None, flags: Sequence[int] = (),
-            skip: bool = False) -> object:
-        found = real(con, id_flag, flags, skip)
+            skip: bool = False, view: object = None) -> object:
+        found = real(con, id_flag, flags, skip, view)
         seen.append((skip, found[2]))
         return found
 
@@ -541,6 +542,37 @@ def test_a_parquet_registers_problems_are_the_csv_registers(case: str, typed: bo
         return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) - 1}", text)
 
     assert got == [as_parquet(e) for e in expected]
+
+
+def test_the_sieves_view_is_made_only_where_the_sieve_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A register whose every cell is clean is typed once (the view the plan reads, with
+    no condition of the sieve's); one with a cell that is not is typed twice: first with
+    the sieve's conditions, which it runs, then again without them. Either way the
+    customers are the reader's."""
+    from takst.interpreter.batch import columnar as sql
+
+    tariff = load_tariff(OS2)
+    inputs = {i.name: i for i in tariff.inputs}
+    made: list[bool] = []
+    real = sql.typed
+
+    def spy(*args: Any, **kw: Any) -> str:
+        made.append(bool(kw.get("conditions")))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sql, "typed", spy)
+    for row, want in (("0147,Frederiksberg,KOMMUNE,104000,false,2024-06-30\n", [False]),
+                      ("0147,Frederiksberg ,KOMMUNE,104000,false,2024-06-30\n", [True, False])):
+        made.clear()
+        path = tmp_path / "r.csv"
+        path.write_text(HEADER + GOOD + row, encoding="utf-8")
+        con = connect()
+        loaded = columnar.load(con, path, tariff, "r.csv", texts=True)
+        assert made == want
+        got = [(c.id, c.name, c.values)
+               for c in columnar.customers(con, loaded, "r.csv", inputs)]
+        assert got == [(c.id, c.name, c.values) for c in load_register(path, inputs, "r.csv")]
 
 
 def test_the_typed_view_tests_only_the_flags_of_cells_not_clean_everywhere(

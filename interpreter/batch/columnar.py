@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -430,8 +430,9 @@ def normal_text(c: str) -> str:
     return f"CASE WHEN strlen({t}) = length({t}) THEN {t} ELSE nfc_normalize({t}) END"
 
 
-def held_back(con: Any, id_flag: int, flags: Sequence[int] = (),
-              skip: bool = False) -> tuple[dict[int, str], list[tuple[int, int]], set[int]]:
+def held_back(con: Any, id_flag: int, flags: Sequence[int] = (), skip: bool = False,
+              view: Callable[[], object] | None = None,
+              ) -> tuple[dict[int, str], list[tuple[int, int]], set[int]]:
     """The records the sieve holds back (their index, with the id as the SQL reads it), the
     repeated ids: (record, first record of its id) for every record whose id an earlier
     record has (``_register``), and which of ``flags`` (positions of flagged cells) are
@@ -440,7 +441,8 @@ def held_back(con: Any, id_flag: int, flags: Sequence[int] = (),
     ``id_flag``: the id's position (``_raw`` has its flag): where every id is in its clean
     form, it is its cell as it is, counted there. ``skip``: the sieve's every condition
     holds for a record whose ``flags`` are all true (nothing else can hold one back):
-    where they are true in every record, the sieve itself is not run."""
+    where they are true in every record, the sieve itself is not run. ``view``: makes
+    ``_register`` (called before it is first read; None: it is made already)."""
     positions = sorted({id_flag, *flags})
     found = con.execute(
         f"SELECT count(*) - count(DISTINCT {cell(id_flag)})"
@@ -450,8 +452,12 @@ def held_back(con: Any, id_flag: int, flags: Sequence[int] = (),
     clean = {p for p, every in zip(positions, found[1:], strict=True) if every}
     held = 0
     if not (skip and flags and clean.issuperset(flags)):
+        if view is not None:
+            view()
         (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
     if id_flag not in clean:  # some id is not as it is read: counted as the SQL reads it
+        if view is not None:
+            view()
         (repeated,) = con.execute(
             "SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
     rows = {int(r): i for r, i in con.execute(
@@ -459,6 +465,8 @@ def held_back(con: Any, id_flag: int, flags: Sequence[int] = (),
     clean &= set(flags)
     if not repeated:
         return rows, [], clean
+    if view is not None:
+        view()
     twice = [(int(r), int(f)) for r, f in con.execute(
         "SELECT _row, first FROM (SELECT _row, id, min(_row) OVER (PARTITION BY id) AS first, "
         "count(*) OVER (PARTITION BY id) AS n FROM _register) "

@@ -232,17 +232,24 @@ def load(
                          services_position=services_pos, conditions=conditions, texts=texts,
                          narrow=narrow, everywhere=everywhere)
 
+    made: list[str] = []
+
+    def sieve() -> str:  # the view with the sieve's conditions, made where it is read
+        if not made:
+            made.append(view(conditions=[*conditions, *unguarded]))
+        return made[0]
+
     try:
-        table = view(conditions=[*conditions, *unguarded])
-        held, twice, clean = sql.held_back(con, id_pos, sorted(flagged), skip=not unguarded)
+        held, twice, clean = sql.held_back(con, id_pos, sorted(flagged), skip=not unguarded,
+                                           view=sieve)
     except duck.Error as err:  # pragma: no cover - a query the sieve should not make
         raise NeedsReader(str(err)) from None
     if held or twice or unsure:
         _report(con, path, name, full, inputs, header, columns, index, mark_option,
                 held, twice, unsure, needed)
-    elif clean:  # no record is held back, and these cells are clean in every one: the plan
-        # reads them as they are, with no test of their flags per record
-        table = view(everywhere=frozenset(clean))
+    # no record is held back; the cells clean in every record are read as they are, with no
+    # test of their flags per record
+    table = view(everywhere=frozenset(clean)) if clean else sieve()
     return Loaded(table, scales, int(count),
                   None if header is None else reader._DELIMITER_NAMES[header.delimiter],
                   reader._MARK_NAMES[mark],
