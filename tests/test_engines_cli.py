@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from paths import run
+from paths import RULES, run
 
 pytest.importorskip("duckdb")
 
@@ -61,14 +61,18 @@ NAMES = ["københavn", "Ballerup", "AARHUS", "Skive Kommune", "ringkøbing\u2013
          "Vejen 2", "vejen", "Ørsted", "Odense\u00a0", "Syddjurs"]
 
 
+@pytest.mark.parametrize("clean", [False, True])
 @pytest.mark.parametrize("out", ["results.csv", "results.parquet", None])
-def test_both_engines_warn_of_the_same_look_alike_names(tmp_path: Path, out: str | None
-                                                        ) -> None:
+def test_both_engines_warn_of_the_same_look_alike_names(tmp_path: Path, out: str | None,
+                                                        clean: bool) -> None:
     """A name that matches a list entry only loosely is warned of by either engine, with
-    its row, also when the batch engine writes its results to a file itself."""
+    its row, also when the batch engine writes its results to a file itself, and when
+    every name is in its clean form (the batch engine then reads the names as they are in
+    the file, not through its typed view)."""
+    names = [n.replace("\u00a0", "").replace("\u2013", "-") for n in NAMES] if clean else NAMES
     register = tmp_path / "r.csv"
     register.write_text("id,name,customer_type,population,os2_member,joined\n" + "".join(
-        f"{i:04d},{n},KOMMUNE,{1000 + i},true,2024-08-22\n" for i, n in enumerate(NAMES)),
+        f"{i:04d},{n},KOMMUNE,{1000 + i},true,2024-08-22\n" for i, n in enumerate(names)),
         encoding="utf-8")
     warned = {}
     for engine in ("interpreter", "batch"):
@@ -83,6 +87,13 @@ def test_both_engines_warn_of_the_same_look_alike_names(tmp_path: Path, out: str
         assert code == 0, err
         warned[engine] = [ln.split(": warning: ")[0] for ln in err.splitlines()
                           if ": warning: " in ln]
+    if clean:  # the batch engine read the names as they are
+        from takst.dsl.loader import load_tariff
+        from takst.interpreter.batch.duckdb_engine import connect
+        from takst.io import columnar
+
+        loaded = columnar.load(connect(), register, load_tariff(RULES / "os2valghalla.tariff"))
+        assert loaded.names == ("_raw", "c1")
     rows = [f"{register}, row {k}" for k in (2, 4, 6, 8)]  # københavn, AARHUS, ringkøbing,
     assert warned["interpreter"] == rows                   # vejen
     assert warned["batch"] == rows
