@@ -30,6 +30,7 @@ sieve holds back in which the reader finds no problem (whitespace the SQL does n
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -141,12 +142,16 @@ def load(
             raise RegisterError(diagnostic(
                 f"cannot read {name} as Parquet: {str(err).splitlines()[0]}", where=name,
                 hint="give a Parquet file, or a CSV register")) from None
+    quotes = None
     if header is not None:
+        # the file's quotes are looked at beside DuckDB's read (which lets this thread run)
+        quotes = _Beside(_quotes_agree, path, header)
         try:
             sql.load_text(con, sql.csv_source(
                 str(path), delimiter=header.delimiter, skip=header.skip, width=width), width,
                 flags)
         except duck.Error as err:
+            quotes.wait()  # DuckDB's refusal is the one told
             raise NeedsReader(f"DuckDB cannot read it as strict CSV: {err}") from None
     where = f"{name}, row {header.header_row}" if header else name
     missing = [c for c in needed if c not in index]
@@ -204,8 +209,8 @@ def load(
     unguarded += sql.category_conditions(
         others, [c.name for c in full.charges] if full is not None else [],
         services_pos if full is not None else None)
-    if header is not None:
-        _quotes_agree(path, header)
+    if quotes is not None:
+        quotes.result()
     # a cell with a line break (a record of more than one line) is held back: the reader
     # words it, and numbers its rows by the file's lines. A cell in its clean form (its
     # flag) has none: only the others are searched.
@@ -324,6 +329,31 @@ def _header(path: Path, name: str, needed: Sequence[str], delim_char: str | None
         delim_char = reader._choose_delimiter(line, needed, f"{name}, row {header_row}")
     columns = reader._split(line, delim_char)
     return _Header(skip + 1, header_row, delim_char, columns)
+
+
+class _Beside:
+    """``call(*args)`` in a thread of its own; :meth:`result` waits for it and raises what it
+    raised."""
+
+    def __init__(self, call: Callable[..., None], *args: Any) -> None:
+        self._raised: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                call(*args)
+            except BaseException as exc:  # handed to the caller, raised there
+                self._raised.append(exc)
+
+        self._thread = threading.Thread(target=run, name="takst-beside", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self.wait()
+        if self._raised:
+            raise self._raised[0]
 
 
 def _quotes_agree(path: Path, header: _Header) -> None:
