@@ -531,14 +531,21 @@ INJECTED = [("=1+1", "=HYPERLINK(\"http://evil\",\"x\")"), ("0102", "+cmd|' /C c
             ("0103", "@SUM(A1:A9)"), ("0104", "-2+3"), ("0105", "'already quoted")]
 
 
-def test_formula_cells_in_a_csv_result_are_neutralised_and_verify(work: Path) -> None:
+@pytest.mark.parametrize("engine", ["interpreter", "batch"])
+def test_formula_cells_in_a_csv_result_are_neutralised_and_verify(work: Path,
+                                                                  engine: str) -> None:
+    """Ids and names a spreadsheet would run are written with a leading ``'`` by either
+    engine (the batch engine writes DuckDB's output; an id or a name that starts so is
+    never in its clean form, so its register's texts are never written as they are)."""
     from takst.render.report import csv_text
 
+    if engine == "batch":
+        pytest.importorskip("duckdb")
     lines = [f"{i},\"{n.replace(chr(34), chr(34) * 2)}\",KOMMUNE,1000,true,2024-01-22\n"
              for i, n in INJECTED]
     Path("r.csv").write_text(HEADER + "".join(lines), encoding="utf-8")
     code, _, err = run("eval", TARIFF, "--register", "r.csv", "--year", "2024", "--format",
-                       "csv", "--out", "result.csv")
+                       "csv", "--out", "result.csv", "--engine", engine)
     assert code == 0, err
     import csv
 

@@ -41,8 +41,10 @@ WHITESPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{
 ODD_TEXT = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]|[^\p{L}\p{M}\p{N}\p{P}\p{S}\p{Z}]"
 #: A name or an id in its common form, which needs no trimming, no NFC and has no invisible
 #: character: printable ASCII and the precomposed Latin letters (U+00A1 to U+024F but the
-#: soft hyphen), a character other than a space at each end.
-CLEAN_TEXT = (r"[!-~\x{a1}-\x{ac}\x{ae}-\x{24f}]"
+#: soft hyphen), a character other than a space at each end, and first none of ``= + - @ '``
+#: (with which a spreadsheet reads a cell as a formula: such a text is written with a
+#: leading ``'``, so a register whose every id and name is clean is written as it is).
+CLEAN_TEXT = (r"[!-&(-*,.-<>?A-~\x{a1}-\x{ac}\x{ae}-\x{24f}]"
               r"([ -~\x{a0}-\x{ac}\x{ae}-\x{24f}]*[!-~\x{a1}-\x{ac}\x{ae}-\x{24f}])?")
 TRUE_WORDS = ("true", "yes", "ja", "1", "sand", "sann", "sant")
 FALSE_WORDS = ("false", "no", "nej", "nei", "0", "falsk", "usann", "falskt")

@@ -570,6 +570,9 @@ class BatchRun:
     #: The table's numbers are ``BIGINT`` (every one fits): :meth:`write` runs the
     #: plan in 64-bit integers first (:meth:`Plan.narrowed`), in 128-bit on an overflow.
     narrow: bool = False
+    #: Every id and name is a clean text (``columnar.CLEAN_TEXT``: not empty, and none
+    #: starts as a formula would): the CSV writer writes them as they are.
+    plain_texts: bool = False
 
     def relation_sql(self) -> str:
         return self.plan.query(self.table)
@@ -625,8 +628,9 @@ class BatchRun:
                     for o in charges]
             top = max((o.scale for o in charges), default=0)
             # NULL, not '': DuckDB quotes an empty string, Python's csv does not
-            select = (f"SELECT NULLIF({_csv_text('id')}, '') AS id, "
-                      f"NULLIF({_csv_text('name')}, '') AS name, {''.join(c + ', ' for c in cols)}"
+            texts = ("id, name" if self.plain_texts else
+                     f"NULLIF({_csv_text('id')}, '') AS id, NULLIF({_csv_text('name')}, '') AS name")
+            select = (f"SELECT {texts}, {''.join(c + ', ' for c in cols)}"
                       f"{_money_sql(f'({total})', top)} AS total, "
                       f"NULLIF({pending}, '') AS pending "
                       f"FROM ({relation}){order}")
@@ -689,6 +693,7 @@ def run_table(
     origins: Any = None,
     narrow: bool = False,
     complete: Sequence[str] = (),
+    plain_texts: bool = False,
 ) -> BatchRun:
     """A register already loaded and checked in ``table`` (the columns
     :class:`~takst.interpreter.batch.compiler.Plan` reads), billed: register-wide values in
@@ -699,7 +704,7 @@ def run_table(
     result = compile_tariff(tariff, year, constants(context), scales, complete=complete)
     if isinstance(result, Unsupported):
         raise FallsBack(result)
-    return BatchRun(result, context, con, table, narrow)
+    return BatchRun(result, context, con, table, narrow, plain_texts)
 
 
 def _money_sql(value: str, scale: int) -> str:

@@ -75,6 +75,8 @@ class Loaded:
     #: Where every name cell is in its clean form: (``_raw``, its column), the names as
     #: the plan reads them; else None.
     names: tuple[str, str] | None = None
+    #: Every id and name is in its clean form (``CLEAN_TEXT``): written as it is.
+    plain_texts: bool = False
 
 
 @attrs.frozen
@@ -267,7 +269,8 @@ def load(
                                                          mark_option, con, width)],
                   narrow,
                   tuple(c.name for c in present if c.position in clean),
-                  ("_raw", sql.cell(name_pos)) if name_pos in clean else None)
+                  ("_raw", sql.cell(name_pos)) if name_pos in clean else None,
+                  id_pos in clean and name_pos in clean)
 
 
 def _missing(col: str, columns: Sequence[str], where: str) -> Diagnostic:
@@ -702,7 +705,7 @@ def batch_engine(
     settings = settings_of()  # after the register: its problems are told first
     run = run_table(tariff, con, loaded.table, year, loaded.scales, settings=settings,
                     register=register, origins=loaded.origin, narrow=loaded.narrow,
-                    complete=loaded.complete)
+                    complete=loaded.complete, plain_texts=loaded.plain_texts)
     return BatchEngine(run, tariff, loaded)
 
 
