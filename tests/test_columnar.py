@@ -596,3 +596,22 @@ def test_the_typed_view_tests_only_the_flags_of_cells_not_clean_everywhere(
     got = [(c.id, c.name, c.values) for c in columnar.customers(con, loaded, "r.csv", inputs)]
     assert got == [(c.id, c.name, c.values) for c in load_register(path, inputs, "r.csv")]
     assert got[1][1] == "Frederiksberg" and got[1][2]["population"] == 1040000
+
+
+def test_the_typed_view_replaces_a_table_of_its_name() -> None:
+    """``run_register`` (the older road) leaves a table ``_register`` on its connection; a
+    register then loaded on that connection replaces it with its typed view, and its
+    customers are the reader's."""
+    from takst.interpreter.batch import run_register
+
+    tariff = load_tariff(OS2)
+    inputs = {i.name: i for i in tariff.inputs}
+    src = DATA / "os2valghalla_demo_2024.csv"
+    con = connect()
+    run_register(tariff, str(src), 2024, con=con)
+    kind = "SELECT table_type FROM information_schema.tables WHERE table_name = '_register'"
+    assert con.execute(kind).fetchall() == [("LOCAL TEMPORARY",)]
+    loaded = columnar.load(con, src, tariff, "r.csv", texts=True)
+    assert con.execute(kind).fetchall() == [("VIEW",)]
+    got = [(c.id, c.name, c.values) for c in columnar.customers(con, loaded, "r.csv", inputs)]
+    assert got == [(c.id, c.name, c.values) for c in load_register(src, inputs, "r.csv")]

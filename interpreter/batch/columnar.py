@@ -601,12 +601,17 @@ def typed(con: Any, columns: Sequence[Column], absent: Mapping[str, str], mark: 
         select.append(f"NULL::{sql_type} AS {col(name)}")
     # a view, not a table: each query computes only the columns it reads (writing a table
     # of a million rows costs about as much as reading the CSV)
-    # an earlier call's view is replaced; a table of that name (run_register's) is dropped
-    # first (DuckDB's DROP TABLE IF EXISTS fails on a view)
-    (tables,) = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_register'").fetchone()
-    if tables:
+    # an earlier call's view is replaced; a table of that name (run_register's), which a
+    # view cannot replace, is dropped first (DuckDB's DROP TABLE IF EXISTS fails on a view)
+    make = ("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
+            + " FROM (SELECT rowid AS _row, * FROM _raw)")
+    try:
+        con.execute(make)
+    except Exception:  # DuckDB's error (this module does not import DuckDB): raised again
+        (tables,) = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_register'").fetchone()
+        if not tables:
+            raise
         con.execute("DROP TABLE _register")
-    con.execute("CREATE OR REPLACE TEMP VIEW _register AS SELECT " + ", ".join(select)
-                + " FROM (SELECT rowid AS _row, * FROM _raw)")
+        con.execute(make)
     return "_register"
