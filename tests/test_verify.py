@@ -633,3 +633,30 @@ def test_the_command_hashes_a_batch_runs_register_while_takst_is_imported(
     assert str(path) not in startup.HASHES
     assert startup.start(["eval", "t.tariff", "--register", str(path)]) is None
     assert str(path) not in startup.HASHES
+
+
+def test_a_named_pipe_is_never_hashed_ahead(tmp_path: Path) -> None:
+    """A register that is a named pipe is not read ahead for its hash (its bytes would be
+    taken from the reader): nothing is found, and the pipe keeps what is written to it."""
+    import os
+    import threading
+
+    from takst import startup
+
+    fifo = tmp_path / "r.csv"
+    os.mkfifo(fifo)
+    written = b"id,name\n1,A\n"
+
+    def feed() -> None:
+        with open(fifo, "wb") as fh:  # blocks until the pipe is opened for reading
+            fh.write(written)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    startup.hash_ahead(str(fifo))
+    thread, found = startup.HASHES.pop(str(fifo))
+    thread.join(5)
+    assert not thread.is_alive() and found == []
+    with open(fifo, "rb") as fh:
+        assert fh.read() == written
+    feeder.join(5)

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import importlib
 import os
+import stat
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,13 +72,16 @@ def sha256(path: str | Path) -> str:
 
 def hash_ahead(path: str) -> None:
     """Start finding the SHA-256 of the file at ``path`` in a thread (once per path): kept
-    with the file's :func:`stat_key`, only where it had the same one before and after."""
+    with the file's :func:`stat_key`, only where it had the same one before and after. Only
+    a regular file is read ahead (a named pipe's bytes would be taken from its reader)."""
     if path in HASHES:
         return
     found: list[Any] = []
 
     def work() -> None:
         with contextlib.suppress(OSError):
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return
             before = stat_key(path)
             digest = sha256(path)
             if before is not None and before == stat_key(path):
