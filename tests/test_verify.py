@@ -660,3 +660,15 @@ def test_a_named_pipe_is_never_hashed_ahead(tmp_path: Path) -> None:
     with open(fifo, "rb") as fh:
         assert fh.read() == written
     feeder.join(5)
+
+
+def test_work_beside_gives_its_value_or_raises_what_it_raised() -> None:
+    """``takst.beside.Beside``, which runs the early hash's and the quote check's kind of
+    work in a thread: its result is the call's value, or what the call raised."""
+    from takst.beside import Beside
+
+    assert Beside(sum, [1, 2, 3]).result() == 6
+    failing = Beside(int, "x")
+    failing.wait()
+    with pytest.raises(ValueError):
+        failing.result()

@@ -433,7 +433,7 @@ def normal_text(c: str) -> str:
 
 
 def held_back(con: Any, id_flag: int, flags: Sequence[int] = (), skip: bool = False,
-              view: Callable[[], object] | None = None,
+              view: Callable[[], object] = lambda: None,
               ) -> tuple[dict[int, str], list[tuple[int, int]], set[int]]:
     """The records the sieve holds back (their index, with the id as the SQL reads it), the
     repeated ids: (record, first record of its id) for every record whose id an earlier
@@ -444,7 +444,7 @@ def held_back(con: Any, id_flag: int, flags: Sequence[int] = (), skip: bool = Fa
     form, it is its cell as it is, counted there. ``skip``: the sieve's every condition
     holds for a record whose ``flags`` are all true (nothing else can hold one back):
     where they are true in every record, the sieve itself is not run. ``view``: makes
-    ``_register`` (called before it is first read; None: it is made already)."""
+    ``_register`` where it is not made already (called before each query that reads it)."""
     positions = sorted({id_flag, *flags})
     found = con.execute(
         f"SELECT count(*) - count(DISTINCT {cell(id_flag)})"
@@ -454,12 +454,10 @@ def held_back(con: Any, id_flag: int, flags: Sequence[int] = (), skip: bool = Fa
     clean = {p for p, every in zip(positions, found[1:], strict=True) if every}
     held = 0
     if not (skip and flags and clean.issuperset(flags)):
-        if view is not None:
-            view()
+        view()
         (held,) = con.execute("SELECT count(*) FILTER (WHERE _held) FROM _register").fetchone()
     if id_flag not in clean:  # some id is not as it is read: counted as the SQL reads it
-        if view is not None:
-            view()
+        view()
         (repeated,) = con.execute(
             "SELECT count(*) - count(DISTINCT id) FROM _register").fetchone()
     rows = {int(r): i for r, i in con.execute(
@@ -467,8 +465,7 @@ def held_back(con: Any, id_flag: int, flags: Sequence[int] = (), skip: bool = Fa
     clean &= set(flags)
     if not repeated:
         return rows, [], clean
-    if view is not None:
-        view()
+    view()
     twice = [(int(r), int(f)) for r, f in con.execute(
         "SELECT _row, first FROM (SELECT _row, id, min(_row) OVER (PARTITION BY id) AS first, "
         "count(*) OVER (PARTITION BY id) AS n FROM _register) "

@@ -6,8 +6,8 @@ million rows), while takst's own modules take about 0.1 s to import, in one thre
 opens its database, and ``hashlib`` hashes, without Python's lock: :func:`start` begins
 both in threads of their own meanwhile; the batch engine takes the database
 (:func:`takst.interpreter.batch.duckdb_engine.open_with`), the manifest the hash
-(:func:`takst.provenance.manifest.sha256_file`). This module imports nothing of takst, so
-that it can run first.
+(:func:`takst.provenance.manifest.sha256_file`). This module imports nothing of takst but
+:mod:`takst.beside` (the standard library's threads only), so that it can run first.
 """
 
 from __future__ import annotations
@@ -22,30 +22,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from takst.beside import Beside
+
+
+def _option(argv: Sequence[str], option: str, shortest: int) -> str | None:
+    """The value a command line gives ``option`` (``--option VALUE``, ``--option=VALUE`` or
+    an abbreviation of at least ``shortest`` characters, as argparse takes), the first time
+    it gives one; None where it gives none."""
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if len(name) >= shortest and option.startswith(name):
+            return value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+    return None
+
 
 def batch_requested(argv: Sequence[str]) -> bool:
     """True for an ``eval`` command line that asks for the batch engine (``--engine batch``,
     ``--engine=batch``, or an abbreviation of ``--engine`` that argparse takes)."""
-    if "eval" not in argv:
-        return False
-    for i, arg in enumerate(argv):
-        name, eq, value = arg.partition("=")
-        if len(name) >= 4 and "--engine".startswith(name):
-            given = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
-            if given == "batch":
-                return True
-    return False
+    return "eval" in argv and _option(argv, "--engine", 4) == "batch"
 
 
 def register_given(argv: Sequence[str]) -> str | None:
     """The register an ``eval`` command line names (``--register PATH``, ``--register=PATH``
     or an abbreviation of ``--register`` that argparse takes), if it names one."""
-    for i, arg in enumerate(argv):
-        name, eq, value = arg.partition("=")
-        if len(name) >= 5 and "--register".startswith(name):
-            given = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
-            return given if given and given != "-" else None
-    return None
+    given = _option(argv, "--register", 5)
+    return given if given and given != "-" else None
 
 
 #: Files being hashed ahead of time: path (as ``str(Path(...))``) -> (thread, [stat key
@@ -53,11 +54,14 @@ def register_given(argv: Sequence[str]) -> str | None:
 HASHES: dict[str, tuple[threading.Thread, list[Any]]] = {}
 
 
-def stat_key(path: str | Path) -> tuple[int, ...] | None:
-    """What tells a file's content unchanged: device, inode, size, and both times."""
+def stat_key(path: str | Path, *, regular: bool = False) -> tuple[int, ...] | None:
+    """What tells a file's content unchanged: device, inode, size, and both times; None
+    where it cannot be stat'ed (or, ``regular``, is not a regular file)."""
     try:
         st = os.stat(path)
     except OSError:
+        return None
+    if regular and not stat.S_ISREG(st.st_mode):
         return None
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -79,12 +83,12 @@ def hash_ahead(path: str) -> None:
     found: list[Any] = []
 
     def work() -> None:
+        before = stat_key(path, regular=True)
+        if before is None:
+            return
         with contextlib.suppress(OSError):
-            if not stat.S_ISREG(os.stat(path).st_mode):
-                return
-            before = stat_key(path)
             digest = sha256(path)
-            if before is not None and before == stat_key(path):
+            if before == stat_key(path):
                 found.extend([before, digest])
 
     thread = threading.Thread(target=work, name="takst-sha256", daemon=True)
@@ -92,27 +96,27 @@ def hash_ahead(path: str) -> None:
     thread.start()
 
 
+def _open_database() -> Any:
+    """DuckDB's in-memory database, opened by its C extension alone; None where there is no
+    such DuckDB (the batch engine then opens its own, or says DuckDB is missing)."""
+    try:
+        return importlib.import_module("_duckdb").connect()
+    except Exception:  # no DuckDB, or another one
+        return None
+
+
 class Opening:
     """DuckDB's in-memory database, opened in a thread (not a daemon: a command that ends
     first waits for it, never exits while DuckDB is still opening)."""
 
     def __init__(self) -> None:
-        self._database: Any = None
-        self._thread = threading.Thread(target=self._open, name="takst-duckdb-open")
-        self._thread.start()
-
-    def _open(self) -> None:
-        try:
-            engine = importlib.import_module("_duckdb")  # DuckDB's C extension alone
-            self._database = engine.connect()
-        except Exception:  # no DuckDB, or another one: opened later, or never
-            self._database = None
+        self._opening: Beside[Any] | None = Beside(_open_database, name="takst-duckdb-open",
+                                                   daemon=False)
 
     def take(self) -> Any:
         """The database once it is open (None where it could not be), given once."""
-        self._thread.join()
-        database, self._database = self._database, None
-        return database
+        opening, self._opening = self._opening, None
+        return None if opening is None else opening.result()
 
 
 def start(argv: Sequence[str]) -> Opening | None:

@@ -30,7 +30,6 @@ sieve holds back in which the reader finds no problem (whitespace the SQL does n
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 
 import attrs
 
+from takst.beside import Beside
 from takst.dsl import ast
 from takst.dsl.errors import Diagnostic, RegisterError, diagnostic
 from takst.dsl.symbols import Symbols
@@ -144,10 +144,10 @@ def load(
             raise RegisterError(diagnostic(
                 f"cannot read {name} as Parquet: {str(err).splitlines()[0]}", where=name,
                 hint="give a Parquet file, or a CSV register")) from None
-    quotes = None
+    quotes: Beside[None] | None = None
     if header is not None:
         # the file's quotes are looked at beside DuckDB's read (which lets this thread run)
-        quotes = _Beside(_quotes_agree, path, header)
+        quotes = Beside(_quotes_agree, path, header)
         try:
             sql.load_text(con, sql.csv_source(
                 str(path), delimiter=header.delimiter, skip=header.skip, width=width), width,
@@ -332,31 +332,6 @@ def _header(path: Path, name: str, needed: Sequence[str], delim_char: str | None
         delim_char = reader._choose_delimiter(line, needed, f"{name}, row {header_row}")
     columns = reader._split(line, delim_char)
     return _Header(skip + 1, header_row, delim_char, columns)
-
-
-class _Beside:
-    """``call(*args)`` in a thread of its own; :meth:`result` waits for it and raises what it
-    raised."""
-
-    def __init__(self, call: Callable[..., None], *args: Any) -> None:
-        self._raised: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                call(*args)
-            except BaseException as exc:  # handed to the caller, raised there
-                self._raised.append(exc)
-
-        self._thread = threading.Thread(target=run, name="takst-beside", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> None:
-        self.wait()
-        if self._raised:
-            raise self._raised[0]
 
 
 def _quotes_agree(path: Path, header: _Header) -> None:

@@ -21,13 +21,13 @@ import re
 import stat
 import tempfile
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
+from takst.beside import Beside
 from takst.dsl import ast
 from takst.dsl.errors import TariffError, diagnostic
 from takst.dsl.numbers import money_group, money_text
@@ -748,38 +748,22 @@ def open_atomic_pair(
             write(tmp)
             try:
                 os.chmod(tmp, mode)
-                digest = hashlib.sha256()
                 with open(tmp, "rb") as written:
-                    # synced while it is hashed (and ``meanwhile`` runs, in this thread):
-                    # each lets the others run
-                    failed: list[OSError] = []
-
-                    def hash_it() -> None:
-                        try:
-                            while block := written.read(1 << 20):
-                                digest.update(block)
-                        except OSError as err:
-                            failed.append(err)
-
-                    syncer = threading.Thread(target=_sync, args=(written.fileno(), failed))
-                    syncer.start()
-                    hasher = None
+                    # synced and hashed, each in a thread, while ``meanwhile`` runs in this
+                    # one: each lets the others run
+                    synced = Beside(os.fsync, written.fileno())
+                    hashed = Beside(_sha256_of, written)
                     try:
-                        if meanwhile is None:
-                            hash_it()
-                        else:
-                            hasher = threading.Thread(target=hash_it)
-                            hasher.start()
+                        if meanwhile is not None:
                             meanwhile()
                     finally:
-                        if hasher is not None:
-                            hasher.join()
-                        syncer.join()
-                    if failed:
-                        raise failed[0]
+                        synced.wait()
+                        hashed.wait()
+                    synced.result()
+                    digest = hashed.result()
             except OSError as err:
                 raise output_error(path, err) from None
-            return digest.hexdigest()
+            return digest
 
         yield fh, by_name, fh2
     backup = None
@@ -814,11 +798,12 @@ def open_atomic_pair(
             os.unlink(backup)
 
 
-def _sync(fd: int, failed: list[OSError]) -> None:
-    try:
-        os.fsync(fd)
-    except OSError as err:
-        failed.append(err)
+def _sha256_of(fh: BinaryIO) -> str:
+    """The SHA-256 of what is left to read of ``fh``, as 64 hex digits."""
+    digest = hashlib.sha256()
+    while block := fh.read(1 << 20):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def write_atomic(path: str | Path, text: str) -> None:
