@@ -6,6 +6,7 @@
     python bench/bench_scale.py --ten-million   # and 10 000 000 (batch only; minutes, disk)
     python bench/bench_scale.py --quick         # 2 000 rows: a smoke test for CI (seconds)
     python bench/bench_scale.py --rows 50000 --of-python /tmp/ofvenv/bin/python
+    python bench/bench_scale.py --rows 1000000 --pairs 12   # batch and floor alternately
 
 1. **OS2 registers, CSV in and out, whole processes** (rules/os2valghalla.tariff, billing
    2024, registers as bench/bench_floor.py writes them): ``takst eval --engine batch`` from the
@@ -14,7 +15,12 @@
    ``Decimal`` floor with the same CSV I/O (bench/floor_os2.py, up to 1 000 000 rows). Each
    output is compared with the floor's, row for row (exact to the øre). Wall seconds, ns per
    customer, × floor, and each process's peak RSS (``os.wait4`` of the process, from a small
-   launcher: bench/bench_floor.py's ``run``).
+   launcher: bench/bench_floor.py's ``run``). With ``--pairs N``, the batch run from CSV and
+   the floor then run N more times each, alternately, at every size the floor runs at: the
+   fastest and median of each and their ratios, since a single run of each is at the mercy
+   of the machine's other work; every output of the pairs is checked too. The share of CPU
+   time the hypervisor took for other guests ("steal", from /proc/stat) is printed beside
+   them and for the whole run: a high share slows every process, unevenly.
 2. **A 3-bracket marginal scale**: OpenFisca's country-template ``social_security_contribution``
    (bench/scale/social_security_contribution.tariff, the source cited there) on random
    monthly salaries: takst's batch engine in memory (the compiled plan over a DuckDB table,
@@ -31,14 +37,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import filecmp
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +65,51 @@ DEFAULT_OF = Path("/tmp/ofvenv/bin/python")
 
 def ns(seconds: float, rows: int) -> str:
     return f"{seconds / rows * 1e9:,.0f}".replace(",", " ")
+
+
+def cpu_jiffies() -> tuple[int, int] | None:
+    """The machine's (steal, total) CPU time so far, in jiffies (Linux's /proc/stat), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    values = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return values[7], sum(values)
+
+
+def steal_share(since: tuple[int, int] | None) -> str:
+    """The share of CPU time stolen by the hypervisor since ``since``, as a phrase."""
+    now = cpu_jiffies()
+    if since is None or now is None or now[1] <= since[1]:
+        return "steal not known"
+    return f"steal {100 * (now[0] - since[0]) / (now[1] - since[1]):.0f}% of CPU time"
+
+
+def pairs(count: int, batch: Sequence[str], out: Path, floor: Sequence[str],
+          floor_out: Path) -> tuple[list[Run], list[Run], int]:
+    """Run ``batch`` and ``floor`` alternately ``count`` times each; the runs, and how many
+    failed (an exit code, or an output unlike the first single run's)."""
+    first, first_floor = out.with_suffix(".first.csv"), floor_out.with_suffix(".first.csv")
+    out.replace(first)
+    floor_out.replace(first_floor)
+    ours: list[Run] = []
+    theirs: list[Run] = []
+    bad = 0
+    try:
+        for _ in range(count):
+            for cmd, dst, want, runs in ((batch, out, first, ours),
+                                         (floor, floor_out, first_floor, theirs)):
+                r = run(cmd)
+                if r.code or not filecmp.cmp(dst, want, shallow=False):
+                    bad += 1
+                runs.append(r)
+    finally:
+        first.replace(out)
+        first_floor.replace(floor_out)
+    return ours, theirs, bad
 
 
 def same_rows(a: Path, b: Path) -> bool:
@@ -127,6 +180,34 @@ def in_memory_takst(register: Path, year: int) -> tuple[float, int, int]:
     return seconds, int(rows), int(total)
 
 
+def paired(count: int, n: int, batch: Sequence[str], out: Path, floor_out: Path,
+           fail: Callable[[str], None], checks: list[str]) -> list[str]:
+    """``count`` alternate runs of batch and the floor at ``n`` rows, as lines to print."""
+    print(f"  {thousands(n)} rows: {count} alternate runs each of batch and the floor ...",
+          flush=True)
+    since = cpu_jiffies()
+    reg = batch[batch.index("--register") + 1]
+    ours, theirs, bad = pairs(count, batch, out,
+                              [sys.executable, str(FLOOR), reg, "2024", str(floor_out)],
+                              floor_out)
+    if bad:
+        fail(f"pairs at {n} rows: {bad} run(s) failed or wrote other bytes than the first")
+    else:
+        checks.append(f"{thousands(n)} rows, the {count} pairs: every output is the same bytes "
+                      "as the first run's")
+    a = [r.seconds for r in ours]
+    f = [r.seconds for r in theirs]
+    each = [y / x for x, y in zip(a, f, strict=True)]
+    return [
+        f"{thousands(n)} rows, {count} alternate runs each ({steal_share(since)}):",
+        f"  batch, CSV in: fastest {min(a):.2f} s, median {statistics.median(a):.2f} s",
+        f"  floor:         fastest {min(f):.2f} s, median {statistics.median(f):.2f} s",
+        f"  floor ÷ batch: fastest {min(f) / min(a):.2f}, median "
+        f"{statistics.median(f) / statistics.median(a):.2f}, median of the pairs' "
+        f"{statistics.median(each):.2f} (pairs from {min(each):.2f} to {max(each):.2f})",
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
@@ -138,13 +219,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="rows of the 3-bracket scale (default 1000000)")
     p.add_argument("--of-python", default=str(DEFAULT_OF) if DEFAULT_OF.exists() else None,
                    metavar="PYTHON", help="a Python with numpy (and openfisca-country-template)")
+    p.add_argument("--pairs", type=int, default=0, metavar="N",
+                   help="then N alternate runs each of batch (CSV in) and the floor, at the "
+                        "sizes the floor runs at: fastest, median and ratios")
     p.add_argument("--quick", action="store_true", help="2 000 rows, a smoke test for CI")
     args = p.parse_args(argv)
+    if args.pairs < 0:
+        p.error("--pairs must be 0 or more")
     if args.quick:
         args.rows, args.scale_rows, args.ten_million = [2_000], 2_000, False
     if args.ten_million:
         args.rows = sorted({*args.rows, 10_000_000})
     wall = time.perf_counter()
+    jiffies = cpu_jiffies()
     takst = takst_command()
     failures: list[str] = []
 
@@ -160,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           "machine slows every process alike; compare within one run)", flush=True)
     names = municipality_names()
     rows_out: list[list[str]] = []
+    pair_lines: list[str] = []
     checks: list[str] = []
     with tempfile.TemporaryDirectory(prefix="takst-scale-") as tmp:
         folder = Path(tmp)
@@ -203,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         fail(f"{label} {n}: the CSV differs from the floor's")
                 runs.append((label, r, out))
                 print(f"  {thousands(n)} rows, {label}: {r.seconds:.1f} s", flush=True)
+                if args.pairs and floor is not None and label == "batch, CSV in" \
+                        and not r.code:
+                    pair_lines.extend(paired(args.pairs, n, cmd, out, floor_out, fail, checks))
             if floor is not None:
                 runs.append(("floor (hand-written Decimal)", floor, None))
             for label, r, _ in runs:
@@ -216,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n1. {OS2.relative_to(ROOT)}, billing 2024: whole processes, CSV out")
         print(table(["rows", "process", "wall s", "ns/customer", "floor ÷ this", "CPU s",
                      "peak RSS MiB"], rows_out))
+        for line in pair_lines:
+            print("  " + line)
 
         # ---------------------------------------------------------------- the scale
         n = args.scale_rows
@@ -284,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n3. Checks")
     for line in checks:
         print("  " + line)
-    print(f"\nwall time {time.perf_counter() - wall:.1f} s")
+    print(f"\nwall time {time.perf_counter() - wall:.1f} s ({steal_share(jiffies)})")
     if failures:
         print(f"FAILED: {len(failures)} check(s)")
         return 1
