@@ -180,16 +180,13 @@ def in_memory_takst(register: Path, year: int) -> tuple[float, int, int]:
     return seconds, int(rows), int(total)
 
 
-def paired(count: int, n: int, batch: Sequence[str], out: Path, floor_out: Path,
-           fail: Callable[[str], None], checks: list[str]) -> list[str]:
+def paired(count: int, n: int, batch: Sequence[str], out: Path, floor: Sequence[str],
+           floor_out: Path, fail: Callable[[str], None], checks: list[str]) -> list[str]:
     """``count`` alternate runs of batch and the floor at ``n`` rows, as lines to print."""
     print(f"  {thousands(n)} rows: {count} alternate runs each of batch and the floor ...",
           flush=True)
     since = cpu_jiffies()
-    reg = batch[batch.index("--register") + 1]
-    ours, theirs, bad = pairs(count, batch, out,
-                              [sys.executable, str(FLOOR), reg, "2024", str(floor_out)],
-                              floor_out)
+    ours, theirs, bad = pairs(count, batch, out, floor, floor_out)
     if bad:
         fail(f"pairs at {n} rows: {bad} run(s) failed or wrote other bytes than the first")
     else:
@@ -262,8 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = [*takst, "eval", str(OS2), "--year", "2024", "--format", "csv", "--out"]
             runs: list[tuple[str, Run, Path | None]] = []
             floor: Run | None = None
+            floor_cmd = [sys.executable, str(FLOOR), str(reg), "2024", str(floor_out)]
             if n <= 1_000_000:
-                floor = run([sys.executable, str(FLOOR), str(reg), "2024", str(floor_out)])
+                floor = run(floor_cmd)
                 if floor.code:
                     fail(f"floor {n}: exit {floor.code}: {floor.err[:300]}")
                     floor = None
@@ -293,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {thousands(n)} rows, {label}: {r.seconds:.1f} s", flush=True)
                 if args.pairs and floor is not None and label == "batch, CSV in" \
                         and not r.code:
-                    pair_lines.extend(paired(args.pairs, n, cmd, out, floor_out, fail, checks))
+                    pair_lines.extend(paired(args.pairs, n, cmd, out, floor_cmd, floor_out,
+                                             fail, checks))
             if floor is not None:
                 runs.append(("floor (hand-written Decimal)", floor, None))
             for label, r, _ in runs:
