@@ -18,15 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import attrs
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from batch_diff import checked  # noqa: E402
+from batch_diff import documented_fallback  # noqa: E402
 from spark_diff import Figures, run_tariff, tariffs  # noqa: E402
 
-from takst.interpreter.batch.compiler import not_compiled  # noqa: E402
 from takst.interpreter.batch.spark_engine import (  # noqa: E402
     SparkEngine,
     available,
@@ -51,12 +48,10 @@ def main() -> int:
     fig = Figures()
     documented: set[str] = set()  # the fallbacks the manual lists (issue 12's constructs)
     for path in paths:
+        line = documented_fallback(path, "Spark")
+        if line is not None:
+            documented.add(line)
         t = time.perf_counter()
-        tariff = checked(path)
-        newer = not_compiled(tariff) if tariff is not None else None
-        if newer is not None:
-            spark = attrs.evolve(newer, engine="Spark")
-            documented.add(f"{path.relative_to(ROOT)}: {spark.note}")
         cases = fig.cases
         run_tariff(path, fig, lambda tariff: SparkEngine(tariff, checked=True,
                                                          master=args.master))

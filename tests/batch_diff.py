@@ -16,6 +16,7 @@ from takst.dsl import ast
 from takst.dsl.check import check, errors_of
 from takst.dsl.errors import TariffError
 from takst.dsl.loader import load_tariff
+from takst.interpreter.batch.compiler import not_compiled
 from takst.interpreter.batch.duckdb_engine import DuckDBEngine, FallsBack
 from takst.interpreter.evaluator import InterpreterEngine
 from takst.interpreter.model import Context, Customer, CustomerResult
@@ -45,6 +46,17 @@ def checked(path: Path) -> ast.Tariff | None:
     except TariffError:
         return None
     return None if errors_of(check(tariff)) else tariff
+
+
+def documented_fallback(path: Path, engine: str = "batch") -> str | None:
+    """The fallback line (as ``Figures.fallbacks`` has it) of a tariff with one of issue 12's
+    constructs that no engine compiles yet (``not_compiled`` names it; the manual lists
+    them), as ``engine`` (``batch`` or ``Spark``) words it; None for any other tariff."""
+    tariff = checked(path)
+    newer = not_compiled(tariff) if tariff is not None else None
+    if newer is None:
+        return None
+    return f"{path.relative_to(ROOT)}: {attrs.evolve(newer, engine=engine).note}"
 
 
 def outcome(engine: object, customers: Sequence[Customer], year: int,
